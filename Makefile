@@ -1,0 +1,43 @@
+# The two commands: `make run` (the main job on the embedded defaults) and `make test` (the suite).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: install run test test-fast contract clean
+
+install: $(STAMP)
+
+# torch==2.13.0 first: its CPU wheel lies on this machine's disk, and the project's torch range
+# is then already satisfied, so nothing pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/indexgate sync --source data/corpus --golden data/golden.jsonl --alias docs --config indexgate.yaml; \
+	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ] || exit $$rc
+	@echo
+	$(BIN)/indexgate status --alias docs
+	@echo
+	$(BIN)/indexgate search --alias docs "How many days do I have to submit an expense report?" -k 3
+
+test: install
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not slow"
+
+# The shared user-facing contract checks (needs ../shared).
+contract: install
+	../shared/checks/cli-contract
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

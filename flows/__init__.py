@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only. Each reads like the pipeline diagram in DESIGN.md."""

@@ -1,0 +1,38 @@
+"""source -> snapshot -> parse -> chunk -> embed -> shadow -> gates -> promote | keep live."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from prefect import flow
+
+from indexgate.settings import load_settings
+from tasks import (
+    check_integrity, chunk_documents, embed_chunks, evaluate_golden, keep_unchanged, load_shadow,
+    parse_documents, plan_version, promote_version, publish_report, snapshot_source,
+)
+
+
+@flow(name="sync", flow_run_name="sync-{alias}")
+def sync(source: str, alias: str, golden: str | None = None, config: str | None = None,
+         state_dir: str | None = None) -> dict:
+    """Sync a source into a new validated version of ``alias`` and promote it if its gates pass.
+
+    An unchanged source is a no-op. The live collection is never written to; the alias moves
+    only in the promotion step, in one atomic call."""
+    settings = load_settings(config, home=state_dir)
+    snap = snapshot_source(source)
+    plan = plan_version(settings, alias, snap)
+    if plan.action == "noop":
+        outcome = keep_unchanged(settings, plan)
+    else:
+        parse_documents(settings, plan, source, snap)
+        chunk_documents(settings, plan)
+        embed_chunks(settings, plan)
+        load_shadow(settings, plan)
+        gates = check_integrity(settings, plan)
+        if golden:
+            gates = gates + evaluate_golden(settings, plan, golden)
+        outcome = promote_version(settings, plan, gates)
+    publish_report(settings, outcome)
+    return asdict(outcome)

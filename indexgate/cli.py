@@ -1,0 +1,238 @@
+"""The ``indexgate`` command: parses arguments, runs flows, prints results (``--json`` for scripts).
+
+Exit codes: 0 success (promoted, unchanged, done), 3 sync finished but the version was rejected
+(the alias still serves the previous version), 1 error, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
+
+
+def _environment() -> None:
+    """Defaults for running on one offline machine; anything the user set wins."""
+    for key, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # The library logs with the standard logging module; let Prefect show those lines too.
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "indexgate",
+    }.items():
+        os.environ.setdefault(key, value)
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def _settings(args):
+    from indexgate.settings import load_settings
+
+    return load_settings(getattr(args, "config", None), home=args.state_dir)
+
+
+def cmd_sync(args) -> int:
+    from flows.sync import sync
+    from indexgate import reports
+
+    outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
+                   state_dir=args.state_dir)
+    res_manifest = _manifest(args, outcome["alias"], outcome["version"])
+    if args.json:
+        _print_json({**outcome, "manifest": res_manifest})
+    else:
+        print(f"alias {outcome['alias']}: {outcome['action']} version {outcome['version']}")
+        print(f"  reason: {outcome['reason']}")
+        print(f"  live version: {outcome['live'] or 'none'}")
+        if res_manifest and outcome["action"] != "unchanged":
+            counts, emb = res_manifest["counts"], res_manifest["embedding"]
+            print(f"  documents {counts.get('documents', 0)} (quarantined {counts.get('quarantined', 0)}),"
+                  f" chunks {counts.get('chunks', 0)}, embedded {emb.get('embedded', 0)},"
+                  f" reused from cache {emb.get('reused', 0)}, tokens embedded {emb.get('tokens_embedded', 0)}")
+            for q in res_manifest.get("quarantined", []):
+                print(f"  quarantined {q['doc_id']}: {q['reason']}")
+        if outcome["gates"]:
+            print()
+            print(reports.gate_table_text(outcome["gates"]))
+    return EXIT_REJECTED if outcome["action"] == "rejected" else EXIT_OK
+
+
+def _manifest(args, alias: str, version: str) -> dict | None:
+    from indexgate.registry import Registry
+
+    manifest = Registry(_settings(args).home).load(alias, version)
+    return manifest.model_dump(mode="json") if manifest else None
+
+
+def cmd_status(args) -> int:
+    from indexgate.promotion import live_version
+    from indexgate.registry import Registry
+    from indexgate.store import connect
+    from indexgate.versioning import validate_alias
+
+    settings = _settings(args)
+    validate_alias(args.alias)
+    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+    store = connect(path=settings.qdrant_folder, url=settings.qdrant_url, api_key=api_key)
+    registry = Registry(settings.home)
+    live = live_version(store, args.alias)
+    versions = []
+    for m in registry.versions(args.alias):
+        versions.append({
+            "version": m.version, "state": m.state, "collection": m.collection,
+            "retained": store.exists(m.collection), "created_at": m.created_at, "promoted_at": m.promoted_at,
+            "counts": m.counts, "embedding": m.embedding, "metrics": m.metrics.get("metrics", {}),
+            "k": m.metrics.get("k"), "decision": m.decision,
+        })
+    history = [e.model_dump() for e in registry.history(args.alias)]
+    if args.json:
+        _print_json({"alias": args.alias, "live": live, "versions": versions, "history": history})
+        return EXIT_OK
+    print(f"alias {args.alias}: live version {live or 'none'}")
+    if not versions:
+        print("  no versions yet; run `indexgate sync`")
+        return EXIT_OK
+    header = ("version", "state", "docs", "chunks", "recall", "precision", "mrr", "ndcg", "created", "promoted")
+    rows = [header]
+    for v in versions:
+        mt = v["metrics"]
+        rows.append((v["version"] + ("*" if v["version"] == live else ""), v["state"] + ("" if v["retained"] else " (gone)"),
+                     str(v["counts"].get("documents", "-")), str(v["counts"].get("chunks", "-")),
+                     *(f"{mt[m]:.3f}" if m in mt else "-" for m in ("span_recall", "span_precision", "mrr", "ndcg")),
+                     v["created_at"] or "-", v["promoted_at"] or "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    for row in rows:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    print("  (* = live; metrics at k=%s)" % next((v["k"] for v in versions if v["k"]), "-"))
+    return EXIT_OK
+
+
+def cmd_search(args) -> int:
+    from indexgate.errors import StoreError
+    from indexgate.resources import resources
+    from indexgate.versioning import validate_alias
+
+    validate_alias(args.alias)
+    res = resources(_settings(args))
+    if res.store.alias_target(args.alias) is None:
+        raise StoreError(f"alias {args.alias!r} does not exist; run `indexgate sync --alias {args.alias}` first")
+    hits = res.store.search(args.alias, res.embedder.embed_queries([args.text])[0], args.k)
+    if args.json:
+        _print_json({"alias": args.alias, "query": args.text, "hits": [h.as_dict() for h in hits]})
+        return EXIT_OK
+    for rank, h in enumerate(hits, 1):
+        snippet = " ".join(h.text.split())
+        print(f"{rank}. {h.doc_id} [{h.start}:{h.end}] score {h.score:.3f} (version {h.version})")
+        print(f"   {snippet[:200]}{'...' if len(snippet) > 200 else ''}")
+    if not hits:
+        print("no hits")
+    return EXIT_OK
+
+
+def cmd_rollback(args) -> int:
+    from indexgate.promotion import rollback
+    from indexgate.resources import resources
+
+    res = resources(_settings(args))
+    event = rollback(res.store, res.registry, args.alias, to=args.to, by=f"cli ({os.environ.get('USER', 'unknown')})")
+    if args.json:
+        _print_json(event.model_dump())
+    else:
+        print(f"alias {args.alias}: now serves version {event.to_version} (was {event.from_version})")
+    return EXIT_OK
+
+
+def cmd_eval(args) -> int:
+    from flows.evaluate import evaluate
+
+    result = evaluate(source=args.source, golden=args.golden, chunk_size=args.chunk_size,
+                      chunk_overlap=args.chunk_overlap, k=args.k, config=args.config, state_dir=args.state_dir)
+    if args.json:
+        _print_json(result)
+        return EXIT_OK
+    ch = result["chunking"]
+    print(f"{result['n_queries']} queries, {result['counts'].get('chunks', 0)} chunks"
+          f" ({ch['strategy']}, size {ch['chunk_size']}, overlap {ch['chunk_overlap']}), k={result['k']}")
+    for name, value in result["metrics"].items():
+        print(f"  {name:<15} {value:.4f}")
+    if result["unscorable"]:
+        print(f"  {len(result['unscorable'])} queries reference documents not in the source")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-dir", help="state directory (default: $INDEXGATE_HOME or ~/.indexgate)")
+    common.add_argument("--config", help="YAML config file (chunking, embedder, gates)")
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    parser = argparse.ArgumentParser(prog="indexgate", description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("sync", parents=[common], help="build, validate and promote a new version of an alias")
+    p.add_argument("--source", required=True, help="folder of documents")
+    p.add_argument("--alias", required=True, help="the alias applications query")
+    p.add_argument("--golden", help="golden set (JSON Lines) for the relevance gates")
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser("status", parents=[common], help="live version and every version of an alias")
+    p.add_argument("--alias", required=True)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("search", parents=[common], help="top-k chunks from the alias")
+    p.add_argument("--alias", required=True)
+    p.add_argument("text", help="the query text")
+    p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("rollback", parents=[common], help="point the alias back at an earlier version")
+    p.add_argument("--alias", required=True)
+    p.add_argument("--to", help="version to serve (default: the one promoted before the live one)")
+    p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("eval", parents=[common], help="score a throw-away index of a source on a golden set")
+    p.add_argument("--source", required=True)
+    p.add_argument("--golden", required=True)
+    p.add_argument("--chunk-size", type=int, help="tokens per chunk (default from config: 200)")
+    p.add_argument("--chunk-overlap", type=int, help="tokens shared by neighbouring chunks (default 0)")
+    p.add_argument("-k", type=int, help="hits scored per query (default from config: 5)")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for name in ("k", "chunk_size"):
+        if getattr(args, name, None) is not None and getattr(args, name) < 1:
+            print(f"indexgate: error: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
+            return EXIT_USAGE
+    _environment()
+    import logging
+
+    logging.getLogger("indexgate").setLevel(logging.INFO)
+    from indexgate.errors import IndexGateError
+
+    from indexgate import resources
+
+    try:
+        return args.func(args)
+    except IndexGateError as exc:
+        print(f"indexgate: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("indexgate: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        resources.reset()  # release embedded Qdrant's lock cleanly, not in interpreter shutdown
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Data that crosses module boundaries. Frozen: once made, never changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SourceObject:
+    """One file of a source snapshot. ``doc_id`` is its path relative to the source root."""
+
+    doc_id: str
+    uri: str
+    content_hash: str
+    size: int
+    modified: str
+    mime: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a source held at one moment: every object with its content hash."""
+
+    source: str
+    objects: tuple[SourceObject, ...]
+    hash: str
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A file that could not be used, and why. It is listed in the manifest, never dropped."""
+
+    doc_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    uri: str
+    content_hash: str
+    size: int
+    modified: str
+    mime: str
+    text: str
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span ``text == document.text[start:end]`` of one document."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    n_tokens: int
+    text_hash: str
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """One measured gate: its value against its threshold, and whether failing it blocks."""
+
+    name: str
+    passed: bool
+    value: float | int | str | None
+    threshold: float | int | str | None
+    blocking: bool = True
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    promote: bool
+    reason: str
+    failed: tuple[str, ...] = field(default_factory=tuple)

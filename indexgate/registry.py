@@ -1,0 +1,113 @@
+"""Manifests and alias history on disk, under the state directory.
+
+Layout::
+
+    <home>/aliases/<alias>/history.jsonl                 promotions and rollbacks, appended
+    <home>/aliases/<alias>/versions/<version>/manifest.json
+    <home>/aliases/<alias>/versions/<version>/documents.parquet, chunks.parquet
+
+Manifests are written whole to a temporary file and renamed, so a reader never sees half of one.
+The live version is what the Qdrant alias points at; manifests record what was decided.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from indexgate.versioning import validate_alias
+
+State = Literal["building", "built", "rejected", "live", "retired"]
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Event(BaseModel):
+    """One change of where an alias points."""
+
+    at: str = Field(default_factory=now)
+    action: Literal["promote", "rollback"]
+    alias: str
+    from_version: str | None
+    to_version: str
+    by: str
+    reason: str = ""
+
+
+class Manifest(BaseModel):
+    alias: str
+    version: str
+    collection: str
+    state: State = "building"
+    created_at: str = Field(default_factory=now)
+    updated_at: str = Field(default_factory=now)
+    promoted_at: str | None = None
+    source: str
+    snapshot_hash: str
+    documents: list[dict[str, Any]] = []
+    quarantined: list[dict[str, str]] = []
+    chunker: dict[str, Any]
+    embedder: dict[str, Any]
+    counts: dict[str, int] = {}
+    embedding: dict[str, Any] = {}
+    timings: dict[str, float] = {}
+    gates: list[dict[str, Any]] = []
+    metrics: dict[str, Any] = {}
+    decision: dict[str, Any] = {}
+    history: list[Event] = []
+
+
+class Registry:
+    def __init__(self, home: Path):
+        self.home = Path(home)
+
+    def alias_dir(self, alias: str) -> Path:
+        return self.home / "aliases" / validate_alias(alias)
+
+    def version_dir(self, alias: str, version: str) -> Path:
+        return self.alias_dir(alias) / "versions" / version
+
+    def load(self, alias: str, version: str) -> Manifest | None:
+        path = self.version_dir(alias, version) / "manifest.json"
+        if not path.is_file():
+            return None
+        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def save(self, manifest: Manifest) -> Manifest:
+        manifest.updated_at = now()
+        folder = self.version_dir(manifest.alias, manifest.version)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".manifest.{os.getpid()}.tmp"
+        tmp.write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+        tmp.replace(folder / "manifest.json")
+        return manifest
+
+    def versions(self, alias: str) -> list[Manifest]:
+        """Every version with a manifest, oldest first."""
+        root = self.alias_dir(alias) / "versions"
+        found = [self.load(alias, p.name) for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+        return sorted((m for m in found if m), key=lambda m: (m.created_at, m.version))
+
+    def aliases(self) -> list[str]:
+        root = self.home / "aliases"
+        return sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+    def record(self, event: Event) -> None:
+        """Append an event to the alias history (an append-only log, one JSON object a line)."""
+        folder = self.alias_dir(event.alias)
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "history.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(event.model_dump_json() + "\n")
+
+    def history(self, alias: str) -> list[Event]:
+        path = self.alias_dir(alias) / "history.jsonl"
+        if not path.is_file():
+            return []
+        return [Event.model_validate_json(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

@@ -1,0 +1,60 @@
+"""Human-readable summaries of a run: a gate table and a Markdown report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value else "0"
+    return "-" if value is None else str(value)
+
+
+def _status(gate: Mapping[str, Any]) -> str:
+    if gate["passed"]:
+        return "pass"
+    return "FAIL" if gate.get("blocking", True) else "warn"
+
+
+def gate_rows(gates: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str, str]]:
+    return [(g["name"], _status(g), _fmt(g["value"]), _fmt(g["threshold"])) for g in gates]
+
+
+def gate_table_text(gates: Iterable[Mapping[str, Any]]) -> str:
+    rows = [("gate", "result", "value", "threshold"), *gate_rows(gates)]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def gate_table_markdown(gates: Iterable[Mapping[str, Any]]) -> str:
+    lines = ["| gate | result | value | threshold |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in gate_rows(gates)]
+    return "\n".join(lines)
+
+
+def sync_markdown(outcome: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> str:
+    """The Markdown artifact of one sync: decision and reason, counts, metrics, gates."""
+    lines = [f"# IndexGate sync of `{outcome['alias']}`", "",
+             f"**Decision: {outcome['action']}** (version `{outcome['version']}`)", "",
+             f"Reason: {outcome['reason']}", "", f"Live version now: `{outcome['live'] or 'none'}`", ""]
+    if manifest:
+        counts, emb = manifest.get("counts", {}), manifest.get("embedding", {})
+        lines += ["## Counts", "", "| what | count |", "|---|---|"]
+        lines += [f"| {k} | {v} |" for k, v in counts.items()]
+        lines += [f"| chunks embedded | {emb.get('embedded', 0)} |", f"| chunks reused from cache | {emb.get('reused', 0)} |",
+                  f"| tokens embedded | {emb.get('tokens_embedded', 0)} |", ""]
+        metrics = manifest.get("metrics", {}).get("metrics")
+        if metrics:
+            k = manifest["metrics"].get("k")
+            lines += [f"## Relevance at k={k}", "", "| metric | value |", "|---|---|"]
+            lines += [f"| {m} | {_fmt(v)} |" for m, v in metrics.items()] + [""]
+        if manifest.get("quarantined"):
+            lines += ["## Quarantined", "", "| document | reason |", "|---|---|"]
+            lines += [f"| {q['doc_id']} | {q['reason']} |" for q in manifest["quarantined"]] + [""]
+    if outcome.get("gates"):
+        lines += ["## Gates", "", gate_table_markdown(outcome["gates"]), ""]
+    return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""The outside systems a run uses, built from settings once per process.
+
+Loading the model takes seconds and embedded Qdrant allows one client per folder per process, so
+every step of a run shares these objects instead of opening its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+
+from indexgate.chunking import Chunker, make_chunker
+from indexgate.embedding import Embedder, EmbeddingCache, make_embedder
+from indexgate.registry import Registry
+from indexgate.settings import EmbedderConfig, Settings
+from indexgate.store import VectorStore, connect, disconnect, disconnect_all
+
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Resources:
+    settings: Settings
+    store: VectorStore
+    registry: Registry
+    embedder: Embedder
+    chunker: Chunker
+    cache: EmbeddingCache
+
+
+@functools.lru_cache(maxsize=4)
+def _embedder(config: EmbedderConfig) -> Embedder:
+    return make_embedder(config)
+
+
+_CACHE: dict[str, Resources] = {}
+
+
+def resources(settings: Settings) -> Resources:
+    """The shared resources for these settings (thread-safe; built on first use)."""
+    key = settings.model_dump_json(round_trip=True)
+    with _LOCK:
+        if key not in _CACHE:
+            embedder = _embedder(settings.embedder)
+            api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+            _CACHE[key] = Resources(
+                settings=settings,
+                store=connect(path=settings.qdrant_folder, url=settings.qdrant_url, api_key=api_key),
+                registry=Registry(settings.home),
+                embedder=embedder,
+                chunker=make_chunker(settings.chunking, embedder.tokenizer),
+                cache=EmbeddingCache(settings.embedding_cache_dir, embedder.fingerprint.id, embedder.dimension),
+            )
+        return _CACHE[key]
+
+
+def release(settings: Settings) -> None:
+    """Forget the resources of these settings and close their store client (scratch runs)."""
+    with _LOCK:
+        res = _CACHE.pop(settings.model_dump_json(round_trip=True), None)
+    if res is not None:
+        disconnect(res.store)
+
+
+def reset() -> None:
+    """Forget every cached resource and close every store client (tests)."""
+    with _LOCK:
+        _CACHE.clear()
+    disconnect_all()

@@ -1,0 +1,17 @@
+"""Where documents come from. :func:`open_source` picks the implementation from the URI."""
+
+from __future__ import annotations
+
+from indexgate.errors import SourceError
+from indexgate.sources.base import Source
+from indexgate.sources.folder import FolderSource
+
+__all__ = ["Source", "FolderSource", "open_source"]
+
+
+def open_source(uri: str) -> Source:
+    """``DIR`` or ``file://DIR`` -> :class:`FolderSource`. Other schemes are refused clearly."""
+    if "://" in uri and not uri.startswith("file://"):
+        scheme = uri.split("://", 1)[0]
+        raise SourceError(f"unsupported source scheme {scheme!r} in {uri!r}; give a folder path")
+    return FolderSource(uri.removeprefix("file://"))

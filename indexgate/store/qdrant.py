@@ -1,0 +1,179 @@
+"""Qdrant behind a small interface: embedded (``QdrantClient(path=...)``) by default, a server
+when a URL is given, with nothing else changing.
+
+Embedded Qdrant locks its folder to one process and is not safe for concurrent writes from
+several threads, so :func:`connect` hands out one client per location per process, and every
+write goes through one lock.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from qdrant_client import QdrantClient, models
+
+from indexgate.errors import StoreError
+
+PAYLOAD_FIELDS = ("doc_id", "chunk_id", "start", "end", "text", "version")
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc_id: str
+    chunk_id: str
+    start: int
+    end: int
+    score: float
+    text: str
+    version: str
+
+    def as_dict(self) -> dict:
+        return {"doc_id": self.doc_id, "chunk_id": self.chunk_id, "start": self.start, "end": self.end,
+                "score": self.score, "text": self.text, "version": self.version}
+
+
+class VectorStore:
+    """Collections of chunk points. Writes wait for Qdrant to apply them (``wait=True``)."""
+
+    def __init__(self, client: QdrantClient, location: str):
+        self.client = client
+        self.location = location
+        self.write_lock = threading.RLock()
+
+    # -- collections -------------------------------------------------------------------------
+    def collections(self) -> list[str]:
+        return sorted(c.name for c in self.client.get_collections().collections)
+
+    def exists(self, name: str) -> bool:
+        return self.client.collection_exists(name)
+
+    def create(self, name: str, dimension: int) -> None:
+        """Create an empty cosine collection; a no-op when it exists with the same vector size."""
+        with self.write_lock:
+            if self.exists(name):
+                have = self.vector_size(name)
+                if have != dimension:
+                    raise StoreError(f"collection {name} exists with vector size {have}, expected {dimension}")
+                return
+            self.client.create_collection(
+                name, vectors_config=models.VectorParams(size=dimension, distance=models.Distance.COSINE)
+            )
+
+    def drop(self, name: str) -> None:
+        with self.write_lock:
+            if self.exists(name):
+                self.client.delete_collection(name)
+
+    def vector_size(self, name: str) -> int:
+        params = self.client.get_collection(name).config.params.vectors
+        return int(params.size)
+
+    def count(self, name: str) -> int:
+        return int(self.client.count(name, exact=True).count)
+
+    # -- points ------------------------------------------------------------------------------
+    def upsert(self, name: str, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None:
+        """Idempotent: the same ids overwrite the same points."""
+        if not ids:
+            return
+        with self.write_lock:
+            self.client.upsert(
+                name,
+                points=models.Batch(ids=list(ids), vectors=np.asarray(vectors).tolist(), payloads=list(payloads)),
+                wait=True,
+            )
+
+    def iter_ids(self, name: str, batch: int = 1024) -> Iterator[str]:
+        """Every point id, read back from the store (not from what we believe we wrote)."""
+        offset = None
+        while True:
+            points, offset = self.client.scroll(name, limit=batch, offset=offset,
+                                                with_payload=False, with_vectors=False)
+            for p in points:
+                yield str(p.id)
+            if offset is None:
+                return
+
+    def search(self, name: str, vector: np.ndarray, k: int) -> list[Hit]:
+        return self.search_many(name, np.asarray(vector)[None, :], k)[0]
+
+    def search_many(self, name: str, vectors: np.ndarray, k: int) -> list[list[Hit]]:
+        """Top-k hits for each query vector; ``name`` may be a collection or an alias."""
+        requests = [models.QueryRequest(query=v.tolist(), limit=k, with_payload=list(PAYLOAD_FIELDS))
+                    for v in np.asarray(vectors)]
+        results = []
+        for start in range(0, len(requests), 64):
+            for response in self.client.query_batch_points(name, requests=requests[start:start + 64]):
+                results.append([
+                    Hit(doc_id=p.payload["doc_id"], chunk_id=p.payload["chunk_id"], start=int(p.payload["start"]),
+                        end=int(p.payload["end"]), score=float(p.score), text=p.payload["text"],
+                        version=p.payload["version"])
+                    for p in response.points
+                ])
+        return results
+
+    # -- aliases -----------------------------------------------------------------------------
+    def alias_target(self, alias: str) -> str | None:
+        """The collection the alias points at now, read from the store; None if no such alias."""
+        for a in self.client.get_aliases().aliases:
+            if a.alias_name == alias:
+                return a.collection_name
+        return None
+
+    def point_alias(self, alias: str, collection: str) -> None:
+        """Point ``alias`` at ``collection`` in ONE ``update_collection_aliases`` call (delete +
+        create), which Qdrant applies atomically: readers see the old or the new, never neither."""
+        ops: list = []
+        if self.alias_target(alias) is not None:
+            ops.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
+        ops.append(models.CreateAliasOperation(
+            create_alias=models.CreateAlias(collection_name=collection, alias_name=alias)))
+        with self.write_lock:
+            self.client.update_collection_aliases(change_aliases_operations=ops)
+
+
+_STORES: dict[str, VectorStore] = {}
+_STORES_LOCK = threading.Lock()
+
+
+def connect(path: Path | None = None, url: str | None = None, api_key: str | None = None) -> VectorStore:
+    """The process's store for a location: a server when ``url`` is given, else embedded at ``path``."""
+    key = url or f"path:{Path(path).resolve()}"
+    with _STORES_LOCK:
+        if key not in _STORES:
+            if url:
+                client = QdrantClient(url=url, api_key=api_key)
+            elif path is not None:
+                Path(path).mkdir(parents=True, exist_ok=True)
+                try:
+                    client = QdrantClient(path=str(path))
+                except RuntimeError as exc:
+                    raise StoreError(
+                        f"embedded Qdrant at {path} is in use by another process ({exc}); wait for it"
+                        " to finish, or run a Qdrant server and set QDRANT_URL"
+                    ) from None
+            else:
+                raise StoreError("no Qdrant location: give a path or a URL")
+            _STORES[key] = VectorStore(client, url or str(path))
+        return _STORES[key]
+
+
+def disconnect(store: VectorStore) -> None:
+    """Close one store's client and forget it (releases embedded Qdrant's folder lock)."""
+    with _STORES_LOCK:
+        for key, value in list(_STORES.items()):
+            if value is store:
+                del _STORES[key]
+    store.client.close()
+
+
+def disconnect_all() -> None:
+    """Close every client of this process (releases embedded Qdrant's folder lock)."""
+    with _STORES_LOCK:
+        for store in _STORES.values():
+            store.client.close()
+        _STORES.clear()

@@ -1,0 +1,82 @@
+"""Tasks that build and check a shadow version."""
+
+from __future__ import annotations
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from indexgate import sync
+from indexgate.models import GateResult, Snapshot
+from indexgate.resources import release, resources
+from indexgate.settings import Settings
+
+
+@task(name="snapshot_source", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def snapshot_source(source: str) -> Snapshot:
+    snap = sync.snapshot(source)
+    get_run_logger().info("snapshot of %s: %d objects, hash %s", snap.source, len(snap.objects), snap.hash[:12])
+    return snap
+
+
+@task(name="plan_version", cache_policy=NO_CACHE)
+def plan_version(settings: Settings, alias: str, snap: Snapshot) -> sync.Plan:
+    plan = sync.plan(resources(settings), alias, snap)
+    get_run_logger().info("alias %s: live %s, candidate %s -> %s", alias, plan.live, plan.version, plan.action)
+    return plan
+
+
+@task(name="parse_documents", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def parse_documents(settings: Settings, plan: sync.Plan, source: str, snap: Snapshot) -> dict:
+    result = sync.parse(resources(settings), plan, source, snap)
+    get_run_logger().info("parsed %d documents, quarantined %d", result["documents"], len(result["quarantined"]))
+    return result
+
+
+@task(name="chunk_documents", cache_policy=NO_CACHE)
+def chunk_documents(settings: Settings, plan: sync.Plan) -> dict:
+    stats = sync.chunk(resources(settings), plan)
+    get_run_logger().info("%d chunks, %d tokens", stats["chunks"], stats["tokens"])
+    return stats
+
+
+@task(name="embed_chunks", cache_policy=NO_CACHE)
+def embed_chunks(settings: Settings, plan: sync.Plan) -> dict:
+    stats = sync.embed(resources(settings), plan)
+    get_run_logger().info("embedded %d chunks, reused %d from the cache", stats["embedded"], stats["reused"])
+    return stats
+
+
+@task(name="load_shadow", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def load_shadow(settings: Settings, plan: sync.Plan) -> int:
+    written = sync.load(resources(settings), plan)
+    get_run_logger().info("loaded %d points into %s", written, plan.collection)
+    return written
+
+
+@task(name="check_integrity", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def check_integrity(settings: Settings, plan: sync.Plan) -> list[GateResult]:
+    return sync.check_integrity(resources(settings), plan)
+
+
+@task(name="evaluate_golden", cache_policy=NO_CACHE)
+def evaluate_golden(settings: Settings, plan: sync.Plan, golden: str) -> list[GateResult]:
+    return sync.check_relevance(resources(settings), plan, golden)
+
+
+@task(name="plan_scratch", cache_policy=NO_CACHE)
+def plan_scratch(settings: Settings, snap: Snapshot) -> tuple[Settings, sync.Plan]:
+    """Settings and plan of a throw-away build, under a fresh alias no application uses."""
+    scratch = sync.scratch_settings(settings)
+    return scratch, sync.plan(resources(scratch), sync.scratch_alias(), snap)
+
+
+@task(name="score_golden", cache_policy=NO_CACHE)
+def score_golden(settings: Settings, plan: sync.Plan, golden: str) -> dict:
+    res = resources(settings)
+    return sync.scratch_report(res, plan, sync.score(res, plan, golden))
+
+
+@task(name="discard_scratch", retries=1, cache_policy=NO_CACHE)
+def discard_scratch(settings: Settings, plan: sync.Plan) -> None:
+    sync.discard_scratch(resources(settings))
+    release(settings)

@@ -1,0 +1,62 @@
+"""Flow tests: real flows on Prefect's own test harness (one per session: it takes ~25 s to
+start), the real packaged model, embedded Qdrant in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from prefect.testing.utilities import prefect_test_harness
+
+CORPUS = {
+    "security/passwords.md": (
+        "# Password standard\n\nPasswords must be at least 14 characters long and are rotated only after a "
+        "suspected compromise. Multi-factor authentication with a hardware key is mandatory for administrators.\n"
+    ),
+    "hr/parental-leave.txt": (
+        "Parental leave\r\nBirth parents receive 20 weeks of fully paid leave. Partners receive 10 weeks, "
+        "which can be taken within the first year after the birth or adoption.\r\n"
+    ),
+    "ops/backups.md": (
+        "# Backup runbook\n\nDatabase backups run every night at 02:00 UTC and are retained for 35 days. "
+        "To restore, page the on-call storage engineer and follow the point-in-time recovery steps.\n"
+    ),
+    "product/routing-faq.md": (
+        "# Routing FAQ\n\nThe route optimiser recalculates delivery routes every 15 minutes using live traffic "
+        "data. Drivers see the new route on their handheld after confirming the current stop.\n"
+    ),
+}
+GOLDEN = [
+    ("q1", "How long must a password be?", "security/passwords.md", "at least 14 characters long"),
+    ("q2", "How many weeks of paid leave do birth parents get?", "hr/parental-leave.txt", "20 weeks of fully paid leave"),
+    ("q3", "When do database backups run and how long are they kept?", "ops/backups.md",
+     "every night at 02:00 UTC and are retained for 35 days"),
+    ("q4", "How often are delivery routes recalculated?", "product/routing-faq.md", "every 15 minutes"),
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def harness():
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def corpus(write_corpus):
+    return write_corpus(CORPUS)
+
+
+@pytest.fixture
+def golden(tmp_path):
+    path = tmp_path / "golden.jsonl"
+    with open(path, "w") as fh:
+        for qid, query, doc, evidence in GOLDEN:
+            start = CORPUS[doc].index(evidence)
+            fh.write(json.dumps({"query_id": qid, "query": query,
+                                 "relevant": [{"doc_id": doc, "start": start, "end": start + len(evidence)}]}) + "\n")
+    return path
+
+
+@pytest.fixture
+def state(tmp_path):
+    return str(tmp_path / "state")

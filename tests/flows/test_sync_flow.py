@@ -1,0 +1,87 @@
+"""The sync and rollback flows end to end: real model, embedded Qdrant, Prefect harness."""
+
+from __future__ import annotations
+
+import asyncio
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
+from prefect.client.schemas.sorting import ArtifactSort
+
+from flows.rollback import rollback
+from flows.sync import sync
+from indexgate.resources import resources
+from indexgate.settings import load_settings
+
+
+def _search(state, alias, text, k=1):
+    res = resources(load_settings(home=state))
+    return res.store.search(alias, res.embedder.embed_queries([text])[0], k)
+
+
+def _artifacts(key):
+    # Every argument is given: this server version rejects the client's nulls for the defaults.
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(),
+                limit=50, sort=ArtifactSort.CREATED_DESC)
+    return asyncio.run(read())
+
+
+def test_sync_promote_change_resync_rollback(corpus, golden, state):
+    first = sync(source=str(corpus), alias="docs", golden=str(golden), state_dir=state)
+    assert first["action"] == "promoted" and first["live"] == first["version"]
+    names = {g["name"] for g in first["gates"]}
+    assert {"integrity.point_count", "relevance.span_recall@5", "relevance.mrr@5"} <= names
+    hit = _search(state, "docs", "minimum password length")[0]
+    assert hit.doc_id == "security/passwords.md" and hit.version == first["version"]
+
+    # unchanged source: a no-op, same version, nothing embedded, no new collection
+    res = resources(load_settings(home=state))
+    collections = res.store.collections()
+    again = sync(source=str(corpus), alias="docs", golden=str(golden), state_dir=state)
+    assert (again["action"], again["version"], again["live"]) == ("unchanged", first["version"], first["version"])
+    assert "nothing embedded, no new collection" in again["reason"]
+    assert res.store.collections() == collections
+
+    # one file changes: a second version is built from the cache plus that file, and promoted
+    (corpus / "product/routing-faq.md").write_text(
+        "# Routing FAQ\n\nThe route optimiser recalculates delivery routes every 5 minutes during peak hours.\n")
+    second = sync(source=str(corpus), alias="docs", golden=str(golden), state_dir=state)
+    assert second["action"] == "promoted" and second["version"] != first["version"]
+    manifest = res.registry.load("docs", second["version"])
+    assert manifest.embedding["embedded"] == 1 and manifest.embedding["reused"] == manifest.counts["chunks"] - 1
+    assert manifest.history[-1].from_version == first["version"]
+    hit = _search(state, "docs", "how often are routes recalculated")[0]
+    assert hit.version == second["version"] and "every 5 minutes" in hit.text
+
+    # rollback returns the alias to the first version, and search shows it
+    event = rollback(alias="docs", state_dir=state)
+    assert (event["from_version"], event["to_version"]) == (second["version"], first["version"])
+    hit = _search(state, "docs", "how often are routes recalculated")[0]
+    assert hit.version == first["version"] and "every 15 minutes" in hit.text
+
+    # each sync published a Markdown artifact with the decision and its reason
+    artifacts = _artifacts("indexgate-sync-docs")
+    assert len(artifacts) == 3
+    assert all("**Decision:" in a.data and "Reason:" in a.data for a in artifacts)
+    assert any("promoted" in a.data and "span_recall" in a.data for a in artifacts)
+
+
+def test_impossible_threshold_keeps_the_live_version(corpus, golden, state, tmp_path):
+    first = sync(source=str(corpus), alias="kb", golden=str(golden), state_dir=state)
+    assert first["action"] == "promoted"
+    (corpus / "ops/backups.md").write_text("# Backup runbook\n\nBackups now run twice a day.\n")
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("gates:\n  min_span_precision: 1.0\n")
+    second = sync(source=str(corpus), alias="kb", golden=str(golden), config=str(strict), state_dir=state)
+    assert second["action"] == "rejected" and second["live"] == first["version"]
+    assert "relevance.span_precision@5" in second["reason"] and "needs 1.0" in second["reason"]
+    res = resources(load_settings(home=state))
+    assert res.store.alias_target("kb") == f"kb__{first['version']}"
+    manifest = res.registry.load("kb", second["version"])
+    assert manifest.state == "rejected"
+    assert manifest.decision["action"] == "rejected" and "span_precision" in manifest.decision["reason"]
+    assert res.registry.load("kb", first["version"]).state == "live"

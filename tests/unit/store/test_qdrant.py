@@ -1,0 +1,51 @@
+"""The store over embedded Qdrant: collections, idempotent upserts, alias swaps."""
+
+import numpy as np
+import pytest
+
+from indexgate.errors import StoreError
+from indexgate.store import connect
+
+
+@pytest.fixture
+def store(tmp_path):
+    return connect(path=tmp_path / "q")
+
+
+def _points(n, version="v1", offset=0):
+    ids = [f"00000000-0000-0000-0000-{i + offset:012d}" for i in range(n)]
+    rng = np.random.default_rng(n + offset)
+    payloads = [{"doc_id": f"d{i}", "chunk_id": f"c{i}", "start": 0, "end": 1, "text": "t", "version": version}
+                for i in range(n)]
+    return ids, rng.standard_normal((n, 4)).astype(np.float32), payloads
+
+
+def test_one_client_per_location_per_process(tmp_path):
+    assert connect(path=tmp_path / "q") is connect(path=tmp_path / "q")
+
+
+def test_upserts_are_idempotent_and_read_back(store):
+    store.create("c", 4)
+    store.create("c", 4)  # same size again: no-op
+    ids, vectors, payloads = _points(5)
+    store.upsert("c", ids, vectors, payloads)
+    store.upsert("c", ids, vectors, payloads)
+    assert store.count("c") == 5
+    assert sorted(store.iter_ids("c", batch=2)) == sorted(ids)
+    with pytest.raises(StoreError, match="vector size 4, expected 8"):
+        store.create("c", 8)
+
+
+def test_alias_swap_points_readers_at_the_new_collection(store):
+    for name, version in (("a__v1", "v1"), ("a__v2", "v2")):
+        store.create(name, 4)
+        ids, vectors, payloads = _points(3, version)
+        store.upsert(name, ids, vectors, payloads)
+    assert store.alias_target("a") is None
+    store.point_alias("a", "a__v1")
+    assert store.alias_target("a") == "a__v1"
+    assert {h.version for h in store.search_many("a", _points(2)[1], 3)[0]} == {"v1"}
+    store.point_alias("a", "a__v2")
+    assert store.alias_target("a") == "a__v2"
+    assert {h.version for h in store.search("a", _points(1)[1][0], 3)} == {"v2"}
+    assert store.collections() == ["a__v1", "a__v2"]  # the swap deleted no collection

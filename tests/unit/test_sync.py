@@ -1,0 +1,116 @@
+"""The sync steps as a library, with the fake embedder (no model, no Prefect)."""
+
+import pyarrow.parquet as pq
+import pytest
+
+from indexgate import sync
+from indexgate.errors import ConfigError
+from indexgate.resources import resources
+from indexgate.settings import load_settings
+
+DOCS = {
+    "hr/leave.md": "# Leave\n\nEmployees get 28 days of paid leave per year.\n",
+    "ops/backup.txt": "Backups run nightly at 02:00 UTC and are kept for 35 days.\n",
+    "bad.txt": "caf\xe9",  # replaced by invalid bytes below
+}
+
+
+def _corpus(write_corpus):
+    root = write_corpus({k: v for k, v in DOCS.items() if k != "bad.txt"})
+    (root / "bad.txt").write_bytes(b"caf\xe9 latin-1")
+    return root
+
+
+def _build(res, alias, root, golden=None):
+    snap = sync.snapshot(str(root))
+    plan = sync.plan(res, alias, snap)
+    if plan.action == "noop":
+        return plan, sync.unchanged(res, plan)
+    sync.parse(res, plan, str(root), snap)
+    sync.chunk(res, plan)
+    sync.embed(res, plan)
+    sync.load(res, plan)
+    gates = sync.check_integrity(res, plan)
+    if golden:
+        gates += sync.check_relevance(res, plan, golden)
+    return plan, sync.conclude(res, plan, gates, by="test")
+
+
+def test_build_promote_then_noop(fake_settings, write_corpus):
+    res = resources(fake_settings)
+    root = _corpus(write_corpus)
+    plan, outcome = _build(res, "docs", root)
+    assert outcome.action == "promoted" and outcome.live == plan.version
+    manifest = res.registry.load("docs", plan.version)
+    assert manifest.state == "live"
+    assert manifest.counts["documents"] == 2 and manifest.counts["quarantined"] == 1
+    assert manifest.quarantined == [{"doc_id": "bad.txt", "reason": "not valid UTF-8: byte 0xe9 at offset 3"}]
+    assert manifest.embedding["embedded"] == manifest.counts["chunks"] > 0
+    rows = pq.read_table(plan.chunks_path).to_pylist()
+    texts = {d: t for d, t in DOCS.items()}
+    for row in rows:
+        assert texts[row["doc_id"]][row["start"]:row["end"]] == row["text"]
+    collections = res.store.collections()
+    embedded_before = res.embedder.calls
+
+    plan2, outcome2 = _build(res, "docs", root)
+    assert (plan2.version, outcome2.action) == (plan.version, "unchanged")
+    assert res.store.collections() == collections and res.embedder.calls == embedded_before
+
+
+def test_changed_file_embeds_only_its_chunks(fake_settings, write_corpus):
+    res = resources(fake_settings)
+    root = _corpus(write_corpus)
+    first, _ = _build(res, "docs", root)
+    (root / "ops/backup.txt").write_text("Backups run hourly and are kept for 90 days.\n")
+    calls = res.embedder.calls
+    second, outcome = _build(res, "docs", root)
+    assert second.version != first.version and outcome.action == "promoted"
+    manifest = res.registry.load("docs", second.version)
+    assert manifest.embedding["embedded"] == 1 and manifest.embedding["reused"] == manifest.counts["chunks"] - 1
+    assert res.embedder.calls == calls + 1
+    assert res.registry.load("docs", first.version).state == "retired"
+
+
+def test_integrity_gate_fails_when_the_store_lost_a_point(fake_settings, write_corpus):
+    res = resources(fake_settings)
+    root = _corpus(write_corpus)
+    snap = sync.snapshot(str(root))
+    plan = sync.plan(res, "docs", snap)
+    sync.parse(res, plan, str(root), snap)
+    sync.chunk(res, plan)
+    sync.embed(res, plan)
+    sync.load(res, plan)
+    victim = next(res.store.iter_ids(plan.collection))
+    res.store.client.delete(plan.collection, points_selector=[victim], wait=True)
+    gates = {g.name: g for g in sync.check_integrity(res, plan)}
+    assert not gates["integrity.point_count"].passed
+    assert gates["integrity.point_ids"].value == "1 missing, 0 extra"
+    outcome = sync.conclude(res, plan, list(gates.values()), by="test")
+    assert outcome.action == "rejected" and "integrity.point_count" in outcome.reason
+    assert res.store.alias_target("docs") is None
+    assert res.registry.load("docs", plan.version).state == "rejected"
+
+
+def test_interrupted_build_resumes_to_the_same_version(fake_settings, write_corpus):
+    res = resources(fake_settings)
+    root = _corpus(write_corpus)
+    snap = sync.snapshot(str(root))
+    plan = sync.plan(res, "docs", snap)
+    sync.parse(res, plan, str(root), snap)
+    sync.chunk(res, plan)  # ... and the process dies here
+    plan2, outcome = _build(res, "docs", root)
+    assert plan2.version == plan.version and outcome.action == "promoted"
+
+
+def test_bad_alias_is_refused(fake_settings, write_corpus):
+    res = resources(fake_settings)
+    snap = sync.snapshot(str(_corpus(write_corpus)))
+    for alias in ("a__b", "", "has space", "-x"):
+        with pytest.raises(ConfigError, match="invalid alias"):
+            sync.plan(res, alias, snap)
+
+
+def test_chunk_size_above_model_maximum_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="chunking: chunk size 600 exceeds"):
+        resources(load_settings(home=str(tmp_path), embedder={"kind": "fake"}, chunking={"chunk_size": 600}))
