@@ -20,7 +20,8 @@ def test_golden_spans_slice_back_to_their_quotes():
     for query in golden:
         for span, evidence in zip(query.relevant, quotes[query.query_id]["evidence"]):
             assert span.doc_id in docs
-            text = (ROOT / "data/corpus" / span.doc_id).read_text(encoding="utf-8", newline="")
+            with open(ROOT / "data/corpus" / span.doc_id, encoding="utf-8", newline="") as fh:
+                text = fh.read()
             assert text[span.start:span.end] == evidence["quote"]
 
 
