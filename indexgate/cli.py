@@ -25,6 +25,8 @@ def _environment() -> None:
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         # The library logs with the standard logging module; let Prefect show those lines too.
         "PREFECT_LOGGING_EXTRA_LOGGERS": "indexgate",
+        # Library log lines outside a flow run (e.g. `indexgate search`) stay local, without a warning.
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
     }.items():
         os.environ.setdefault(key, value)
 

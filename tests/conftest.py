@@ -11,6 +11,8 @@ for _key, _value in {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "indexgate",
+    # Library log lines outside a flow run (e.g. `indexgate search`) stay local, without a warning.
+    "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }.items():
     os.environ.setdefault(_key, _value)
 # Tests must never read the user's state or a developer's Qdrant server by accident.
