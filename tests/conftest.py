@@ -15,7 +15,10 @@ for _key, _value in {
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
 }.items():
     os.environ.setdefault(_key, _value)
-# Tests must never read the user's state or a developer's Qdrant server by accident.
+# Tests must never read the user's state or a developer's Qdrant server by accident; tests
+# marked `server` get the server's address from INDEXGATE_TEST_QDRANT_URL instead.
+if os.environ.get("QDRANT_URL"):
+    os.environ.setdefault("INDEXGATE_TEST_QDRANT_URL", os.environ["QDRANT_URL"])
 for _key in ("INDEXGATE_HOME", "QDRANT_URL", "QDRANT_API_KEY", "INDEXGATE_QDRANT_URL"):
     os.environ.pop(_key, None)
 
