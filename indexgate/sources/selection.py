@@ -12,16 +12,19 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
     """Compile a glob over ``/``-separated relative paths.
 
     ``*`` and ``?`` stay within one segment, ``[...]`` is a character class (``[!...]`` negates),
-    a ``**`` segment matches any number of folders (none included). A pattern without ``/``
-    matches the last segment at any depth (``*.pdf``); a leading ``/`` anchors it at the root; a
-    trailing ``/`` matches everything below that folder (``drafts/``).
+    a ``**`` segment matches any number of folders (none included). As in ``.gitignore``: a
+    pattern with no ``/`` but a trailing one matches at any depth (``*.pdf``, ``drafts/``), a
+    trailing ``/`` matches everything below such a folder, a leading ``/`` anchors at the root,
+    and any other ``/`` makes the pattern relative to the root (``docs/*.md``).
     """
-    if pattern.endswith("/"):
-        pattern += "**"
+    folder = pattern.endswith("/")
+    pattern = pattern.rstrip("/")
     if pattern.startswith("/"):
         pattern = pattern[1:]
-    elif "/" not in pattern:
+    elif "/" not in pattern:  # as in .gitignore, a trailing '/' alone does not anchor
         pattern = "**/" + pattern
+    if folder:
+        pattern += "/**"
     parts = pattern.split("/")
     out = []
     for i, part in enumerate(parts):
