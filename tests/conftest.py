@@ -11,6 +11,8 @@ for _key, _value in {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_EXTRA_LOGGERS": "indexgate",
+    # Tests reach S3 only on loopback (moto); never let boto3 look for instance credentials.
+    "AWS_EC2_METADATA_DISABLED": "true",
 }.items():
     os.environ.setdefault(_key, _value)
 # Tests must never read the user's state or a developer's Qdrant server by accident.
