@@ -16,7 +16,7 @@ def evaluate(source: str, golden: str, chunk_size: int | None = None, chunk_over
              k: int | None = None, config: str | None = None, state_dir: str | None = None) -> dict:
     settings = load_settings(config, home=state_dir, chunking={"chunk_size": chunk_size, "chunk_overlap": chunk_overlap},
                              gates={"k": k})
-    snap = snapshot_source(source)
+    snap = snapshot_source(source, settings)
     scratch, plan = plan_scratch(settings, snap)
     try:
         parse_documents(scratch, plan, source, snap)

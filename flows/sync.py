@@ -21,7 +21,7 @@ def sync(source: str, alias: str, golden: str | None = None, config: str | None 
     An unchanged source is a no-op. The live collection is never written to; the alias moves
     only in the promotion step, in one atomic call."""
     settings = load_settings(config, home=state_dir)
-    snap = snapshot_source(source)
+    snap = snapshot_source(source, settings)
     plan = plan_version(settings, alias, snap)
     if plan.action == "noop":
         outcome = keep_unchanged(settings, plan)

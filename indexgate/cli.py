@@ -173,14 +173,14 @@ def cmd_eval(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--state-dir", help="state directory (default: $INDEXGATE_HOME or ~/.indexgate)")
-    common.add_argument("--config", help="YAML config file (chunking, embedder, gates)")
+    common.add_argument("--config", help="YAML config file (chunking, embedder, gates, source, parsing)")
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
 
     parser = argparse.ArgumentParser(prog="indexgate", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sync", parents=[common], help="build, validate and promote a new version of an alias")
-    p.add_argument("--source", required=True, help="folder of documents")
+    p.add_argument("--source", required=True, help="folder of documents, or s3://bucket/prefix")
     p.add_argument("--alias", required=True, help="the alias applications query")
     p.add_argument("--golden", help="golden set (JSON Lines) for the relevance gates")
     p.set_defaults(func=cmd_sync)

@@ -26,4 +26,15 @@ class AliasConflict(StoreError):
 
 
 class ParseError(IndexGateError):
-    """One file cannot be turned into text; the file is quarantined with this reason."""
+    """One file cannot be turned into text; the file is quarantined with this reason.
+
+    ``kind`` is the quarantine code (see :class:`indexgate.models.Quarantined`)."""
+
+    def __init__(self, message: str, kind: str = "unreadable"):
+        super().__init__(message)
+        self.kind = kind
+
+
+class ObjectUnreadable(ParseError):
+    """One object of a source cannot be read (e.g. S3 AccessDenied); it is quarantined, the run
+    goes on. Failures of the source as a whole raise :class:`SourceError` instead."""

@@ -15,23 +15,33 @@ class SourceObject:
     size: int
     modified: str
     mime: str
+    etag: str = ""  # the object store's ETag (S3), for cheap change detection; "" for files
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """What a source held at one moment: every object with its content hash."""
+    """What a source held at one moment: every object with its content hash, and every object
+    that was found but refused while listing (unsafe path, over the size limit, access denied)."""
 
     source: str
     objects: tuple[SourceObject, ...]
     hash: str
+    refused: tuple[Quarantined, ...] = ()
 
 
 @dataclass(frozen=True)
 class Quarantined:
-    """A file that could not be used, and why. It is listed in the manifest, never dropped."""
+    """A file that could not be used, and why. It is listed in the manifest, never dropped.
+
+    ``kind`` is a stable code for tools and reports (``unsafe_path``, ``too_large``,
+    ``access_denied``, ``empty``, ``binary``, ``undecodable``, ``corrupt``, ``unsupported``,
+    ``no_text``, ``timeout``, ``memory``, ``crashed``, ``changed``, ``unreadable``);
+    ``reason`` says what happened in words.
+    """
 
     doc_id: str
     reason: str
+    kind: str = "unreadable"
 
 
 @dataclass(frozen=True)

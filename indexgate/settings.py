@@ -64,6 +64,55 @@ class GateConfig(BaseModel):
     min_ndcg: float = Field(0.0, ge=0, le=1)
 
 
+class S3Config(BaseModel):
+    """How to reach S3 or an S3-compatible store. Credentials are never settings: boto3's standard
+    chain supplies them (``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``,
+    ``AWS_PROFILE``, ``~/.aws``, an instance or task role)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # None: boto3's own resolution (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, ~/.aws/config, AWS).
+    endpoint_url: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    page_size: int = Field(1000, ge=1, le=1000)
+    max_attempts: int = Field(5, ge=1)
+    connect_timeout_s: float = Field(10.0, gt=0)
+    read_timeout_s: float = Field(60.0, gt=0)
+    # Reuse the sha256 of an object whose key, ETag and size are unchanged since an earlier
+    # snapshot instead of downloading it again; False re-hashes every object on every sync.
+    trust_etag: bool = True
+
+
+class SourceConfig(BaseModel):
+    """Which files of a source are taken, and how large they may be."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Globs over the doc id (the path relative to the root): `*` stays within a folder, `**`
+    # crosses folders, a pattern without `/` matches the file name at any depth. Empty include
+    # means everything; exclude wins over include.
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    max_file_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    # Downloaded objects are kept here (content-addressed) between snapshot and parse, so each
+    # is downloaded once; the oldest are evicted beyond this size. Default: <home>/spool.
+    spool_dir: Path | None = None
+    spool_max_bytes: int = Field(1024 * 1024 * 1024, ge=0)
+    s3: S3Config = S3Config()
+
+
+class ParsingConfig(BaseModel):
+    """Hard limits of the parser process, per file: a file that exceeds one is quarantined."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timeout_s: float = Field(60.0, gt=0)
+    # Address space a parse may add on top of the parser process's own (libraries loaded).
+    memory_mb: int = Field(1024, ge=16)
+
+
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("indexgate_config_file", default=None)
 
 
@@ -108,6 +157,8 @@ class Settings(BaseSettings):
     chunking: ChunkingConfig = ChunkingConfig()
     embedder: EmbedderConfig = EmbedderConfig()
     gates: GateConfig = GateConfig()
+    source: SourceConfig = SourceConfig()
+    parsing: ParsingConfig = ParsingConfig()
     # Points and chunks are streamed through the pipeline in batches of this many.
     batch_size: int = Field(256, ge=1)
 
@@ -125,6 +176,10 @@ class Settings(BaseSettings):
     @property
     def embedding_cache_dir(self) -> Path:
         return self.cache_dir or self.home / "cache" / "embeddings"
+
+    @property
+    def spool_folder(self) -> Path:
+        return self.source.spool_dir or self.home / "spool"
 
 
 def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:

@@ -29,7 +29,7 @@ from indexgate.promotion import live_version, promote
 from indexgate.registry import Manifest
 from indexgate.resources import Resources
 from indexgate.settings import Settings
-from indexgate.sources import open_source
+from indexgate.sources import Spool, open_source
 from indexgate.store.load import load_chunks
 from indexgate.versioning import collection_name, validate_alias, version_id
 
@@ -68,8 +68,11 @@ class Outcome:
     gates: list[dict] = field(default_factory=list)
 
 
-def snapshot(source: str) -> Snapshot:
-    return open_source(source).snapshot()
+def snapshot(source: str, settings: Settings | None = None) -> Snapshot:
+    """List (and hash) the source; with settings, by its source config, spooling downloads."""
+    if settings is None:
+        return open_source(source).snapshot()
+    return open_source(source, settings.source, settings.spool_folder).snapshot()
 
 
 def plan(res: Resources, alias: str, snap: Snapshot) -> Plan:
@@ -90,7 +93,7 @@ def plan(res: Resources, alias: str, snap: Snapshot) -> Plan:
             alias=alias, version=version, collection=collection_name(alias, version), source=snap.source,
             snapshot_hash=snap.hash, chunker=res.chunker.describe(), embedder=res.embedder.fingerprint.as_dict(),
             documents=[{"doc_id": o.doc_id, "content_hash": o.content_hash, "size": o.size, "mime": o.mime,
-                        "modified": o.modified} for o in snap.objects],
+                        "modified": o.modified, **({"etag": o.etag} if o.etag else {})} for o in snap.objects],
         )
     else:
         log.info("resuming version %s of %s (was %s)", version, alias, manifest.state)
@@ -109,10 +112,13 @@ def _update(res: Resources, plan: Plan, **fields) -> Manifest:
 
 def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
     started = time.perf_counter()
-    result = parse_snapshot(open_source(source), snap, plan.documents_path)
-    quarantined = [asdict(q) for q in result.quarantined]
+    config = res.settings
+    result = parse_snapshot(open_source(source, config.source, config.spool_folder), snap, plan.documents_path,
+                            limits=config.parsing, spool=Spool(config.spool_folder, config.source.spool_max_bytes))
+    quarantined = [asdict(q) for q in result.quarantined]  # the snapshot's refusals included
     _update(res, plan, quarantined=quarantined,
-            counts={"objects": len(snap.objects), "documents": result.documents, "quarantined": len(quarantined)},
+            counts={"objects": len(snap.objects) + len(snap.refused), "documents": result.documents,
+                    "quarantined": len(quarantined)},
             timings={"parse_s": round(time.perf_counter() - started, 3)})
     return {"documents": result.documents, "characters": result.characters, "quarantined": quarantined}
 

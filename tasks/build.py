@@ -12,9 +12,10 @@ from indexgate.settings import Settings
 
 
 @task(name="snapshot_source", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def snapshot_source(source: str) -> Snapshot:
-    snap = sync.snapshot(source)
-    get_run_logger().info("snapshot of %s: %d objects, hash %s", snap.source, len(snap.objects), snap.hash[:12])
+def snapshot_source(source: str, settings: Settings | None = None) -> Snapshot:
+    snap = sync.snapshot(source, settings)
+    get_run_logger().info("snapshot of %s: %d objects, %d refused, hash %s", snap.source, len(snap.objects),
+                          len(snap.refused), snap.hash[:12])
     return snap
 
 

@@ -13,6 +13,8 @@ for _key, _value in {
     "PREFECT_LOGGING_EXTRA_LOGGERS": "indexgate",
     # Library log lines outside a flow run (e.g. `indexgate search`) stay local, without a warning.
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+    # Tests reach S3 only on loopback (moto); never let boto3 look for instance credentials.
+    "AWS_EC2_METADATA_DISABLED": "true",
 }.items():
     os.environ.setdefault(_key, _value)
 # Tests must never read the user's state or a developer's Qdrant server by accident; tests
@@ -54,3 +56,85 @@ def write_corpus(tmp_path):
         return root
 
     return write
+
+
+class S3Server:
+    """A real S3 HTTP endpoint (moto's server mode) on a random loopback port, with IAM enforced.
+
+    Every request must be signed with keys of an IAM user created on it, and moto evaluates that
+    user's policies: ``admin`` may do anything (test set-up); ``reader`` may list any bucket and
+    get any object except under a ``private/`` folder, where an explicit Deny makes the server
+    answer a real 403 AccessDenied.
+    """
+
+    def __init__(self, endpoint: str, admin: dict, reader: dict):
+        self.endpoint = endpoint
+        self.admin_keys, self.reader_keys = admin, reader
+
+    def session(self, keys: dict | None = None):
+        import boto3
+
+        keys = keys or self.reader_keys
+        return boto3.session.Session(aws_access_key_id=keys["AccessKeyId"],
+                                     aws_secret_access_key=keys["SecretAccessKey"], region_name="us-east-1")
+
+    def client(self, service: str = "s3", keys: dict | None = None):
+        return self.session(keys or self.admin_keys).client(service, endpoint_url=self.endpoint)
+
+    def bucket(self, objects: dict[str, bytes]) -> str:
+        """A new bucket holding ``objects`` (key -> bytes); returns its name."""
+        import uuid
+
+        name = f"igtest-{uuid.uuid4().hex[:12]}"
+        s3 = self.client()
+        s3.create_bucket(Bucket=name)
+        for key, body in objects.items():
+            s3.put_object(Bucket=name, Key=key, Body=body)
+        return name
+
+    def user(self, name: str, statements: list[dict]) -> dict:
+        import json
+
+        iam = self.client("iam")
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="access",
+                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+        return iam.create_access_key(UserName=name)["AccessKey"]
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    import json
+
+    import boto3
+    import requests
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    # Set-up runs before IAM is enforced (moto's default), with any keys.
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
+                       aws_access_key_id="setup", aws_secret_access_key="setup")
+    keys = {}
+    for user, statements in {
+        "admin": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+        "reader": [
+            {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject"],
+             "Resource": ["arn:aws:s3:::*", "arn:aws:s3:::*/*"]},
+            {"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::*/private/*"},
+        ],
+    }.items():
+        iam.create_user(UserName=user)
+        iam.put_user_policy(UserName=user, PolicyName="access",
+                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+        keys[user] = iam.create_access_key(UserName=user)["AccessKey"]
+    # From now on every request is authenticated and authorised against IAM (moto's reset-auth
+    # endpoint sets the number of unauthenticated requests still allowed to 0).
+    requests.post(f"{endpoint}/moto-api/reset-auth", data=b"0", timeout=10).raise_for_status()
+    try:
+        yield S3Server(endpoint, keys["admin"], keys["reader"])
+    finally:
+        requests.post(f"{endpoint}/moto-api/reset-auth", data=b"inf", timeout=10)
+        server.stop()

@@ -11,11 +11,13 @@ import pyarrow.parquet as pq
 
 from indexgate.chunking.base import Chunker
 from indexgate.hashing import point_id
+from indexgate.parsing.base import page_at
 from indexgate.parsing.corpus import iter_documents
 
 SCHEMA = pa.schema([
     ("chunk_id", pa.string()), ("point_id", pa.string()), ("doc_id", pa.string()), ("start", pa.int64()),
     ("end", pa.int64()), ("n_tokens", pa.int32()), ("text_hash", pa.string()), ("text", pa.large_string()),
+    ("page", pa.int32()),  # 1-based page of the chunk's start, for paged formats (PDF); else null
 ])
 
 
@@ -39,7 +41,7 @@ def chunk_table(documents: Path, chunker: Chunker, out: Path, batch: int = 256) 
             for c in chunks:
                 rows.append({"chunk_id": c.chunk_id, "point_id": point_id(c.chunk_id), "doc_id": c.doc_id,
                              "start": c.start, "end": c.end, "n_tokens": c.n_tokens,
-                             "text_hash": c.text_hash, "text": c.text})
+                             "text_hash": c.text_hash, "text": c.text, "page": page_at(doc.get("pages"), c.start)})
                 stats.chunks += 1
                 stats.tokens += c.n_tokens
             if len(rows) >= batch:

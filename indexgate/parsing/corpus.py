@@ -11,15 +11,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from indexgate.errors import ParseError
-from indexgate.models import Quarantined, Snapshot
-from indexgate.parsing import parse
+from indexgate.hashing import sha256_bytes
+from indexgate.models import Quarantined, Snapshot, SourceObject
+from indexgate.parsing.worker import ParserProcess
+from indexgate.settings import ParsingConfig
 from indexgate.sources.base import Source
+from indexgate.sources.spool import Spool
 
 log = logging.getLogger(__name__)
 
 SCHEMA = pa.schema([
     ("doc_id", pa.string()), ("uri", pa.string()), ("content_hash", pa.string()), ("size", pa.int64()),
     ("modified", pa.string()), ("mime", pa.string()), ("text", pa.large_string()),
+    # Offset in text where each page starts (page 1 first); null for formats without pages.
+    ("pages", pa.list_(pa.int64())),
 ])
 
 
@@ -30,32 +35,50 @@ class ParseResult:
     quarantined: list[Quarantined] = field(default_factory=list)
 
 
-def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, batch: int = 64) -> ParseResult:
+def read_verified(source: Source, obj: SourceObject, spool: Spool | None = None) -> bytes:
+    """The bytes of ``obj`` exactly as the snapshot hashed them: from the spool when it holds
+    them, else from the source. Raises ParseError (kind ``changed``) when the source now holds
+    other bytes: the version id promises the snapshot's content, so different content is never
+    parsed into it (the next sync takes the new content)."""
+    data = spool.get(obj.content_hash) if spool is not None else None
+    if data is None or sha256_bytes(data) != obj.content_hash:
+        data = source.read(obj.doc_id)
+        if sha256_bytes(data) != obj.content_hash:
+            raise ParseError("changed since the snapshot was taken (sha256 differs); the next sync takes it",
+                             "changed")
+    return data
+
+
+def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: ParsingConfig | None = None,
+                   spool: Spool | None = None, batch: int = 64) -> ParseResult:
     """Write ``out`` (Parquet, one row per parsed document, snapshot order).
 
-    A file that cannot be read or parsed is quarantined with its reason and the run goes on;
-    nothing is dropped silently: every object is either a row or a quarantine entry.
+    Every object is either a row or a quarantine entry with its reason, nothing is dropped
+    silently: the snapshot's refusals (unsafe paths, files over the size limit, access denied)
+    come first, then every file that cannot be read or parsed. Parsing runs in a worker process
+    under the time and memory limits of ``limits``; the run goes on past any bad file.
     """
-    result = ParseResult()
+    result = ParseResult(quarantined=list(snapshot.refused))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     rows: list[dict] = []
-    with pq.ParquetWriter(tmp, SCHEMA) as writer:
+    with pq.ParquetWriter(tmp, SCHEMA) as writer, ParserProcess(limits) as parser:
         for obj in snapshot.objects:
             try:
-                text = parse(obj.doc_id, source.read(obj.doc_id))
+                parsed = parser.parse(obj.doc_id, read_verified(source, obj, spool))
             except ParseError as exc:
-                result.quarantined.append(Quarantined(obj.doc_id, str(exc)))
+                result.quarantined.append(Quarantined(obj.doc_id, str(exc), exc.kind))
                 log.warning("quarantined %s: %s", obj.doc_id, exc)
                 continue
             except OSError as exc:
-                result.quarantined.append(Quarantined(obj.doc_id, f"unreadable: {exc.strerror or exc}"))
+                result.quarantined.append(Quarantined(obj.doc_id, f"unreadable: {exc.strerror or exc}", "unreadable"))
                 log.warning("quarantined %s: %s", obj.doc_id, exc)
                 continue
             rows.append({"doc_id": obj.doc_id, "uri": obj.uri, "content_hash": obj.content_hash,
-                         "size": obj.size, "modified": obj.modified, "mime": obj.mime, "text": text})
+                         "size": obj.size, "modified": obj.modified, "mime": obj.mime, "text": parsed.text,
+                         "pages": list(parsed.pages) or None})
             result.documents += 1
-            result.characters += len(text)
+            result.characters += len(parsed.text)
             if len(rows) >= batch:
                 writer.write_table(pa.Table.from_pylist(rows, SCHEMA))
                 rows = []

@@ -15,6 +15,14 @@ from indexgate.store.qdrant import VectorStore
 log = logging.getLogger(__name__)
 
 
+def _payload(row: dict, version: str) -> dict:
+    payload = {"doc_id": row["doc_id"], "chunk_id": row["chunk_id"], "start": row["start"], "end": row["end"],
+               "text": row["text"], "n_tokens": row["n_tokens"], "version": version}
+    if row.get("page") is not None:  # PDF chunks: the page their text starts on
+        payload["page"] = row["page"]
+    return payload
+
+
 def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: EmbeddingCache, version: str,
                 batch: int = 256) -> int:
     """Upsert one point per chunk (UUIDv5 id from the chunk id). Idempotent: re-running writes
@@ -30,8 +38,7 @@ def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: Embedd
             collection,
             ids=[r["point_id"] for r in rows],
             vectors=np.stack([vectors[r["text_hash"]] for r in rows]),
-            payloads=[{"doc_id": r["doc_id"], "chunk_id": r["chunk_id"], "start": r["start"], "end": r["end"],
-                       "text": r["text"], "n_tokens": r["n_tokens"], "version": version} for r in rows],
+            payloads=[_payload(r, version) for r in rows],
         )
         written += len(rows)
         log.info("loaded %d points into %s", written, collection)

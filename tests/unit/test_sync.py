@@ -11,13 +11,13 @@ from indexgate.settings import load_settings
 DOCS = {
     "hr/leave.md": "# Leave\n\nEmployees get 28 days of paid leave per year.\n",
     "ops/backup.txt": "Backups run nightly at 02:00 UTC and are kept for 35 days.\n",
-    "bad.txt": "caf\xe9",  # replaced by invalid bytes below
+    "bad.txt": "",  # replaced by binary bytes below
 }
 
 
 def _corpus(write_corpus):
     root = write_corpus({k: v for k, v in DOCS.items() if k != "bad.txt"})
-    (root / "bad.txt").write_bytes(b"caf\xe9 latin-1")
+    (root / "bad.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
     return root
 
 
@@ -44,7 +44,8 @@ def test_build_promote_then_noop(fake_settings, write_corpus):
     manifest = res.registry.load("docs", plan.version)
     assert manifest.state == "live"
     assert manifest.counts["documents"] == 2 and manifest.counts["quarantined"] == 1
-    assert manifest.quarantined == [{"doc_id": "bad.txt", "reason": "not valid UTF-8: byte 0xe9 at offset 3"}]
+    assert manifest.quarantined == [{"doc_id": "bad.txt", "kind": "binary",
+                                     "reason": "binary content in a text file: it is a PNG image"}]
     assert manifest.embedding["embedded"] == manifest.counts["chunks"] > 0
     rows = pq.read_table(plan.chunks_path).to_pylist()
     texts = {d: t for d, t in DOCS.items()}

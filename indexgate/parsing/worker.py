@@ -1,0 +1,188 @@
+"""Parse files in a child process under a hard per-file time limit and memory limit.
+
+PDF and Office parsers have known hangs and memory blow-ups on crafted files. Every file is
+parsed in one long-lived worker process (started once, reused for every file, so the parser
+libraries are imported once): the worker caps its own address space (``RLIMIT_AS``) before its
+first file, and the parent waits at most ``timeout_s`` for each answer. A file that runs out of
+time gets the worker killed and replaced; one that runs out of memory makes the worker answer so
+and exit (its heap is suspect) and it is replaced; a worker that dies (segfault in a C
+extension) is replaced. Each of these quarantines that one file with a specific reason and kind
+(``timeout``, ``memory``, ``crashed``); the next file gets a fresh worker.
+
+The worker is started with ``spawn``, never ``fork``: the parent has threads (Prefect, tokenizers,
+Qdrant) and forking a threaded process can deadlock the child.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from collections.abc import Callable
+
+from indexgate.errors import ParseError
+from indexgate.parsing import parse
+from indexgate.parsing.base import Parsed
+from indexgate.settings import ParsingConfig
+
+log = logging.getLogger(__name__)
+
+MIB = 1024 * 1024
+
+
+def _warm_up() -> None:
+    """Import every parser's libraries before the memory limit is set, so the limit bounds the
+    work a file causes, not the size of the libraries."""
+    import bs4  # noqa: F401
+    import charset_normalizer  # noqa: F401
+    import docx  # noqa: F401
+    import lxml.etree  # noqa: F401
+    import pypdf  # noqa: F401
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return None
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Cap this process's address space at its current size plus ``memory_mb``."""
+    try:
+        import resource
+    except ImportError:  # not on this platform (Windows): the time limit still holds
+        log.warning("no memory limit for the parser process on this platform")
+        return
+    current = _address_space()
+    if current is None:
+        log.warning("cannot read the parser process's size: no memory limit")
+        return
+    limit = current + memory_mb * MIB
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def serve(conn, memory_mb: int, target: Callable[[str, bytes], Parsed]) -> None:
+    """The worker's loop: receive ``(doc_id, data)``, answer ``("ok", Parsed)``,
+    ``("error", message, kind)`` or ``("memory",)``; ``None`` or a closed pipe ends it."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _warm_up()
+    _limit_memory(memory_mb)
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        doc_id, data = message
+        try:
+            reply = ("ok", target(doc_id, data))
+        except ParseError as exc:
+            reply = ("error", str(exc), exc.kind)
+        except MemoryError:
+            reply = ("memory",)
+        except RecursionError:
+            reply = ("error", "parser gave up: structure nested too deeply", "corrupt")
+        except Exception as exc:  # a parser bug must cost one file, not the run
+            reply = ("error", f"parser failed: {type(exc).__name__}: {exc}"[:500], "parser_error")
+        del message, data
+        try:
+            conn.send(reply)
+        except MemoryError:
+            conn.send(("memory",))
+        if reply[0] == "memory":
+            return  # the heap may be fragmented or half-freed: let the parent start a fresh worker
+
+
+class ParserProcess:
+    """A reusable worker process that parses one file at a time under hard limits.
+
+    ``parse`` returns the :class:`Parsed` document or raises ParseError (the parser's own, or
+    ``timeout``/``memory``/``crashed``). ``target`` is the parse function run in the worker (a
+    module-level function, so that it can be sent to a spawned process).
+    """
+
+    def __init__(self, limits: ParsingConfig | None = None, target: Callable[[str, bytes], Parsed] = parse):
+        self.limits = limits or ParsingConfig()
+        self.target = target
+        self._process = None
+        self._conn = None
+        self.started = 0  # worker processes started so far (one unless files broke some)
+
+    def _start(self) -> None:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        process = context.Process(target=serve, args=(child, self.limits.memory_mb, self.target),
+                                  name="indexgate-parser", daemon=True)
+        process.start()
+        child.close()
+        self._process, self._conn = process, parent
+        self.started += 1
+
+    def _discard(self, kill: bool) -> str:
+        """Stop the current worker; return how it ended."""
+        process, conn = self._process, self._conn
+        self._process = self._conn = None
+        if process is None:
+            return ""
+        if kill and process.is_alive():
+            process.kill()
+        process.join(5)
+        if process.is_alive():  # did not stop when asked
+            process.kill()
+            process.join()
+        conn.close()
+        code = process.exitcode
+        return f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def parse(self, doc_id: str, data: bytes) -> Parsed:
+        if self._process is None or not self._process.is_alive():
+            self._discard(kill=True)
+            self._start()
+        try:
+            self._conn.send((doc_id, data))
+        except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+            ended = self._discard(kill=True)
+            raise ParseError(f"parser process died before reading the file ({ended})", "crashed") from None
+        timeout = self.limits.timeout_s
+        if not self._conn.poll(timeout):
+            self._discard(kill=True)
+            log.warning("parsing %s timed out after %g s; parser process replaced", doc_id, timeout)
+            raise ParseError(f"parser timed out after {timeout:g} s (time limit parsing.timeout_s)", "timeout")
+        try:
+            reply = self._conn.recv()
+        except (EOFError, OSError):
+            ended = self._discard(kill=True)
+            raise ParseError(f"parser process died while parsing ({ended})", "crashed") from None
+        if reply[0] == "ok":
+            return reply[1]
+        if reply[0] == "memory":
+            self._discard(kill=False)
+            raise ParseError(f"parser exceeded the memory limit of {self.limits.memory_mb} MB"
+                             " (parsing.memory_mb)", "memory")
+        raise ParseError(reply[1], reply[2])
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.send(None)
+            except OSError:
+                pass
+        self._discard(kill=False)
+
+    def __enter__(self) -> ParserProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,63 @@
+"""The parser process: reused across files, killed and replaced on a hang, a memory blow-up or a
+crash, each of which quarantines that one file with its own reason."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from indexgate.errors import ParseError
+from indexgate.parsing.base import Parsed
+from indexgate.parsing.worker import ParserProcess
+from indexgate.settings import ParsingConfig
+
+
+def misbehave(doc_id: str, data: bytes) -> Parsed:
+    """A stand-in parser (run in the worker) that does what ``doc_id`` says."""
+    if doc_id == "hang":
+        time.sleep(3600)
+    elif doc_id == "balloon":
+        hoard = [bytearray(16 * 1024 * 1024) for _ in range(1024)]  # 16 GiB, far over the limit
+        return Parsed(str(len(hoard)))
+    elif doc_id == "segfault":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif doc_id == "bug":
+        raise KeyError("a parser bug")
+    return Parsed(str(os.getpid()))
+
+
+def _fails(parser, doc_id, kind, match, data=b""):
+    with pytest.raises(ParseError, match=match) as info:
+        parser.parse(doc_id, data)
+    assert info.value.kind == kind
+
+
+def test_one_process_for_many_files_replaced_only_when_a_file_breaks_it():
+    with ParserProcess(ParsingConfig(timeout_s=2, memory_mb=256), target=misbehave) as parser:
+        first = parser.parse("a", b"").text
+        assert parser.parse("b", b"").text == first and parser.started == 1
+        assert first == str(parser.pid) and int(first) != os.getpid()
+
+        _fails(parser, "bug", "parser_error", "parser failed: KeyError")
+        assert parser.parse("c", b"").text == first and parser.started == 1  # a bug does not cost the process
+
+        _fails(parser, "hang", "timeout", r"parser timed out after 2 s \(time limit parsing.timeout_s\)")
+        second = parser.parse("d", b"").text
+        assert second != first and parser.started == 2
+
+        _fails(parser, "balloon", "memory", "exceeded the memory limit of 256 MB")
+        third = parser.parse("e", b"").text
+        assert third not in (first, second) and parser.started == 3
+
+        _fails(parser, "segfault", "crashed", "died while parsing .signal 11")
+        assert parser.parse("f", b"").text not in (first, second, third) and parser.started == 4
+
+
+def test_the_real_parsers_run_in_the_worker():
+    with ParserProcess() as parser:
+        assert parser.parse("a.md", b"# Title\n").text == "# Title\n"
+        _fails(parser, "b.txt", "binary", "NUL bytes", data=b"a\x00b")
+        assert parser.started == 1
