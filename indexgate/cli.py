@@ -23,6 +23,8 @@ def _environment() -> None:
         "TRANSFORMERS_VERBOSITY": "error",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # The temporary local API a flow starts can need more than Prefect's 20 s on a busy machine.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
         # The library logs with the standard logging module; let Prefect show those lines too.
         "PREFECT_LOGGING_EXTRA_LOGGERS": "indexgate",
         # Library log lines outside a flow run (e.g. `indexgate search`) stay local, without a warning.
