@@ -27,3 +27,7 @@ class AliasConflict(StoreError):
 
 class ParseError(IndexGateError):
     """One file cannot be turned into text; the file is quarantined with this reason."""
+
+
+class MassDeleteHeld(IndexGateError):
+    """A sync would delete more of the live documents than allowed; held until confirmed."""

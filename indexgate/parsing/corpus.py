@@ -43,7 +43,7 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, batch: int = 6
     with pq.ParquetWriter(tmp, SCHEMA) as writer:
         for obj in snapshot.objects:
             try:
-                text = parse(obj.doc_id, source.read(obj.doc_id))
+                text = parse(obj.doc_id, source.read(obj.doc_id), obj.mime)
             except ParseError as exc:
                 result.quarantined.append(Quarantined(obj.doc_id, str(exc)))
                 log.warning("quarantined %s: %s", obj.doc_id, exc)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from indexgate.errors import SourceError
 from indexgate.sources.base import Source
+from indexgate.sources.beir import BeirSource
 from indexgate.sources.folder import FolderSource
 
-__all__ = ["Source", "FolderSource", "open_source"]
+__all__ = ["BeirSource", "Source", "FolderSource", "open_source"]
 
 
 def open_source(uri: str) -> Source:
-    """``DIR`` or ``file://DIR`` -> :class:`FolderSource`. Other schemes are refused clearly."""
+    """``DIR`` or ``file://DIR`` -> :class:`FolderSource`; ``beir:DIR`` -> :class:`BeirSource`.
+    Other schemes are refused clearly."""
+    if uri.startswith("beir:"):
+        return BeirSource(uri.removeprefix("beir:"))
     if "://" in uri and not uri.startswith("file://"):
         scheme = uri.split("://", 1)[0]
         raise SourceError(f"unsupported source scheme {scheme!r} in {uri!r}; give a folder path")

@@ -29,3 +29,12 @@ def test_bad_files_get_a_specific_reason(name, data, reason):
 
 def test_supported():
     assert supported("x/y.MD") and supported("a.txt") and not supported("a.docx")
+
+
+def test_an_id_without_a_known_extension_is_parsed_by_its_mime_type():
+    assert parse("4983", b"a BEIR record", "text/plain") == "a BEIR record"
+    assert supported("MED-10", "text/plain") and not supported("MED-10", "application/octet-stream")
+    with pytest.raises(ParseError, match="without an extension"):
+        parse("README", b"text", "application/octet-stream")
+    with pytest.raises(ParseError, match="not valid UTF-8"):
+        parse("4983", b"\xff\xfe", "text/plain")
