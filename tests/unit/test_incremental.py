@@ -183,3 +183,14 @@ def test_an_unlistable_source_aborts_and_the_live_version_stays(tmp_path, write_
         build(res, tmp_path / "unmounted")
     assert res.registry.versions("docs") == versions
     assert res.store.alias_target("docs") == first.collection
+
+
+def test_a_confirmed_empty_source_builds_an_empty_version(tmp_path, write_corpus, build):
+    root = write_corpus(DOCS)
+    res = resources(_settings(tmp_path))
+    first, _ = build(res, root)
+    for name in DOCS:
+        os.remove(root / name)
+    plan, outcome = build(res, root, allow_mass_delete=True)
+    assert outcome.action == "promoted" and outcome.changes["deleted"] == 10
+    assert res.store.count("docs") == 0 and res.store.count(first.collection) > 0
