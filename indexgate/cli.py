@@ -91,7 +91,7 @@ def cmd_status(args) -> int:
         versions.append({
             "version": m.version, "state": m.state, "collection": m.collection,
             "retained": store.exists(m.collection), "created_at": m.created_at, "promoted_at": m.promoted_at,
-            "counts": m.counts, "embedding": m.embedding, "metrics": m.metrics.get("metrics", {}),
+            "counts": m.counts, "changes": m.changes, "embedding": m.embedding, "metrics": m.metrics.get("metrics", {}),
             "k": m.metrics.get("k"), "decision": m.decision,
         })
     history = [e.model_dump() for e in registry.history(args.alias)]
