@@ -143,10 +143,12 @@ def main() -> int:
         steps = ", ".join(f"{k.removesuffix('_s')} {v:.2f}" for k, v in m.timings.items())
         print(f"{label:<16} {seconds:7.2f} s   documents {m.counts['documents']} (parsed"
               f" {m.changes.get('documents_parsed')}), chunks {m.counts['chunks']} (carried"
-              f" {m.changes.get('chunks_carried')}), embedded {m.embedding['embedded']}, reused {m.embedding['reused']}")
+              f" {m.changes.get('chunks_carried')}), embedded {m.embedding['embedded']},"
+              f" reused {m.embedding['reused']}")
         print(f"{'':<16} steps (s): {steps}")
     ratio = incremental_s / full_s
-    print(f"\nratio 1%-changed / full: {ratio:.3f} ({ratio:.1%}; target at most 5%: {'met' if ratio <= 0.05 else 'MISSED'})")
+    verdict = "met" if ratio <= 0.05 else "MISSED"
+    print(f"\nratio 1%-changed / full: {ratio:.3f} ({ratio:.1%}; target at most 5%: {verdict})")
     from indexgate import resources as shared
 
     shared.reset()  # close embedded Qdrant now, not during interpreter shutdown

@@ -8,8 +8,8 @@ from prefect import flow
 
 from indexgate.settings import load_settings
 from tasks import (
-    check_integrity, check_quarantine, chunk_documents, embed_chunks, evaluate_golden, keep_unchanged, load_shadow,
-    parse_documents, plan_version, promote_version, publish_report, snapshot_source,
+    check_integrity, check_quarantine, chunk_documents, embed_chunks, evaluate_golden, keep_unchanged,
+    load_shadow, parse_documents, plan_version, promote_version, publish_report, snapshot_source,
 )
 
 

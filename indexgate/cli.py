@@ -57,7 +57,8 @@ def cmd_sync(args) -> int:
             counts, emb, carried = res_manifest["counts"], res_manifest["embedding"], res_manifest["changes"]
             print(f"  documents {counts.get('documents', 0)} (parsed {carried.get('documents_parsed', '-')},"
                   f" quarantined {counts.get('quarantined', 0)}), chunks {counts.get('chunks', 0)}"
-                  f" (carried from the live version {carried.get('chunks_carried', 0)}), embedded {emb.get('embedded', 0)},"
+                  f" (carried from the live version {carried.get('chunks_carried', 0)}),"
+                  f" embedded {emb.get('embedded', 0)},"
                   f" reused from cache {emb.get('reused', 0)}, tokens embedded {emb.get('tokens_embedded', 0)}")
             for q in res_manifest.get("quarantined", []):
                 print(f"  quarantined {q['doc_id']}: {q['reason']}")
@@ -91,8 +92,8 @@ def cmd_status(args) -> int:
         versions.append({
             "version": m.version, "state": m.state, "collection": m.collection,
             "retained": store.exists(m.collection), "created_at": m.created_at, "promoted_at": m.promoted_at,
-            "counts": m.counts, "changes": m.changes, "embedding": m.embedding, "metrics": m.metrics.get("metrics", {}),
-            "k": m.metrics.get("k"), "decision": m.decision,
+            "counts": m.counts, "changes": m.changes, "embedding": m.embedding,
+            "metrics": m.metrics.get("metrics", {}), "k": m.metrics.get("k"), "decision": m.decision,
         })
     history = [e.model_dump() for e in registry.history(args.alias)]
     if args.json:

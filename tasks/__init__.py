@@ -13,7 +13,7 @@ from tasks.promote import keep_unchanged, promote_version, rollback_alias
 from tasks.report import publish_report
 
 __all__ = [
-    "check_integrity", "check_quarantine", "chunk_documents", "discard_scratch", "embed_chunks", "evaluate_golden",
-    "keep_unchanged", "load_shadow", "parse_documents", "plan_scratch", "plan_version",
+    "check_integrity", "check_quarantine", "chunk_documents", "discard_scratch", "embed_chunks",
+    "evaluate_golden", "keep_unchanged", "load_shadow", "parse_documents", "plan_scratch", "plan_version",
     "promote_version", "publish_report", "rollback_alias", "score_golden", "snapshot_source",
 ]

@@ -28,8 +28,8 @@ def plan_version(settings: Settings, alias: str, snap: Snapshot, allow_mass_dele
 @task(name="parse_documents", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def parse_documents(settings: Settings, plan: sync.Plan, source: str, snap: Snapshot) -> dict:
     result = sync.parse(resources(settings), plan, source, snap)
-    get_run_logger().info("%d documents (%d parsed, %d carried from version %s), quarantined %d",
-                          result["documents"], result["parsed"], result["carried"], plan.base, len(result["quarantined"]))
+    get_run_logger().info("%d documents (%d parsed, %d carried from version %s), quarantined %d", result["documents"],
+                          result["parsed"], result["carried"], plan.base, len(result["quarantined"]))
     return result
 
 

@@ -44,7 +44,8 @@ def test_duplicate_ids_and_empty_files(tmp_path):
 
 
 def test_document_level_lines(tmp_path):
-    [q] = load_golden(_write(tmp_path, [{"query_id": "q1", "query": "what?", "relevant_docs": {"b": 1, "a": 2, "c": 0}}]))
+    line = {"query_id": "q1", "query": "what?", "relevant_docs": {"b": 1, "a": 2, "c": 0}}
+    [q] = load_golden(_write(tmp_path, [line]))
     assert q.document_level and q.grades == {"a": 2, "b": 1, "c": 0} and q.relevant == ()
 
 
