@@ -8,21 +8,23 @@ from prefect import flow
 
 from indexgate.settings import load_settings
 from tasks import (
-    check_integrity, chunk_documents, embed_chunks, evaluate_golden, keep_unchanged, load_shadow,
-    parse_documents, plan_version, promote_version, publish_report, snapshot_source,
+    check_integrity, check_quarantine, chunk_documents, embed_chunks, evaluate_golden, keep_unchanged,
+    load_shadow, parse_documents, plan_version, promote_version, publish_report, snapshot_source,
 )
 
 
 @flow(name="sync", flow_run_name="sync-{alias}")
 def sync(source: str, alias: str, golden: str | None = None, config: str | None = None,
-         state_dir: str | None = None) -> dict:
+         state_dir: str | None = None, allow_mass_delete: bool = False) -> dict:
     """Sync a source into a new validated version of ``alias`` and promote it if its gates pass.
 
-    An unchanged source is a no-op. The live collection is never written to; the alias moves
-    only in the promotion step, in one atomic call."""
+    An unchanged source is a no-op. An unreadable source, or one that would delete more than
+    ``gates.max_delete_share`` of the live documents (unless ``allow_mass_delete``), stops the run
+    before anything is built. The live collection is never written to; the alias moves only in
+    the promotion step, in one atomic call."""
     settings = load_settings(config, home=state_dir)
     snap = snapshot_source(source, settings)
-    plan = plan_version(settings, alias, snap)
+    plan = plan_version(settings, alias, snap, allow_mass_delete)
     if plan.action == "noop":
         outcome = keep_unchanged(settings, plan)
     else:
@@ -30,7 +32,7 @@ def sync(source: str, alias: str, golden: str | None = None, config: str | None 
         chunk_documents(settings, plan)
         embed_chunks(settings, plan)
         load_shadow(settings, plan)
-        gates = check_integrity(settings, plan)
+        gates = check_integrity(settings, plan) + check_quarantine(settings, plan)
         if golden:
             gates = gates + evaluate_golden(settings, plan, golden)
         outcome = promote_version(settings, plan, gates)

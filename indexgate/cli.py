@@ -48,7 +48,7 @@ def cmd_sync(args) -> int:
     from indexgate import reports
 
     outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
-                   state_dir=args.state_dir)
+                   state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete)
     res_manifest = _manifest(args, outcome["alias"], outcome["version"])
     if args.json:
         _print_json({**outcome, "manifest": res_manifest})
@@ -56,10 +56,13 @@ def cmd_sync(args) -> int:
         print(f"alias {outcome['alias']}: {outcome['action']} version {outcome['version']}")
         print(f"  reason: {outcome['reason']}")
         print(f"  live version: {outcome['live'] or 'none'}")
+        print(f"  {reports.changes_text(outcome['changes'])}")
         if res_manifest and outcome["action"] != "unchanged":
-            counts, emb = res_manifest["counts"], res_manifest["embedding"]
-            print(f"  documents {counts.get('documents', 0)} (quarantined {counts.get('quarantined', 0)}),"
-                  f" chunks {counts.get('chunks', 0)}, embedded {emb.get('embedded', 0)},"
+            counts, emb, carried = res_manifest["counts"], res_manifest["embedding"], res_manifest["changes"]
+            print(f"  documents {counts.get('documents', 0)} (parsed {carried.get('documents_parsed', '-')},"
+                  f" quarantined {counts.get('quarantined', 0)}), chunks {counts.get('chunks', 0)}"
+                  f" (carried from the live version {carried.get('chunks_carried', 0)}),"
+                  f" embedded {emb.get('embedded', 0)},"
                   f" reused from cache {emb.get('reused', 0)}, tokens embedded {emb.get('tokens_embedded', 0)}")
             for q in res_manifest.get("quarantined", []):
                 print(f"  quarantined {q['doc_id']}: {q['reason']}")
@@ -93,8 +96,8 @@ def cmd_status(args) -> int:
         versions.append({
             "version": m.version, "state": m.state, "collection": m.collection,
             "retained": store.exists(m.collection), "created_at": m.created_at, "promoted_at": m.promoted_at,
-            "counts": m.counts, "embedding": m.embedding, "metrics": m.metrics.get("metrics", {}),
-            "k": m.metrics.get("k"), "decision": m.decision,
+            "counts": m.counts, "changes": m.changes, "embedding": m.embedding,
+            "metrics": m.metrics.get("metrics", {}), "k": m.metrics.get("k"), "decision": m.decision,
         })
     history = [e.model_dump() for e in registry.history(args.alias)]
     if args.json:
@@ -182,9 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sync", parents=[common], help="build, validate and promote a new version of an alias")
-    p.add_argument("--source", required=True, help="folder of documents, or s3://bucket/prefix")
+    p.add_argument("--source", required=True,
+                   help="folder of documents, s3://bucket/prefix, or beir:DIR (DIR/corpus.jsonl)")
     p.add_argument("--alias", required=True, help="the alias applications query")
-    p.add_argument("--golden", help="golden set (JSON Lines) for the relevance gates")
+    p.add_argument("--golden", help="golden set (JSON Lines, or beir:DIR) for the relevance gates")
+    p.add_argument("--allow-mass-delete", action="store_true",
+                   help="confirm a sync that deletes more than gates.max_delete_share of the live documents")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("status", parents=[common], help="live version and every version of an alias")
@@ -203,8 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rollback)
 
     p = sub.add_parser("eval", parents=[common], help="score a throw-away index of a source on a golden set")
-    p.add_argument("--source", required=True)
-    p.add_argument("--golden", required=True)
+    p.add_argument("--source", required=True, help="folder of documents, or beir:DIR")
+    p.add_argument("--golden", required=True, help="golden set (JSON Lines), or beir:DIR (queries + qrels/test.tsv)")
     p.add_argument("--chunk-size", type=int, help="tokens per chunk (default from config: 200)")
     p.add_argument("--chunk-overlap", type=int, help="tokens shared by neighbouring chunks (default 0)")
     p.add_argument("-k", type=int, help="hits scored per query (default from config: 5)")

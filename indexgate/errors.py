@@ -38,3 +38,7 @@ class ParseError(IndexGateError):
 class ObjectUnreadable(ParseError):
     """One object of a source cannot be read (e.g. S3 AccessDenied); it is quarantined, the run
     goes on. Failures of the source as a whole raise :class:`SourceError` instead."""
+
+
+class MassDeleteHeld(IndexGateError):
+    """A sync would delete more of the live documents than allowed; held until confirmed."""

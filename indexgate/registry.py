@@ -55,7 +55,13 @@ class Manifest(BaseModel):
     quarantined: list[dict[str, str]] = []
     chunker: dict[str, Any]
     embedder: dict[str, Any]
+    # indexgate.parsing.PARSER_VERSION that parsed the documents (None: before it was recorded).
+    parser_version: int | None = None
     counts: dict[str, int] = {}
+    # The source against the version live when this one was planned (``base``): added, changed,
+    # unchanged and deleted documents, and how many documents and chunks were carried from the
+    # base's tables instead of being parsed and chunked again.
+    changes: dict[str, Any] = {}
     embedding: dict[str, Any] = {}
     timings: dict[str, float] = {}
     gates: list[dict[str, Any]] = []

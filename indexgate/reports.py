@@ -36,15 +36,32 @@ def gate_table_markdown(gates: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def changes_text(changes: Mapping[str, Any]) -> str:
+    """One line: documents added, changed, unchanged and deleted against the base version."""
+    if not changes:
+        return "changes: not recorded"
+    counts = ", ".join(f"{k} {changes.get(k, 0)}" for k in ("added", "changed", "unchanged", "deleted"))
+    return f"documents {counts} (against {changes.get('base') or 'no live version'})"
+
+
 def sync_markdown(outcome: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> str:
     """The Markdown artifact of one sync: decision and reason, counts, metrics, gates."""
     lines = [f"# IndexGate sync of `{outcome['alias']}`", "",
              f"**Decision: {outcome['action']}** (version `{outcome['version']}`)", "",
              f"Reason: {outcome['reason']}", "", f"Live version now: `{outcome['live'] or 'none'}`", ""]
+    changes = outcome.get("changes") or {}
+    if changes:
+        lines += [f"## Changes against `{changes.get('base') or 'no live version'}`", "",
+                  "| documents | count |", "|---|---|"]
+        lines += [f"| {k} | {changes.get(k, 0)} |" for k in ("added", "changed", "unchanged", "deleted")] + [""]
     if manifest:
         counts, emb = manifest.get("counts", {}), manifest.get("embedding", {})
+        carried = manifest.get("changes", {})
         lines += ["## Counts", "", "| what | count |", "|---|---|"]
         lines += [f"| {k} | {v} |" for k, v in counts.items()]
+        lines += [f"| documents parsed | {carried.get('documents_parsed', '-')} |",
+                  f"| documents carried from the live version | {carried.get('documents_carried', '-')} |",
+                  f"| chunks carried from the live version | {carried.get('chunks_carried', '-')} |"]
         lines += [f"| chunks embedded | {emb.get('embedded', 0)} |", f"| chunks reused from cache | {emb.get('reused', 0)} |",
                   f"| tokens embedded | {emb.get('tokens_embedded', 0)} |", ""]
         metrics = manifest.get("metrics", {}).get("metrics")

@@ -53,7 +53,8 @@ class EmbedderConfig(BaseModel):
 
 
 class GateConfig(BaseModel):
-    """Thresholds of the promotion gates. Relevance gates run only when a golden set is given."""
+    """Thresholds of the promotion gates (and of the mass-delete guard that runs before a build).
+    Relevance gates run only when a golden set is given."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -62,6 +63,14 @@ class GateConfig(BaseModel):
     min_span_precision: float = Field(0.0, ge=0, le=1)
     min_mrr: float = Field(0.0, ge=0, le=1)
     min_ndcg: float = Field(0.0, ge=0, le=1)
+    # Document-level recall@k, for golden sets with document relevance (BEIR qrels).
+    min_recall: float = Field(0.0, ge=0, le=1)
+    # A version whose source had more than this share of its objects quarantined is not promoted:
+    # a broken source must never replace a good index.
+    max_quarantine_share: float = Field(0.1, ge=0, le=1)
+    # A sync that would delete more than this share of the live version's documents is held
+    # before anything is built, until confirmed (--allow-mass-delete).
+    max_delete_share: float = Field(0.5, ge=0, le=1)
 
 
 class S3Config(BaseModel):

@@ -13,21 +13,29 @@ import shutil
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
 from indexgate import gates as gate_checks
+from indexgate.changes import check_deletions, diff
+from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
 from indexgate.embedding.batch import embed_chunks
 from indexgate.errors import AliasConflict
 from indexgate.evaluation import SpanIndex, evaluate, load_golden
 from indexgate.evaluation.evaluate import EvalResult
 from indexgate.models import GateResult, Snapshot
+from indexgate.parsing import PARSER_VERSION
+from indexgate.parsing.corpus import SCHEMA as DOCUMENTS_SCHEMA
 from indexgate.parsing.corpus import parse_snapshot
 from indexgate.promotion import live_version, promote
 from indexgate.registry import Manifest
 from indexgate.resources import Resources
+from indexgate.reuse import carry_rows, content_hashes, doc_ids
 from indexgate.settings import Settings
 from indexgate.sources import Spool, open_source
 from indexgate.store.load import load_chunks
@@ -46,6 +54,10 @@ class Plan:
     live: str | None
     action: Literal["noop", "build"]
     workdir: str
+    # The live version this one was diffed against (None: no live version, or its manifest is
+    # gone), and the counts of that diff.
+    base: str | None = None
+    changes: dict = field(default_factory=dict)
 
     @property
     def documents_path(self) -> Path:
@@ -54,6 +66,11 @@ class Plan:
     @property
     def chunks_path(self) -> Path:
         return Path(self.workdir) / "chunks.parquet"
+
+    @property
+    def parsed_path(self) -> Path:
+        """Documents parsed by this run when others were carried from the base (else absent)."""
+        return Path(self.workdir) / "parsed.parquet"
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,8 @@ class Outcome:
     reason: str
     live: str | None
     gates: list[dict] = field(default_factory=list)
+    # added/changed/unchanged/deleted documents against the version that was live (see Plan).
+    changes: dict = field(default_factory=dict)
 
 
 def snapshot(source: str, settings: Settings | None = None) -> Snapshot:
@@ -75,31 +94,49 @@ def snapshot(source: str, settings: Settings | None = None) -> Snapshot:
     return open_source(source, settings.source, settings.spool_folder).snapshot()
 
 
-def plan(res: Resources, alias: str, snap: Snapshot) -> Plan:
-    """Derive the version id and compare it with what the alias serves (read from the store).
+def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = False) -> Plan:
+    """Derive the version id, compare it with what the alias serves (read from the store), and
+    diff the snapshot against the live version's documents.
 
-    Starts (or resumes) the version's manifest in state ``building`` unless it is already live.
+    Raises :class:`~indexgate.errors.MassDeleteHeld`, before anything is written, when the sync
+    would delete more than ``gates.max_delete_share`` of the live documents and
+    ``allow_mass_delete`` is false. Otherwise starts (or resumes) the version's manifest in state
+    ``building`` unless it is already live.
     """
     validate_alias(alias)
-    version = version_id(snap.hash, res.chunker.fingerprint, res.embedder.fingerprint.id)
+    version = version_id(snap.hash, res.chunker.fingerprint, res.embedder.fingerprint.id, PARSER_VERSION)
     live = live_version(res.store, alias)
     workdir = res.registry.version_dir(alias, version)
+    collection = collection_name(alias, version)
     if version == live:
         log.info("version %s of %s is already live: nothing to do", version, alias)
-        return Plan(alias, version, collection_name(alias, version), live, "noop", str(workdir))
+        changes = {"base": live, "added": 0, "changed": 0, "unchanged": len(snap.objects), "deleted": 0}
+        return Plan(alias, version, collection, live, "noop", str(workdir), live, changes)
+    base = res.registry.load(alias, live) if live else None
+    if live and base is None:
+        log.warning("live version %s of %s has no manifest: every document counts as added", live, alias)
+    changes = diff(snap, base.version if base else None, base.documents if base else ())
+    if live:
+        check_deletions(changes, len(base.documents) if base else None, len(snap.objects),
+                        res.settings.gates.max_delete_share, allow_mass_delete,
+                        confirm=f"indexgate sync --source {snap.source} --alias {alias} --allow-mass-delete")
     manifest = res.registry.load(alias, version)
     if manifest is None:
         manifest = Manifest(
-            alias=alias, version=version, collection=collection_name(alias, version), source=snap.source,
+            alias=alias, version=version, collection=collection, source=snap.source,
             snapshot_hash=snap.hash, chunker=res.chunker.describe(), embedder=res.embedder.fingerprint.as_dict(),
+            parser_version=PARSER_VERSION,
             documents=[{"doc_id": o.doc_id, "content_hash": o.content_hash, "size": o.size, "mime": o.mime,
                         "modified": o.modified, **({"etag": o.etag} if o.etag else {})} for o in snap.objects],
         )
     else:
         log.info("resuming version %s of %s (was %s)", version, alias, manifest.state)
     manifest.state = "building"
+    manifest.changes = changes.counts()
     res.registry.save(manifest)
-    return Plan(alias, version, collection_name(alias, version), live, "build", str(workdir))
+    log.info("%s against %s: %s", alias, changes.base or "nothing",
+             ", ".join(f"{k} {v}" for k, v in changes.counts().items() if k != "base"))
+    return Plan(alias, version, collection, live, "build", str(workdir), changes.base, changes.counts())
 
 
 def _update(res: Resources, plan: Plan, **fields) -> Manifest:
@@ -110,25 +147,73 @@ def _update(res: Resources, plan: Plan, **fields) -> Manifest:
     return res.registry.save(manifest)
 
 
+def _base_table(res: Resources, plan: Plan, name: str) -> Path | None:
+    """A table of the base version that this build may carry rows from, or None: the base must
+    have been parsed by the same parser version (and the table must exist)."""
+    if plan.base is None:
+        return None
+    base = res.registry.load(plan.alias, plan.base)
+    path = res.registry.version_dir(plan.alias, plan.base) / name
+    if base is None or base.parser_version != PARSER_VERSION or not path.is_file():
+        return None
+    if name == "chunks.parquet" and base.chunker.get("fingerprint") != res.chunker.fingerprint:
+        return None
+    return path
+
+
 def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
+    """Write the version's documents table. Documents whose content hash equals their row in the
+    base version's table are carried from it; only the others are read and parsed (in a worker
+    process under the configured time and memory limits)."""
     started = time.perf_counter()
     config = res.settings
-    result = parse_snapshot(open_source(source, config.source, config.spool_folder), snap, plan.documents_path,
-                            limits=config.parsing, spool=Spool(config.spool_folder, config.source.spool_max_bytes))
+    base = _base_table(res, plan, "documents.parquet")
+    carry: dict[str, dict] = {}
+    if base is not None:
+        before = content_hashes(base)
+        carry = {o.doc_id: {"uri": o.uri, "size": o.size, "modified": o.modified, "mime": o.mime}
+                 for o in snap.objects if before.get(o.doc_id) == o.content_hash}
+    todo = replace(snap, objects=tuple(o for o in snap.objects if o.doc_id not in carry))
+    result = parse_snapshot(open_source(source, config.source, config.spool_folder), todo,
+                            plan.parsed_path if carry else plan.documents_path, limits=config.parsing,
+                            spool=Spool(config.spool_folder, config.source.spool_max_bytes))
+    if carry:
+        carry_rows(base, carry, plan.parsed_path, plan.documents_path, DOCUMENTS_SCHEMA)
+    else:
+        plan.parsed_path.unlink(missing_ok=True)  # a stale one would make chunk() carry chunks
     quarantined = [asdict(q) for q in result.quarantined]  # the snapshot's refusals included
+    documents = result.documents + len(carry)
     _update(res, plan, quarantined=quarantined,
-            counts={"objects": len(snap.objects) + len(snap.refused), "documents": result.documents,
+            counts={"objects": len(snap.objects) + len(snap.refused), "documents": documents,
                     "quarantined": len(quarantined)},
+            changes={"documents_parsed": len(todo.objects), "documents_carried": len(carry)},
             timings={"parse_s": round(time.perf_counter() - started, 3)})
-    return {"documents": result.documents, "characters": result.characters, "quarantined": quarantined}
+    return {"documents": documents, "characters": result.characters, "quarantined": quarantined,
+            "parsed": len(todo.objects), "carried": len(carry)}
 
 
 def chunk(res: Resources, plan: Plan) -> dict:
+    """Write the version's chunks table. When the parse step carried documents from the base and
+    the chunker fingerprint is the base's, their chunk rows are carried too (identical by
+    construction, ids included); only the documents parsed in this run are chunked."""
     started = time.perf_counter()
-    stats = chunk_table(plan.documents_path, res.chunker, plan.chunks_path, batch=res.settings.batch_size)
-    _update(res, plan, counts={"chunks": stats.chunks, "chunk_tokens": stats.tokens},
+    base = _base_table(res, plan, "chunks.parquet")
+    carried_docs = doc_ids(plan.documents_path) - doc_ids(plan.parsed_path) if plan.parsed_path.is_file() else set()
+    carried = 0
+    if base is not None and carried_docs:
+        fresh = plan.chunks_path.with_name("chunks.fresh.parquet")
+        chunk_table(plan.parsed_path, res.chunker, fresh, batch=res.settings.batch_size)
+        carried = carry_rows(base, dict.fromkeys(carried_docs, {}), fresh, plan.chunks_path, CHUNKS_SCHEMA,
+                             batch=res.settings.batch_size)
+        fresh.unlink()
+    else:
+        chunk_table(plan.documents_path, res.chunker, plan.chunks_path, batch=res.settings.batch_size)
+    tokens = pq.read_table(plan.chunks_path, columns=["n_tokens"]).column(0)
+    stats = {"chunks": len(tokens), "tokens": int(pc.sum(tokens).as_py() or 0), "carried": carried}
+    _update(res, plan, counts={"chunks": stats["chunks"], "chunk_tokens": stats["tokens"]},
+            changes={"chunks_carried": carried},
             timings={"chunk_s": round(time.perf_counter() - started, 3)})
-    return asdict(stats)
+    return stats
 
 
 def embed(res: Resources, plan: Plan) -> dict:
@@ -149,6 +234,12 @@ def load(res: Resources, plan: Plan) -> int:
 
 def check_integrity(res: Resources, plan: Plan) -> list[GateResult]:
     return gate_checks.integrity(res.store, plan.collection, plan.chunks_path, res.embedder.dimension)
+
+
+def check_quarantine(res: Resources, plan: Plan) -> list[GateResult]:
+    counts = res.registry.load(plan.alias, plan.version).counts
+    return [gate_checks.quarantine_share(counts.get("objects", 0), counts.get("quarantined", 0),
+                                         res.settings.gates.max_quarantine_share)]
 
 
 def score(res: Resources, plan: Plan, golden: str) -> EvalResult:
@@ -182,12 +273,12 @@ def conclude(res: Resources, plan: Plan, gates: list[GateResult], by: str) -> Ou
         manifest.state = "rejected" if not decision.promote else "built"
         res.registry.save(manifest)
     log.info("%s: version %s of %s (%s)", action, plan.version, plan.alias, reason)
-    return Outcome(plan.alias, plan.version, action, reason, live, table)
+    return Outcome(plan.alias, plan.version, action, reason, live, table, plan.changes)
 
 
 def unchanged(res: Resources, plan: Plan) -> Outcome:
     reason = f"source unchanged: version {plan.version} is already live; nothing embedded, no new collection"
-    return Outcome(plan.alias, plan.version, "unchanged", reason, plan.live)
+    return Outcome(plan.alias, plan.version, "unchanged", reason, plan.live, changes=plan.changes)
 
 
 # -- scratch builds (evaluation): a throw-away index that no alias ever points at ------------

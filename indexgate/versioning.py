@@ -26,9 +26,12 @@ def validate_alias(alias: str) -> str:
     return alias
 
 
-def version_id(snapshot_hash: str, chunker_fingerprint: str, embedder_fingerprint: str) -> str:
+def version_id(snapshot_hash: str, chunker_fingerprint: str, embedder_fingerprint: str, parser_version: int) -> str:
+    """The id of the version these inputs build. The parser version is part of it: a parser that
+    reads the same bytes differently makes a different version, never a silent no-op."""
     return stable_hash(
-        {"snapshot": snapshot_hash, "chunker": chunker_fingerprint, "embedder": embedder_fingerprint},
+        {"snapshot": snapshot_hash, "chunker": chunker_fingerprint, "embedder": embedder_fingerprint,
+         "parser": parser_version},
         length=12,
     )
 

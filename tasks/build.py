@@ -20,8 +20,8 @@ def snapshot_source(source: str, settings: Settings | None = None) -> Snapshot:
 
 
 @task(name="plan_version", cache_policy=NO_CACHE)
-def plan_version(settings: Settings, alias: str, snap: Snapshot) -> sync.Plan:
-    plan = sync.plan(resources(settings), alias, snap)
+def plan_version(settings: Settings, alias: str, snap: Snapshot, allow_mass_delete: bool = False) -> sync.Plan:
+    plan = sync.plan(resources(settings), alias, snap, allow_mass_delete)
     get_run_logger().info("alias %s: live %s, candidate %s -> %s", alias, plan.live, plan.version, plan.action)
     return plan
 
@@ -29,14 +29,15 @@ def plan_version(settings: Settings, alias: str, snap: Snapshot) -> sync.Plan:
 @task(name="parse_documents", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def parse_documents(settings: Settings, plan: sync.Plan, source: str, snap: Snapshot) -> dict:
     result = sync.parse(resources(settings), plan, source, snap)
-    get_run_logger().info("parsed %d documents, quarantined %d", result["documents"], len(result["quarantined"]))
+    get_run_logger().info("%d documents (%d parsed, %d carried from version %s), quarantined %d", result["documents"],
+                          result["parsed"], result["carried"], plan.base, len(result["quarantined"]))
     return result
 
 
 @task(name="chunk_documents", cache_policy=NO_CACHE)
 def chunk_documents(settings: Settings, plan: sync.Plan) -> dict:
     stats = sync.chunk(resources(settings), plan)
-    get_run_logger().info("%d chunks, %d tokens", stats["chunks"], stats["tokens"])
+    get_run_logger().info("%d chunks (%d carried), %d tokens", stats["chunks"], stats["carried"], stats["tokens"])
     return stats
 
 
@@ -57,6 +58,11 @@ def load_shadow(settings: Settings, plan: sync.Plan) -> int:
 @task(name="check_integrity", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
 def check_integrity(settings: Settings, plan: sync.Plan) -> list[GateResult]:
     return sync.check_integrity(resources(settings), plan)
+
+
+@task(name="check_quarantine", cache_policy=NO_CACHE)
+def check_quarantine(settings: Settings, plan: sync.Plan) -> list[GateResult]:
+    return sync.check_quarantine(resources(settings), plan)
 
 
 @task(name="evaluate_golden", cache_policy=NO_CACHE)

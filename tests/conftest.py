@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+from contextlib import contextmanager
 
 for _key, _value in {
     "HF_HUB_OFFLINE": "1",
@@ -138,3 +140,105 @@ def s3_server():
     finally:
         requests.post(f"{endpoint}/moto-api/reset-auth", data=b"inf", timeout=10)
         server.stop()
+
+
+@pytest.fixture
+def build():
+    """``build(res, source, alias="docs", allow_mass_delete=False)``: every step of one sync, as
+    the sync flow runs them, with the library only -> (plan, outcome)."""
+    from indexgate import sync
+
+    def run(res, source, alias="docs", allow_mass_delete=False):
+        snap = sync.snapshot(str(source))
+        plan = sync.plan(res, alias, snap, allow_mass_delete)
+        if plan.action == "noop":
+            return plan, sync.unchanged(res, plan)
+        sync.parse(res, plan, str(source), snap)
+        sync.chunk(res, plan)
+        sync.embed(res, plan)
+        sync.load(res, plan)
+        gates = sync.check_integrity(res, plan) + sync.check_quarantine(res, plan)
+        return plan, sync.conclude(res, plan, gates, by="test")
+
+    return run
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+@contextmanager
+def _file_permissions_enforced():
+    """Make the kernel enforce file permissions on this thread even when running as root (as the
+    tests and CI do): CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH leave the thread's effective set
+    and are restored afterwards. A real EACCES from the kernel, not a mock."""
+    if os.geteuid() != 0:
+        yield
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    version_3 = 0x20080522
+    caps = (_CapData * 2)()
+    if libc.capget(ctypes.byref(_CapHeader(version_3, 0)), caps) != 0:
+        pytest.skip(f"capget failed: {os.strerror(ctypes.get_errno())}")
+    saved = caps[0].effective
+    caps[0].effective &= ~((1 << 1) | (1 << 2))  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+    if libc.capset(ctypes.byref(_CapHeader(version_3, 0)), caps) != 0:
+        pytest.skip(f"capset failed: {os.strerror(ctypes.get_errno())}")
+    try:
+        yield
+    finally:
+        caps[0].effective = saved
+        libc.capset(ctypes.byref(_CapHeader(version_3, 0)), caps)
+
+
+@pytest.fixture
+def locked_folder():
+    """``locked_folder(path)``: a context in which ``path`` cannot be listed (mode 000, enforced
+    for this thread even as root); permissions are restored afterwards."""
+
+    @contextmanager
+    def lock(path):
+        os.chmod(path, 0)
+        try:
+            with _file_permissions_enforced():
+                yield path
+        finally:
+            os.chmod(path, 0o755)
+
+    return lock
+
+
+BEIR_CORPUS = [
+    {"_id": "d1", "title": "Parental leave", "text": "Birth parents receive 20 weeks of fully paid leave."},
+    {"_id": "d2", "title": "Partner leave", "text": "Partners receive 10 weeks of paid leave within the first year."},
+    {"_id": "d3", "title": "Backups", "text": "Database backups run every night at 02:00 UTC and are kept 35 days."},
+    {"_id": "d4", "title": "", "text": "The route optimiser recalculates delivery routes every 15 minutes."},
+    {"_id": "d5", "title": "Passwords", "text": "Passwords must be at least 14 characters long."},
+    {"_id": "d6", "title": "Canteen", "text": "The canteen serves lunch from noon until two in the afternoon."},
+]
+BEIR_QUERIES = [
+    {"_id": "q1", "text": "How many weeks of paid leave do parents get?", "metadata": {}},
+    {"_id": "q2", "text": "When do database backups run?", "metadata": {}},
+    {"_id": "q3", "text": "How long must a password be?", "metadata": {}},
+    {"_id": "q4", "text": "A query with only non-relevant judgments", "metadata": {}},
+    {"_id": "q5", "text": "A training query that is not in the test split", "metadata": {}},
+]
+BEIR_QRELS = [("q1", "d1", 2), ("q1", "d2", 1), ("q2", "d3", 1), ("q3", "d5", 1), ("q3", "d6", 0), ("q4", "d6", 0)]
+
+
+@pytest.fixture
+def beir_dir(tmp_path):
+    """A tiny BEIR folder: corpus.jsonl, queries.jsonl, qrels/test.tsv (with its header line)."""
+    import json
+
+    root = tmp_path / "beir"
+    (root / "qrels").mkdir(parents=True)
+    (root / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in BEIR_CORPUS), encoding="utf-8")
+    (root / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in BEIR_QUERIES), encoding="utf-8")
+    (root / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t{s}\n" for q, d, s in BEIR_QRELS), encoding="utf-8")
+    return root

@@ -11,12 +11,16 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from indexgate.embedding.base import Embedder
-from indexgate.evaluation import metrics
+from indexgate.evaluation import doc_metrics, metrics
 from indexgate.evaluation.golden import GoldenQuery
 from indexgate.store.qdrant import VectorStore
 
 log = logging.getLogger(__name__)
 METRICS = ("span_recall", "span_precision", "span_iou", "mrr", "ndcg")
+DOC_METRICS = ("ndcg", "recall", "mrr")
+# Document-level scoring ranks documents by their best chunk: this many chunks per wanted document
+# are retrieved first, and more for a query whose chunks named fewer than k documents.
+CHUNKS_PER_DOCUMENT = 10
 
 
 class SpanIndex:
@@ -71,11 +75,54 @@ class EvalResult:
                 "unscorable": self.unscorable, "seconds": round(self.seconds, 3)}
 
 
+def ranked_documents(store: VectorStore, name: str, vectors: np.ndarray, k: int) -> list[list[str]]:
+    """The top-k distinct documents of each query, each ranked by its best chunk. Retrieves
+    ``k * CHUNKS_PER_DOCUMENT`` chunks, then 4 times more for the queries whose chunks named fewer
+    than k documents, until k are found or the collection is exhausted."""
+    total = store.count(name)
+    depth = min(k * CHUNKS_PER_DOCUMENT, max(total, 1))
+    hits = store.search_many(name, vectors, depth)
+    ranked = [doc_metrics.rank_documents((h.doc_id for h in q), k) for q in hits]
+    while depth < total:
+        short = [i for i, docs in enumerate(ranked) if len(docs) < k and len(hits[i]) == depth]
+        if not short:
+            break
+        depth = min(depth * 4, total)
+        for i, more in zip(short, store.search_many(name, vectors[short], depth)):
+            hits[i] = more
+            ranked[i] = doc_metrics.rank_documents((h.doc_id for h in more), k)
+    return ranked
+
+
+def _evaluate_documents(store: VectorStore, name: str, vectors: np.ndarray, queries: list[GoldenQuery], k: int,
+                        spans: SpanIndex, started: float) -> EvalResult:
+    per_query, unscorable = [], []
+    for query, ranked in zip(queries, ranked_documents(store, name, vectors, k)):
+        grades = query.grades
+        if not {d for d, g in grades.items() if g > 0} <= spans.doc_ids:
+            unscorable.append(query.query_id)
+        per_query.append({"query_id": query.query_id, "ndcg": doc_metrics.ndcg(ranked, grades, k),
+                          "recall": doc_metrics.recall(ranked, grades, k), "mrr": doc_metrics.mrr(ranked, grades, k),
+                          "documents": ranked})
+    means = {m: float(np.mean([row[m] for row in per_query])) if per_query else 0.0 for m in DOC_METRICS}
+    seconds = time.perf_counter() - started
+    log.info("evaluated %d document-level queries at k=%d in %.1fs: nDCG %.3f, recall %.3f, MRR %.3f",
+             len(queries), k, seconds, means["ndcg"], means["recall"], means["mrr"])
+    return EvalResult(k=k, metrics=means, n_queries=len(queries), per_query=per_query,
+                      unscorable=unscorable, seconds=seconds)
+
+
 def evaluate(store: VectorStore, name: str, embedder: Embedder, queries: list[GoldenQuery], k: int,
              spans: SpanIndex) -> EvalResult:
-    """Score every query at k. Metrics are means over all queries (unscorable ones score 0)."""
+    """Score every query at k. Metrics are means over all queries (unscorable ones score 0).
+
+    Span-level queries give span_recall, span_precision, span_iou, mrr and ndcg over the top-k
+    chunks; document-level queries (graded ``relevant_docs``) give ndcg, recall and mrr over the
+    top-k documents, each ranked by its best chunk (see :mod:`indexgate.evaluation.doc_metrics`)."""
     started = time.perf_counter()
     vectors = embedder.embed_queries([q.query for q in queries])
+    if queries and queries[0].document_level:
+        return _evaluate_documents(store, name, vectors, queries, k, spans, started)
     results = store.search_many(name, vectors, k)
     per_query, unscorable = [], []
     for query, hits in zip(queries, results):

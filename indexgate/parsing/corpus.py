@@ -65,7 +65,7 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
     with pq.ParquetWriter(tmp, SCHEMA) as writer, ParserProcess(limits) as parser:
         for obj in snapshot.objects:
             try:
-                parsed = parser.parse(obj.doc_id, read_verified(source, obj, spool))
+                parsed = parser.parse(obj.doc_id, read_verified(source, obj, spool), obj.mime)
             except ParseError as exc:
                 result.quarantined.append(Quarantined(obj.doc_id, str(exc), exc.kind))
                 log.warning("quarantined %s: %s", obj.doc_id, exc)

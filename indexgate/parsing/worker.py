@@ -66,8 +66,8 @@ def _limit_memory(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def serve(conn, memory_mb: int, target: Callable[[str, bytes], Parsed]) -> None:
-    """The worker's loop: receive ``(doc_id, data)``, answer ``("ok", Parsed)``,
+def serve(conn, memory_mb: int, target: Callable[[str, bytes, str | None], Parsed]) -> None:
+    """The worker's loop: receive ``(doc_id, data, mime)``, answer ``("ok", Parsed)``,
     ``("error", message, kind)`` or ``("memory",)``; ``None`` or a closed pipe ends it."""
     import signal
 
@@ -81,9 +81,9 @@ def serve(conn, memory_mb: int, target: Callable[[str, bytes], Parsed]) -> None:
             return
         if message is None:
             return
-        doc_id, data = message
+        doc_id, data, mime = message
         try:
-            reply = ("ok", target(doc_id, data))
+            reply = ("ok", target(doc_id, data, mime))
         except ParseError as exc:
             reply = ("error", str(exc), exc.kind)
         except MemoryError:
@@ -109,7 +109,8 @@ class ParserProcess:
     module-level function, so that it can be sent to a spawned process).
     """
 
-    def __init__(self, limits: ParsingConfig | None = None, target: Callable[[str, bytes], Parsed] = parse):
+    def __init__(self, limits: ParsingConfig | None = None,
+                 target: Callable[[str, bytes, str | None], Parsed] = parse):
         self.limits = limits or ParsingConfig()
         self.target = target
         self._process = None
@@ -146,12 +147,12 @@ class ParserProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
-    def parse(self, doc_id: str, data: bytes) -> Parsed:
+    def parse(self, doc_id: str, data: bytes, mime: str | None = None) -> Parsed:
         if self._process is None or not self._process.is_alive():
             self._discard(kill=True)
             self._start()
         try:
-            self._conn.send((doc_id, data))
+            self._conn.send((doc_id, data, mime))
         except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
             ended = self._discard(kill=True)
             raise ParseError(f"parser process died before reading the file ({ended})", "crashed") from None

@@ -29,17 +29,18 @@ def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: Embedd
     the same points again, so an interrupted load is finished by running it again. Touches no
     other collection."""
     written = 0
-    for rows in iter_chunk_batches(chunks, batch=batch):
-        vectors = cache.get_many(r["text_hash"] for r in rows)
-        missing = [r["chunk_id"] for r in rows if r["text_hash"] not in vectors]
-        if missing:
-            raise StoreError(f"{len(missing)} chunks have no cached embedding (first: {missing[0]}); embed first")
-        store.upsert(
-            collection,
-            ids=[r["point_id"] for r in rows],
-            vectors=np.stack([vectors[r["text_hash"]] for r in rows]),
-            payloads=[_payload(r, version) for r in rows],
-        )
-        written += len(rows)
-        log.info("loaded %d points into %s", written, collection)
+    with store.bulk_writes(collection):
+        for rows in iter_chunk_batches(chunks, batch=batch):
+            vectors = cache.get_many(r["text_hash"] for r in rows)
+            missing = [r["chunk_id"] for r in rows if r["text_hash"] not in vectors]
+            if missing:
+                raise StoreError(f"{len(missing)} chunks have no cached embedding (first: {missing[0]}); embed first")
+            store.upsert(
+                collection,
+                ids=[r["point_id"] for r in rows],
+                vectors=np.stack([vectors[r["text_hash"]] for r in rows]),
+                payloads=[_payload(r, version) for r in rows],
+            )
+            written += len(rows)
+            log.info("loaded %d points into %s", written, collection)
     return written

@@ -5,6 +5,7 @@ import pytest
 
 from indexgate import sync
 from indexgate.errors import ConfigError
+from indexgate.evaluation import doc_metrics
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 
@@ -115,3 +116,22 @@ def test_bad_alias_is_refused(fake_settings, write_corpus):
 def test_chunk_size_above_model_maximum_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="chunking: chunk size 600 exceeds"):
         resources(load_settings(home=str(tmp_path), embedder={"kind": "fake"}, chunking={"chunk_size": 600}))
+
+
+def test_beir_corpus_syncs_and_scores_at_document_level(fake_settings, beir_dir, build):
+    res = resources(fake_settings)
+    plan, outcome = build(res, f"beir:{beir_dir}", alias="beir")
+    assert outcome.action == "promoted" and outcome.changes["added"] == 6
+    result = sync.score(res, plan, f"beir:{beir_dir}")
+    assert set(result.metrics) == {"ndcg", "recall", "mrr"} and result.n_queries == 3 and not result.unscorable
+    by_id = {row["query_id"]: row for row in result.per_query}
+    # the metrics of each query are those of its ranked documents (distinct, best chunk first)
+    for qid, grades in (("q1", {"d1": 2, "d2": 1}), ("q2", {"d3": 1}), ("q3", {"d5": 1, "d6": 0})):
+        ranked = by_id[qid]["documents"]
+        assert len(ranked) == len(set(ranked)) == 5
+        assert by_id[qid]["ndcg"] == doc_metrics.ndcg(ranked, grades, 5)
+        assert by_id[qid]["recall"] == doc_metrics.recall(ranked, grades, 5)
+    assert result.metrics["recall"] == 1.0  # 6 documents, k=5: only a bad ranking could miss one
+    gates = {g.name: g for g in sync.check_relevance(res, plan, f"beir:{beir_dir}")}
+    assert {"relevance.recall@5", "relevance.ndcg@5", "relevance.mrr@5"} <= set(gates)
+    assert "relevance.span_recall@5" not in gates

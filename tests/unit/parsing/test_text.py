@@ -59,3 +59,13 @@ def test_bad_files_get_a_specific_reason(name, data, kind, reason):
 def test_supported():
     assert all(supported(n) for n in ("x/y.MD", "a.txt", "a.pdf", "a.docx", "a.html", "a.htm", "a.markdown"))
     assert not supported("a.doc") and not supported("a")
+
+
+def test_an_id_without_an_extension_is_parsed_by_its_mime_type():
+    assert parse("4983", b"a BEIR record", "text/plain").text == "a BEIR record"
+    assert supported("MED-10", "text/plain") and not supported("MED-10", "application/octet-stream")
+    assert not supported("run.bat", "text/plain")  # an unknown extension stays unsupported
+    with pytest.raises(ParseError, match="without an extension"):
+        parse("README", b"text", "application/octet-stream")
+    with pytest.raises(ParseError, match="not valid|undecodable|decode"):
+        parse("4983", b"\xff\xfe\x00\xd8", "text/plain")

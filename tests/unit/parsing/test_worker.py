@@ -15,7 +15,7 @@ from indexgate.parsing.worker import ParserProcess
 from indexgate.settings import ParsingConfig
 
 
-def misbehave(doc_id: str, data: bytes) -> Parsed:
+def misbehave(doc_id: str, data: bytes, mime: str | None = None) -> Parsed:
     """A stand-in parser (run in the worker) that does what ``doc_id`` says."""
     if doc_id == "hang":
         time.sleep(3600)

@@ -49,3 +49,27 @@ def test_alias_swap_points_readers_at_the_new_collection(store):
     assert store.alias_target("a") == "a__v2"
     assert {h.version for h in store.search("a", _points(1)[1][0], 3)} == {"v2"}
     assert store.collections() == ["a__v1", "a__v2"]  # the swap deleted no collection
+
+
+def test_bulk_writes_leave_durable_points_and_the_usual_journal(tmp_path):
+    import sqlite3
+
+    from indexgate.store import disconnect
+
+    store = connect(path=tmp_path / "bulk")
+    store.create("c", 4)
+    ids, vectors, payloads = _points(50)
+    folder = tmp_path / "bulk" / "collection" / "c"
+    with store.bulk_writes("c"):
+        store.upsert("c", ids, vectors, payloads)
+        assert (folder / "storage.sqlite-wal").is_file()  # commits go to the write-ahead log
+    with store.bulk_writes("absent"):  # unknown collection: nothing to tune, nothing fails
+        pass
+    disconnect(store)
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == ["storage.sqlite"]  # the WAL was checkpointed into the file and removed
+    with sqlite3.connect(folder / "storage.sqlite") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+        assert db.execute("SELECT count(*) FROM points").fetchone() == (50,)
+    again = connect(path=tmp_path / "bulk")
+    assert again.count("c") == 50 and sorted(again.iter_ids("c")) == sorted(ids)
