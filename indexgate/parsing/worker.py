@@ -74,6 +74,7 @@ def serve(conn, memory_mb: int, target: Callable[[str, bytes, str | None], Parse
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _warm_up()
     _limit_memory(memory_mb)
+    conn.send(("ready",))  # start-up (imports) never counts against a file's time limit
     while True:
         try:
             message = conn.recv()
@@ -101,6 +102,9 @@ def serve(conn, memory_mb: int, target: Callable[[str, bytes, str | None], Parse
             return  # the heap may be fragmented or half-freed: let the parent start a fresh worker
 
 
+STARTUP_TIMEOUT_S = 120
+
+
 class ParserProcess:
     """A reusable worker process that parses one file at a time under hard limits.
 
@@ -126,6 +130,15 @@ class ParserProcess:
         child.close()
         self._process, self._conn = process, parent
         self.started += 1
+        # Wait for the worker's imports before the first file's clock starts: on a busy machine
+        # a spawned interpreter can take seconds to be ready.
+        try:
+            ready = parent.poll(STARTUP_TIMEOUT_S) and parent.recv() == ("ready",)
+        except (EOFError, OSError):  # died while starting
+            ready = False
+        if not ready:
+            ended = self._discard(kill=True)
+            raise ParseError(f"parser process did not start within {STARTUP_TIMEOUT_S} s ({ended})", "crashed")
 
     def _discard(self, kill: bool) -> str:
         """Stop the current worker; return how it ended."""

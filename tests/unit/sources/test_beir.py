@@ -22,7 +22,7 @@ def test_snapshot_uses_ids_and_title_plus_text(beir_dir):
     assert d1.uri.endswith("corpus.jsonl#d1")
     # no title: the text alone
     assert BeirSource(beir_dir).read("d4") == b"The route optimiser recalculates delivery routes every 15 minutes."
-    assert parse("d1", source.read("d1"), d1.mime) == data.decode()
+    assert parse("d1", source.read("d1"), d1.mime).text == data.decode()
 
 
 def test_snapshot_hash_follows_content(beir_dir):
