@@ -112,9 +112,9 @@ def _update(res: Resources, plan: Plan, **fields) -> Manifest:
 
 def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
     started = time.perf_counter()
-    config = res.settings
-    result = parse_snapshot(open_source(source, config.source, config.spool_folder), snap, plan.documents_path,
-                            limits=config.parsing, spool=Spool(config.spool_folder, config.source.spool_max_bytes))
+    settings = res.settings
+    result = parse_snapshot(open_source(source, settings.source, settings.spool_folder), snap, plan.documents_path,
+                            limits=settings.parsing, spool=Spool(settings.spool_folder, settings.source.spool_max_bytes))
     quarantined = [asdict(q) for q in result.quarantined]  # the snapshot's refusals included
     _update(res, plan, quarantined=quarantined,
             counts={"objects": len(snap.objects) + len(snap.refused), "documents": result.documents,
@@ -194,10 +194,12 @@ def unchanged(res: Resources, plan: Plan) -> Outcome:
 
 def scratch_settings(settings: Settings) -> Settings:
     """Settings for a throw-away build: manifests and embedded Qdrant in a new temporary folder,
-    the embedding cache shared with ``settings`` (so nothing is embedded twice)."""
+    the embedding cache and download spool shared with ``settings`` (nothing is embedded or
+    downloaded twice)."""
     home = Path(tempfile.mkdtemp(prefix="indexgate-scratch-"))
     return settings.model_copy(update={"home": home, "qdrant_path": home / "qdrant",
-                                       "cache_dir": settings.embedding_cache_dir})
+                                       "cache_dir": settings.embedding_cache_dir,
+                                       "source": settings.source.model_copy(update={"spool_dir": settings.spool_folder})})
 
 
 def scratch_alias() -> str:
