@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -92,6 +93,7 @@ def main() -> None:
                   f" {inline * 1000:7.2f} ms in-process")
     print(f"worker start (spawn, imports, first file): {start_s:.2f} s, once per parse step")
     server.stop()
+    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
