@@ -34,8 +34,9 @@ class Quarantined:
     """A file that could not be used, and why. It is listed in the manifest, never dropped.
 
     ``kind`` is a stable code for tools and reports (``unsafe_path``, ``too_large``,
-    ``access_denied``, ``empty``, ``binary``, ``undecodable``, ``corrupt``, ``unsupported``,
-    ``no_text``, ``timeout``, ``memory``, ``crashed``, ``changed``, ``unreadable``);
+    ``access_denied``, ``empty``, ``no_text``, ``binary``, ``undecodable``, ``corrupt``,
+    ``encrypted``, ``unsupported``, ``timeout``, ``memory``, ``crashed``, ``parser_error``,
+    ``changed``, ``unreadable``; the README's Quarantine table says when each applies);
     ``reason`` says what happened in words.
     """
 

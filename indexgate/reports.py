@@ -12,6 +12,11 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def _cell(text: str) -> str:
+    """Text from outside (file names, reasons) made safe for one Markdown table cell."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
 def _status(gate: Mapping[str, Any]) -> str:
     if gate["passed"]:
         return "pass"
@@ -70,8 +75,9 @@ def sync_markdown(outcome: Mapping[str, Any], manifest: Mapping[str, Any] | None
             lines += [f"## Relevance at k={k}", "", "| metric | value |", "|---|---|"]
             lines += [f"| {m} | {_fmt(v)} |" for m, v in metrics.items()] + [""]
         if manifest.get("quarantined"):
-            lines += ["## Quarantined", "", "| document | reason |", "|---|---|"]
-            lines += [f"| {q['doc_id']} | {q['reason']} |" for q in manifest["quarantined"]] + [""]
+            lines += ["## Quarantined", "", "| document | kind | reason |", "|---|---|---|"]
+            lines += [f"| {_cell(q['doc_id'])} | {q.get('kind', '')} | {_cell(q['reason'])} |"
+                      for q in manifest["quarantined"]] + [""]
     if outcome.get("gates"):
         lines += ["## Gates", "", gate_table_markdown(outcome["gates"]), ""]
     return "\n".join(lines)

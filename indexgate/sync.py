@@ -285,10 +285,12 @@ def unchanged(res: Resources, plan: Plan) -> Outcome:
 
 def scratch_settings(settings: Settings) -> Settings:
     """Settings for a throw-away build: manifests and embedded Qdrant in a new temporary folder,
-    the embedding cache shared with ``settings`` (so nothing is embedded twice)."""
+    the embedding cache and download spool shared with ``settings`` (nothing is embedded or
+    downloaded twice)."""
     home = Path(tempfile.mkdtemp(prefix="indexgate-scratch-"))
     return settings.model_copy(update={"home": home, "qdrant_path": home / "qdrant",
-                                       "cache_dir": settings.embedding_cache_dir})
+                                       "cache_dir": settings.embedding_cache_dir,
+                                       "source": settings.source.model_copy(update={"spool_dir": settings.spool_folder})})
 
 
 def scratch_alias() -> str:

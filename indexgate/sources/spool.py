@@ -19,6 +19,7 @@ import logging
 import os
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -34,6 +35,8 @@ class Spool:
         self.root = Path(root)
         self.max_bytes = max_bytes
         self._total: int | None = None  # bytes held in blobs/, counted on first use
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
 
     # -- blobs -------------------------------------------------------------------------------
 
@@ -114,31 +117,42 @@ class Spool:
     # -- ETag index --------------------------------------------------------------------------
 
     def _db(self) -> sqlite3.Connection:
-        self.root.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.root / "etags.sqlite", timeout=30)
-        db.execute("CREATE TABLE IF NOT EXISTS etags (store TEXT, key TEXT, etag TEXT, size INTEGER,"
-                   " sha256 TEXT, PRIMARY KEY (store, key, etag, size))")
-        return db
+        """One connection per spool, opened on first use. WAL with synchronous=NORMAL: a commit
+        does not wait for the disk (an index entry lost in a crash only costs a download)."""
+        with self._lock:
+            if self._connection is None:
+                self.root.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.root / "etags.sqlite", timeout=30, check_same_thread=False,
+                                     isolation_level=None)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("CREATE TABLE IF NOT EXISTS etags (store TEXT, key TEXT, etag TEXT, size INTEGER,"
+                           " sha256 TEXT, PRIMARY KEY (store, key, etag, size))")
+                self._connection = db
+            return self._connection
 
     def known_hash(self, store: str, key: str, etag: str, size: int) -> str | None:
         """The sha256 an object with this key, ETag and size had when it was last downloaded."""
         if not etag:
             return None
         db = self._db()
-        try:
+        with self._lock:
             row = db.execute("SELECT sha256 FROM etags WHERE store=? AND key=? AND etag=? AND size=?",
                              (store, key, etag, size)).fetchone()
-        finally:
-            db.close()
         return row[0] if row else None
 
     def remember(self, store: str, key: str, etag: str, size: int, sha256: str) -> None:
         if not etag:
             return
         db = self._db()
-        try:
-            with db:
-                db.execute("DELETE FROM etags WHERE store=? AND key=?", (store, key))
-                db.execute("INSERT INTO etags VALUES (?, ?, ?, ?, ?)", (store, key, etag, size, sha256))
-        finally:
-            db.close()
+        with self._lock:
+            db.execute("BEGIN")
+            db.execute("DELETE FROM etags WHERE store=? AND key=?", (store, key))
+            db.execute("INSERT INTO etags VALUES (?, ?, ?, ?, ?)", (store, key, etag, size, sha256))
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None

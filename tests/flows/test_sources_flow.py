@@ -77,8 +77,8 @@ def test_mixed_folder_sync_pages_and_quarantine(tmp_path, state):
 
     # the run's Markdown report lists the quarantined files with their reasons
     report = _artifacts("indexgate-sync-mixed")[0].data
-    assert "## Quarantined" in report and "| broken.pdf | corrupt PDF" in report
-    assert "| image.txt | binary content in a text file: it is a PNG image |" in report
+    assert "## Quarantined" in report and "| broken.pdf | corrupt | corrupt PDF" in report
+    assert "| image.txt | binary | binary content in a text file: it is a PNG image |" in report
 
 
 def test_cli_syncs_s3_and_a_failed_listing_keeps_the_live_version(s3_server, tmp_path, state, capsys, monkeypatch):
