@@ -37,7 +37,8 @@ def _mixed_folder(root):
 def test_mixed_folder_sync_pages_and_quarantine(tmp_path, state):
     root = _mixed_folder(tmp_path / "mixed")
     config = tmp_path / "small-chunks.yaml"
-    config.write_text("chunking: {chunk_size: 16, chunk_overlap: 0}\n")
+    # two of the eight files are quarantined on purpose: allow that share for this test
+    config.write_text("chunking: {chunk_size: 16, chunk_overlap: 0}\ngates: {max_quarantine_share: 0.5}\n")
     outcome = sync(source=str(root), alias="mixed", config=str(config), state_dir=state)
     assert outcome["action"] == "promoted"
     res = resources(load_settings(str(config), home=state))
@@ -91,6 +92,7 @@ def test_cli_syncs_s3_and_a_failed_listing_keeps_the_live_version(s3_server, tmp
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("INDEXGATE_SOURCE__S3__ENDPOINT_URL", s3_server.endpoint)
     monkeypatch.setenv("INDEXGATE_SOURCE__S3__MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("INDEXGATE_GATES__MAX_QUARANTINE_SHARE", "0.5")  # 1 of 3 objects is denied on purpose
 
     code = main(["sync", "--source", f"s3://{bucket}/kb", "--alias", "bucket", "--state-dir", state, "--json"])
     out = json.loads(capsys.readouterr().out)
