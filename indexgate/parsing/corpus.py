@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from indexgate.errors import ParseError
 from indexgate.hashing import sha256_bytes
 from indexgate.models import Quarantined, Snapshot, SourceObject
-from indexgate.parsing.worker import ParserProcess
+from indexgate.parsing.worker import shared_parser
 from indexgate.settings import ParsingConfig
 from indexgate.sources.base import Source
 from indexgate.sources.spool import Spool
@@ -62,7 +62,7 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     rows: list[dict] = []
-    with pq.ParquetWriter(tmp, SCHEMA) as writer, ParserProcess(limits) as parser:
+    with pq.ParquetWriter(tmp, SCHEMA) as writer, shared_parser(limits) as parser:
         for obj in snapshot.objects:
             try:
                 parsed = parser.parse(obj.doc_id, read_verified(source, obj, spool), obj.mime)

@@ -15,10 +15,13 @@ Qdrant) and forking a threaded process can deadlock the child.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from indexgate.errors import ParseError
 from indexgate.parsing import parse
@@ -119,6 +122,7 @@ class ParserProcess:
         self.target = target
         self._process = None
         self._conn = None
+        self.lock = threading.Lock()  # one file at a time: callers hold it (see shared_parser)
         self.started = 0  # worker processes started so far (one unless files broke some)
 
     def _start(self) -> None:
@@ -200,3 +204,33 @@ class ParserProcess:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_SHARED: dict[ParsingConfig, ParserProcess] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+@contextmanager
+def shared_parser(limits: ParsingConfig | None = None) -> Iterator[ParserProcess]:
+    """The process's parser worker for these limits, held exclusively inside the block.
+
+    Started on first use and kept for the life of the process, like the embedding model, so an
+    incremental sync that parses one file does not pay the worker's start-up (about a second);
+    threads parsing at the same time take turns. Closed when the interpreter exits.
+    """
+    limits = limits or ParsingConfig()
+    with _SHARED_LOCK:
+        parser = _SHARED.get(limits)
+        if parser is None:
+            parser = _SHARED[limits] = ParserProcess(limits)
+    with parser.lock:
+        yield parser
+
+
+@atexit.register
+def close_shared() -> None:
+    with _SHARED_LOCK:
+        for parser in _SHARED.values():
+            with parser.lock:
+                parser.close()
+        _SHARED.clear()

@@ -11,7 +11,7 @@ import pytest
 
 from indexgate.errors import ParseError
 from indexgate.parsing.base import Parsed
-from indexgate.parsing.worker import ParserProcess
+from indexgate.parsing.worker import ParserProcess, shared_parser
 from indexgate.settings import ParsingConfig
 
 
@@ -61,3 +61,13 @@ def test_the_real_parsers_run_in_the_worker():
         assert parser.parse("a.md", b"# Title\n").text == "# Title\n"
         _fails(parser, "b.txt", "binary", "NUL bytes", data=b"a\x00b")
         assert parser.started == 1
+
+
+def test_the_shared_worker_serves_every_parse_step_of_the_process():
+    limits = ParsingConfig(timeout_s=30, memory_mb=512)
+    with shared_parser(limits) as parser:
+        assert parser.parse("a.md", b"# A\n").text == "# A\n"
+        pid = parser.pid
+    with shared_parser(limits) as again:  # the next sync's parse step: no new worker to start
+        assert again is parser and again.parse("b.md", b"# B\n").text == "# B\n"
+        assert again.pid == pid and again.started == 1
