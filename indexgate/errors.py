@@ -27,3 +27,7 @@ class AliasConflict(StoreError):
 
 class ParseError(IndexGateError):
     """One file cannot be turned into text; the file is quarantined with this reason."""
+
+
+class RegistryError(IndexGateError):
+    """A version or manifest asked for is not in the registry."""

@@ -96,8 +96,8 @@ class LatencyConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    p50_ms: float = Field(100.0, gt=0)
-    p95_ms: float = Field(250.0, gt=0)
+    p50_ms: float = Field(250.0, gt=0)
+    p95_ms: float = Field(1000.0, gt=0)
 
 
 class AuditConfig(BaseModel):

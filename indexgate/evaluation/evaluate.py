@@ -72,21 +72,27 @@ class EvalResult:
 
 
 def evaluate(store: VectorStore, name: str, embedder: Embedder, queries: list[GoldenQuery], k: int,
-             spans: SpanIndex) -> EvalResult:
-    """Score every query at k. Metrics are means over all queries (unscorable ones score 0)."""
+             spans: SpanIndex, depth: int | None = None) -> EvalResult:
+    """Score every query at k. Metrics are means over all queries (unscorable ones score 0).
+
+    With ``depth`` (> k), each query's row also gets ``rank``: the rank (from 1) of the first
+    hit within the top ``depth`` that overlaps its evidence, or None; metrics stay at k."""
     started = time.perf_counter()
     vectors = embedder.embed_queries([q.query for q in queries])
-    results = store.search_many(name, vectors, k)
+    results = store.search_many(name, vectors, max(k, depth or 0))
     per_query, unscorable = [], []
     for query, hits in zip(queries, results):
         relevant = [(s.doc_id, s.start, s.end) for s in query.relevant]
         if not {s.doc_id for s in query.relevant} <= spans.doc_ids:
             unscorable.append(query.query_id)
-        retrieved = [(h.doc_id, h.start, h.end) for h in hits]
         merged = metrics.merge(relevant)
-        flags = [metrics.overlaps(span, merged) for span in retrieved]
+        deep = [metrics.overlaps((h.doc_id, h.start, h.end), merged) for h in hits]
+        retrieved = [(h.doc_id, h.start, h.end) for h in hits[:k]]
+        flags = deep[:k]
         row = {"query_id": query.query_id, **metrics.span_scores(relevant, retrieved),
                "mrr": metrics.mrr(flags), "ndcg": metrics.ndcg(flags, spans.n_overlapping(merged), k)}
+        if depth:
+            row["rank"] = next((rank for rank, hit in enumerate(deep, 1) if hit), None)
         per_query.append(row)
     means = {m: float(np.mean([row[m] for row in per_query])) if per_query else 0.0 for m in METRICS}
     seconds = time.perf_counter() - started

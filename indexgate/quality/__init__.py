@@ -8,7 +8,7 @@ version's work folder. Great Expectations itself is used only inside :mod:`index
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from indexgate.embedding.cache import EmbeddingCache
@@ -27,15 +27,13 @@ class QualityResult:
     checks: list[Check]
     data_docs: str
     seconds: float
-    # n_tokens of every chunk, bucketed for the report's histogram: {"edges": [...], "counts": [...]}
-    token_histogram: dict = field(default_factory=dict)
 
     def gates(self) -> list[GateResult]:
         return [GateResult(c.gate, c.success, _value(c), c.threshold, detail=_detail(c)) for c in self.checks]
 
     def as_dict(self) -> dict:
         return {"checks": [asdict(c) for c in self.checks], "data_docs": self.data_docs,
-                "seconds": round(self.seconds, 3), "token_histogram": self.token_histogram}
+                "seconds": round(self.seconds, 3)}
 
 
 def _value(c: Check):
@@ -46,16 +44,6 @@ def _value(c: Check):
 
 def _detail(c: Check) -> str:
     return f"e.g. {', '.join(c.sample)}" if c.sample and not c.success else ""
-
-
-def _histogram(values, bins: int = 20) -> dict:
-    import numpy as np
-
-    values = np.asarray(values, dtype=float)
-    if not len(values):
-        return {"edges": [], "counts": []}
-    counts, edges = np.histogram(values, bins=min(bins, max(1, int(values.max() - values.min()) + 1)))
-    return {"edges": [round(float(e), 2) for e in edges], "counts": [int(c) for c in counts]}
 
 
 def validate_version(documents: Path, chunks: Path, cache: EmbeddingCache, *, dimension: int, normalized: bool,
@@ -73,5 +61,4 @@ def validate_version(documents: Path, chunks: Path, cache: EmbeddingCache, *, di
         (chunks_suite(config, max_tokens), chunk_rows),
         (embeddings_suite(config, dimension, normalized, frames.collapse_measurable(vectors)), vectors),
     ])
-    return QualityResult(checks=checks, data_docs=str(index), seconds=time.perf_counter() - started,
-                         token_histogram=_histogram(chunk_rows["n_tokens"]))
+    return QualityResult(checks=checks, data_docs=str(index), seconds=time.perf_counter() - started)
