@@ -98,6 +98,8 @@ display:inline-block}.promoted{background:#e6f4ea}.rejected{background:#fdecea}.
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}" if abs(value) < 1e-3 and value else f"{value:.4f}".rstrip("0").rstrip(".") or "0"
     return escape("-" if value is None else str(value))
 
 

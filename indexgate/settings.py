@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from indexgate.errors import ConfigError
@@ -135,6 +135,14 @@ class GateConfig(BaseModel):
     regression: RegressionConfig = RegressionConfig()
     latency: LatencyConfig = LatencyConfig()
     audit: AuditConfig = AuditConfig()
+
+    @field_validator("modes", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `off` as false: take it as the mode the writer meant.
+        if isinstance(value, dict):
+            return {k: "off" if v is False else v for k, v in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _integrity_blocks(self) -> GateConfig:

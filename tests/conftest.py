@@ -49,3 +49,28 @@ def write_corpus(tmp_path):
         return root
 
     return write
+
+
+def _build_version(settings, alias, root, golden=None):
+    """Every step of the sync flow, in its order, as library calls: (plan, outcome)."""
+    from indexgate import sync
+
+    res = resources.resources(settings)
+    snap = sync.snapshot(str(root))
+    plan = sync.plan(res, alias, snap)
+    sync.parse(res, plan, str(root), snap)
+    sync.chunk(res, plan)
+    sync.embed(res, plan)
+    sync.load(res, plan)
+    found = sync.check_integrity(res, plan) + sync.check_quality(res, plan)
+    if golden:
+        found += sync.check_relevance(res, plan, str(golden)) + sync.check_latency(res, plan, str(golden))
+    outcome = sync.conclude(res, plan, found, by="test")
+    sync.report(res, plan)
+    return plan, outcome
+
+
+@pytest.fixture
+def build_version():
+    """A sync without Prefect (the flow's steps in order), for library-level tests."""
+    return _build_version
