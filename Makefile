@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(BIN)/indexgate sync --source data/corpus --golden data/golden.jsonl --alias docs --config indexgate.yaml --policy policy.yaml; \
+	$(BIN)/indexgate sync --source data/corpus --golden data/golden.jsonl --alias docs --config indexgate.yaml; \
 	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 3 ] || exit $$rc
 	@echo
 	$(BIN)/indexgate status --alias docs
