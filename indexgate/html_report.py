@@ -249,10 +249,6 @@ def build_report(registry: Registry, alias: str, version: str, config: ReportCon
     return path, data
 
 
-def write_report(registry: Registry, alias: str, version: str, config: ReportConfig) -> Path:
-    return build_report(registry, alias, version, config)[0]
-
-
 def default_version(registry: Registry, alias: str) -> str:
     """The version a report is about when none is named: the live one (by the registry), else
     the newest. Reads no store, so it works while a sync holds embedded Qdrant."""

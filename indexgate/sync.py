@@ -27,7 +27,6 @@ from indexgate.evaluation.compare import compare_results
 from indexgate.evaluation.evaluate import EvalResult
 from indexgate.evaluation.golden import GoldenQuery
 from indexgate.evaluation.latency import measure_latency
-from indexgate.html_report import write_report
 from indexgate.models import GateResult, Snapshot
 from indexgate.parsing.corpus import iter_documents, parse_snapshot
 from indexgate.quality import validate_version
@@ -259,11 +258,6 @@ def conclude(res: Resources, plan: Plan, gates: list[GateResult], by: str) -> Ou
         res.registry.save(manifest)
     log.info("%s: version %s of %s (%s)", action, plan.version, plan.alias, reason)
     return Outcome(plan.alias, plan.version, action, reason, live, table)
-
-
-def report(res: Resources, plan: Plan) -> Path:
-    """Write the version's HTML data-quality report (``report.html`` in its work folder)."""
-    return write_report(res.registry, plan.alias, plan.version, res.settings.report)
 
 
 def unchanged(res: Resources, plan: Plan) -> Outcome:

@@ -54,6 +54,7 @@ def write_corpus(tmp_path):
 def _build_version(settings, alias, root, golden=None):
     """Every step of the sync flow, in its order, as library calls: (plan, outcome)."""
     from indexgate import sync
+    from indexgate.html_report import build_report
 
     res = resources.resources(settings)
     snap = sync.snapshot(str(root))
@@ -66,7 +67,7 @@ def _build_version(settings, alias, root, golden=None):
     if golden:
         found += sync.check_relevance(res, plan, str(golden)) + sync.check_latency(res, plan, str(golden))
     outcome = sync.conclude(res, plan, found, by="test")
-    sync.report(res, plan)
+    build_report(res.registry, alias, plan.version, settings.report)
     return plan, outcome
 
 

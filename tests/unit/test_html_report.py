@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from indexgate.cli import EXIT_ERROR, EXIT_OK, main
-from indexgate.html_report import build_report, document_changes
+from indexgate.html_report import document_changes
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 
@@ -105,4 +105,3 @@ def test_document_changes():
     after = [{"doc_id": "b", "content_hash": "3"}, {"doc_id": "c", "content_hash": "4"}]
     assert document_changes(before, after) == {"added": ["c"], "deleted": ["a"], "changed": ["b"]}
     assert document_changes(None, after)["added"] == ["b", "c"]
-    assert build_report  # the CLI and the flow share it

@@ -177,3 +177,15 @@ def test_collapsed_embeddings(version):
     assert failed == {"quality.embeddings.not_collapsed"}
     [check] = [c for c in result.checks if c.name == "not_collapsed"]
     assert check.observed > 0.99
+
+
+def test_document_texts_in_any_order(version):
+    from indexgate.quality.frames import DocumentTexts
+
+    version.write_tables()
+    texts = DocumentTexts(version.documents_path)
+    ids = [d["doc_id"] for d in version.documents]
+    # forward (streaming), then backwards (filtered reads), then an unknown id
+    for doc_id in ids + ids[::-1]:
+        assert texts.get(doc_id) == next(d["text"] for d in version.documents if d["doc_id"] == doc_id)
+    assert texts.get("nope.md") is None
