@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
 from indexgate import gates, sync
 from indexgate.evaluation.compare import compare
@@ -39,11 +40,12 @@ def golden(tmp_path):
     return path
 
 
-def _settings(tmp_path, policy: str | None = None):
-    path = None
-    if policy:
-        path = tmp_path / f"policy-{abs(hash(policy))}.yaml"
-        path.write_text(policy)
+def _settings(tmp_path, policy: str = ""):
+    """Fake embedder, k=1; the data-quality suites (tested on their own) are off to keep this fast."""
+    path = tmp_path / f"policy-{abs(hash(policy))}.yaml"
+    rules = yaml.safe_load(policy) if policy else {"gates": {}}
+    rules["gates"]["modes"] = {"quality": "off", **rules["gates"].get("modes", {})}
+    path.write_text(yaml.safe_dump(rules))
     return load_settings(policy=path, home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"},
                          gates={"k": 1})
 
