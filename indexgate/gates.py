@@ -63,8 +63,11 @@ def integrity(store: VectorStore, collection: str, chunks: Path, dimension: int,
     invalid, first_problem = 0, ""
     for pid, payload in store.iter_payloads(collection, list(PAYLOAD_SCHEMA)):
         stored_points.add(pid)
-        stored_chunks.add(payload.get("chunk_id"))
-        stored_docs.add(payload.get("doc_id"))
+        # a point without a (string) chunk id or document counts as missing them, not as a crash
+        if isinstance(payload.get("chunk_id"), str):
+            stored_chunks.add(payload["chunk_id"])
+        if isinstance(payload.get("doc_id"), str):
+            stored_docs.add(payload["doc_id"])
         problem = _payload_problem(payload, version)
         if problem:
             invalid += 1
