@@ -150,6 +150,7 @@ def check_quality(res: Resources, plan: Plan) -> list[GateResult]:
     """Great Expectations suites on the version's documents, chunks and embeddings; their Data
     Docs go to the version's work folder."""
     if res.settings.gates.mode("quality") == "off":
+        _update(res, plan, quality={"suites": {}})  # a rerun must not show an earlier run's checks
         return []
     result = validate_version(plan.documents_path, plan.chunks_path, res.cache, dimension=res.embedder.dimension,
                               normalized=res.embedder.fingerprint.normalize,
@@ -228,6 +229,7 @@ def check_latency(res: Resources, plan: Plan, golden: str) -> list[GateResult]:
     """p50/p95 query latency of the shadow over the golden queries, against the budget."""
     config = res.settings.gates
     if config.mode("latency") == "off":
+        _update(res, plan, quality={"latency": None})
         return []
     stats = measure_latency(res.store, plan.collection, res.embedder, load_golden(golden), config.k)
     _update(res, plan, quality={"latency": stats.as_dict()})
