@@ -187,7 +187,7 @@ def render_html(data: dict[str, Any]) -> str:
     for kind in ("added", "changed", "deleted"):
         parts.append(f"<h3>{kind}</h3>" + _list(ch[kind][:200], f"none {kind}"))
 
-    parts.append(f"<h2>Quarantine</h2>")
+    parts.append("<h2>Quarantine</h2>")
     parts.append(_table(["document", "reason"], [[q["doc_id"], q["reason"]] for q in data["quarantined"]],
                         "quarantine-table") if data["quarantined"] else '<p class="muted">nothing quarantined</p>')
 
