@@ -1,4 +1,4 @@
-"""source -> snapshot -> parse -> chunk -> embed -> shadow -> gates -> promote | keep live."""
+"""source -> snapshot -> parse -> chunk -> embed -> shadow -> gates -> promote | keep live -> report."""
 
 from __future__ import annotations
 
@@ -8,21 +8,23 @@ from prefect import flow
 
 from indexgate.settings import load_settings
 from tasks import (
-    check_integrity, check_quarantine, chunk_documents, embed_chunks, evaluate_golden, keep_unchanged,
-    load_shadow, parse_documents, plan_version, promote_version, publish_report, snapshot_source,
+    check_integrity, check_latency, check_quality, check_quarantine, chunk_documents, embed_chunks,
+    evaluate_golden, keep_unchanged, load_shadow, parse_documents, plan_version, promote_version, publish_report,
+    snapshot_source, write_quality_report,
 )
 
 
 @flow(name="sync", flow_run_name="sync-{alias}")
 def sync(source: str, alias: str, golden: str | None = None, config: str | None = None,
-         state_dir: str | None = None, allow_mass_delete: bool = False) -> dict:
+         state_dir: str | None = None, allow_mass_delete: bool = False, policy: str | None = None) -> dict:
     """Sync a source into a new validated version of ``alias`` and promote it if its gates pass.
 
     An unchanged source is a no-op. An unreadable source, or one that would delete more than
     ``gates.max_delete_share`` of the live documents (unless ``allow_mass_delete``), stops the run
     before anything is built. The live collection is never written to; the alias moves only in
-    the promotion step, in one atomic call."""
-    settings = load_settings(config, home=state_dir)
+    the promotion step, in one atomic call. ``policy`` (a YAML file with a ``gates`` section) says
+    which gates block and which only warn."""
+    settings = load_settings(config, policy=policy, home=state_dir)
     snap = snapshot_source(source, settings)
     plan = plan_version(settings, alias, snap, allow_mass_delete)
     if plan.action == "noop":
@@ -32,9 +34,10 @@ def sync(source: str, alias: str, golden: str | None = None, config: str | None 
         chunk_documents(settings, plan)
         embed_chunks(settings, plan)
         load_shadow(settings, plan)
-        gates = check_integrity(settings, plan) + check_quarantine(settings, plan)
+        gates = check_integrity(settings, plan) + check_quarantine(settings, plan) + check_quality(settings, plan)
         if golden:
-            gates = gates + evaluate_golden(settings, plan, golden)
+            gates = gates + evaluate_golden(settings, plan, golden) + check_latency(settings, plan, golden)
         outcome = promote_version(settings, plan, gates)
+        write_quality_report(settings, plan.alias, plan.version)
     publish_report(settings, outcome)
     return asdict(outcome)

@@ -40,7 +40,7 @@ def _print_json(obj: Any) -> None:
 def _settings(args):
     from indexgate.settings import load_settings
 
-    return load_settings(getattr(args, "config", None), home=args.state_dir)
+    return load_settings(getattr(args, "config", None), policy=getattr(args, "policy", None), home=args.state_dir)
 
 
 def cmd_sync(args) -> int:
@@ -48,10 +48,11 @@ def cmd_sync(args) -> int:
     from indexgate import reports
 
     outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
-                   state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete)
+                   state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy)
     res_manifest = _manifest(args, outcome["alias"], outcome["version"])
+    report = _report_path(args, outcome["alias"], outcome["version"])
     if args.json:
-        _print_json({**outcome, "manifest": res_manifest})
+        _print_json({**outcome, "manifest": res_manifest, "report": report})
     else:
         print(f"alias {outcome['alias']}: {outcome['action']} version {outcome['version']}")
         print(f"  reason: {outcome['reason']}")
@@ -69,7 +70,36 @@ def cmd_sync(args) -> int:
         if outcome["gates"]:
             print()
             print(reports.gate_table_text(outcome["gates"]))
+        if report and outcome["action"] != "unchanged":
+            print(f"\n  report: {report}")
     return EXIT_REJECTED if outcome["action"] == "rejected" else EXIT_OK
+
+
+def _report_path(args, alias: str, version: str) -> str | None:
+    from indexgate.html_report import report_path
+    from indexgate.registry import Registry
+
+    path = report_path(Registry(_settings(args).home), alias, version)
+    return str(path) if path.is_file() else None
+
+
+def cmd_report(args) -> int:
+    from indexgate import html_report
+    from indexgate.registry import Registry
+    from indexgate.versioning import validate_alias
+
+    settings = _settings(args)
+    registry = Registry(settings.home)
+    validate_alias(args.alias)
+    version = args.version or html_report.default_version(registry, args.alias)
+    path, data = html_report.build_report(registry, args.alias, version, settings.report)
+    if args.json:
+        _print_json({"alias": args.alias, "version": version, "report": str(path), **{
+            k: data[k] for k in ("state", "decision", "gates", "relevance", "changes", "embedding", "audit", "latency")},
+            "data_docs": str(path.parent / data["quality"]["data_docs"]) if data["quality"]["data_docs"] else None})
+    else:
+        print(path)
+    return EXIT_OK
 
 
 def _manifest(args, alias: str, version: str) -> dict | None:
@@ -191,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--golden", help="golden set (JSON Lines, or beir:DIR) for the relevance gates")
     p.add_argument("--allow-mass-delete", action="store_true",
                    help="confirm a sync that deletes more than gates.max_delete_share of the live documents")
+    p.add_argument("--policy", help="promotion policy: YAML with a 'gates' section (see policy.yaml)")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("status", parents=[common], help="live version and every version of an alias")
@@ -207,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alias", required=True)
     p.add_argument("--to", help="version to serve (default: the one promoted before the live one)")
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("report", parents=[common], help="rebuild a version's HTML data-quality report; print its path")
+    p.add_argument("--alias", required=True)
+    p.add_argument("--version", help="version (default: the live one, else the newest)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("eval", parents=[common], help="score a throw-away index of a source on a golden set")
     p.add_argument("--source", required=True, help="folder of documents, or beir:DIR")

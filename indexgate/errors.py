@@ -42,3 +42,7 @@ class ObjectUnreadable(ParseError):
 
 class MassDeleteHeld(IndexGateError):
     """A sync would delete more of the live documents than allowed; held until confirmed."""
+
+
+class RegistryError(IndexGateError):
+    """A version or manifest asked for is not in the registry."""

@@ -1,35 +1,97 @@
-"""Promotion gates: measured values against thresholds, and the decision they add up to."""
+"""Promotion gates: measured values against thresholds, and the decision they add up to.
+
+Each function turns one kind of evidence into :class:`GateResult` rows; :func:`apply_policy`
+then says which of them block, warn or are left out (the ``gates`` policy), and :func:`decide`
+adds them up.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from indexgate.evaluation.audit import Suspect
+from indexgate.evaluation.compare import PairedComparison
 from indexgate.evaluation.evaluate import EvalResult
+from indexgate.evaluation.latency import LatencyStats
 from indexgate.models import Decision, GateResult
-from indexgate.settings import GateConfig
+from indexgate.settings import GateConfig, LatencyConfig, RegressionConfig
 from indexgate.store.qdrant import VectorStore
 
+# What every point's payload must hold, and of which type (bool is not an int here).
+PAYLOAD_SCHEMA: dict[str, type] = {"doc_id": str, "chunk_id": str, "start": int, "end": int, "text": str,
+                                   "n_tokens": int, "version": str}
 
-def integrity(store: VectorStore, collection: str, chunks: Path, dimension: int) -> list[GateResult]:
-    """Read the collection back from the store and compare it with the chunks table: point count,
-    vector size, and that the stored ids are exactly the expected ones."""
-    expected = set(pq.read_table(chunks, columns=["point_id"]).column(0).to_pylist())
+
+def _payload_problem(payload: dict, version: str | None) -> str | None:
+    for key, kind in PAYLOAD_SCHEMA.items():
+        if key not in payload:
+            return f"no '{key}'"
+        value = payload[key]
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"'{key}' is {type(value).__name__}, not {kind.__name__}"
+    if version is not None and payload["version"] != version:
+        return f"'version' is {payload['version']!r}, not {version!r}"
+    return None
+
+
+def _missing_extra(expected: set, stored: set) -> tuple[int, int, str]:
+    missing, extra = sorted(expected - stored), sorted(stored - expected)
+    detail = "; ".join(f"{what}: {', '.join(map(str, ids[:3]))}{' ...' if len(ids) > 3 else ''}"
+                       for what, ids in (("missing", missing), ("extra", extra)) if ids)
+    return len(missing), len(extra), detail
+
+
+def integrity(store: VectorStore, collection: str, chunks: Path, dimension: int,
+              documents: Path | None = None, version: str | None = None) -> list[GateResult]:
+    """Read the collection back from the store (never trusting what the pipeline believes it
+    wrote) and compare it with the version's tables: point count, vector size, that the stored
+    point ids and chunk ids are exactly the expected ones, that every parsed document has points
+    (with ``documents``), and that every payload has the required keys and types (and, with
+    ``version``, names this version)."""
+    table = pq.read_table(chunks, columns=["point_id", "chunk_id"])
+    expected_points = set(table.column("point_id").to_pylist())
+    expected_chunks = set(table.column("chunk_id").to_pylist())
     if not store.exists(collection):
         return [GateResult("integrity.collection_exists", False, "missing", "present")]
     count = store.count(collection)
     size = store.vector_size(collection)
-    stored = set(store.iter_ids(collection))
-    missing, extra = len(expected - stored), len(stored - expected)
-    return [
-        GateResult("integrity.point_count", count == len(expected), count, len(expected),
+    stored_points, stored_chunks, stored_docs = set(), set(), set()
+    invalid, first_problem = 0, ""
+    for pid, payload in store.iter_payloads(collection, list(PAYLOAD_SCHEMA)):
+        stored_points.add(pid)
+        # a point without a (string) chunk id or document counts as missing them, not as a crash
+        if isinstance(payload.get("chunk_id"), str):
+            stored_chunks.add(payload["chunk_id"])
+        if isinstance(payload.get("doc_id"), str):
+            stored_docs.add(payload["doc_id"])
+        problem = _payload_problem(payload, version)
+        if problem:
+            invalid += 1
+            first_problem = first_problem or f"point {pid}: {problem}"
+    p_missing, p_extra, p_detail = _missing_extra(expected_points, stored_points)
+    c_missing, c_extra, c_detail = _missing_extra(expected_chunks, stored_chunks)
+    gates = [
+        GateResult("integrity.point_count", count == len(expected_points), count, len(expected_points),
                    detail="points in the store vs chunks in the manifest"),
         GateResult("integrity.vector_size", size == dimension, size, dimension),
-        GateResult("integrity.point_ids", missing == 0 and extra == 0, f"{missing} missing, {extra} extra",
-                   "0 missing, 0 extra"),
+        GateResult("integrity.point_ids", p_missing == 0 and p_extra == 0, f"{p_missing} missing, {p_extra} extra",
+                   "0 missing, 0 extra", detail=p_detail),
+        GateResult("integrity.chunk_ids", c_missing == 0 and c_extra == 0, f"{c_missing} missing, {c_extra} extra",
+                   "0 missing, 0 extra", detail=c_detail),
     ]
+    if documents is not None:
+        expected_docs = set(pq.read_table(documents, columns=["doc_id"]).column(0).to_pylist())
+        d_missing, _, d_detail = _missing_extra(expected_docs, stored_docs & expected_docs)
+        gates.append(GateResult("integrity.documents", d_missing == 0,
+                                f"{len(expected_docs) - d_missing}/{len(expected_docs)} present",
+                                f"{len(expected_docs)}/{len(expected_docs)} present", detail=d_detail))
+    gates.append(GateResult("integrity.payload_schema", invalid == 0, f"{invalid} invalid", "0 invalid",
+                            detail=first_problem or "keys: " + ", ".join(PAYLOAD_SCHEMA)))
+    return gates
 
 
 def relevance(result: EvalResult, config: GateConfig) -> list[GateResult]:
@@ -60,11 +122,68 @@ def quarantine_share(objects: int, quarantined: int, max_share: float) -> GateRe
                       detail=f"{quarantined} of {objects} objects quarantined")
 
 
+def regression(comparisons: list[PairedComparison], config: RegressionConfig, k: int,
+               baseline: str | None, problem: str | None = None) -> list[GateResult]:
+    """No regression against the live version. A metric fails when its mean drop exceeds
+    ``max_drop`` AND the paired test finds the drop significant at ``confidence``.
+
+    ``baseline`` is the live version compared against (None: nothing is live, nothing to regress
+    from); ``problem`` says why the live version could not be scored, which fails the gate."""
+    if problem:
+        return [GateResult("regression.baseline", False, "not scored", baseline, detail=problem)]
+    if baseline is None:
+        return [GateResult("regression.baseline", True, "none", "-", detail="no live version to compare with")]
+    alpha = round(1 - config.confidence, 6)
+    gates = [GateResult("regression.baseline", True, baseline, "-", detail="live version scored in this run")]
+    for c in comparisons:
+        regressed = c.drop > config.max_drop and c.significant
+        gates.append(GateResult(
+            f"regression.{c.metric}@{k}", not regressed, round(-c.drop, 4),
+            f">= -{config.max_drop} or p >= {alpha}",
+            detail=f"live {c.live:.4f} -> shadow {c.shadow:.4f}; {c.test} p = {c.p_value:.3f} over {c.n} queries"))
+    return gates
+
+
+def latency(stats: LatencyStats, config: LatencyConfig) -> list[GateResult]:
+    """p50 and p95 of the shadow's query latency (embedding + search) against the budget."""
+    detail = f"{stats.n} golden queries, one at a time (query embedding + search)"
+    return [
+        GateResult("latency.p50_ms", stats.p50_ms <= config.p50_ms, round(stats.p50_ms, 1), config.p50_ms, detail=detail),
+        GateResult("latency.p95_ms", stats.p95_ms <= config.p95_ms, round(stats.p95_ms, 1), config.p95_ms, detail=detail),
+    ]
+
+
+def audit(suspects: list[Suspect], n_queries: int) -> list[GateResult]:
+    """The golden-set audit as a gate: any suspect label fails it (warn-only by default)."""
+    ids = sorted({s.query_id for s in suspects})
+    return [GateResult("audit.golden_labels", not ids, f"{len(ids)}/{n_queries} suspect", f"0/{n_queries} suspect",
+                       detail="; ".join(f"{s.query_id}: {s.reason}" for s in suspects[:5]))]
+
+
+def apply_policy(gates: Iterable[GateResult], config: GateConfig) -> list[GateResult]:
+    """Mark each gate blocking or warn-only by the policy; drop the gates that are ``off``."""
+    out = []
+    for g in gates:
+        mode = config.mode(g.name)
+        if mode != "off":
+            out.append(replace(g, blocking=mode == "block"))
+    return out
+
+
+def _needs(g: GateResult) -> str:
+    return f"{g.name} = {g.value} (needs {g.threshold})"
+
+
 def decide(gates: Iterable[GateResult]) -> Decision:
+    """Promote when no blocking gate failed; failed warn-only gates are named in the reason."""
     gates = list(gates)
     failed = tuple(g.name for g in gates if g.blocking and not g.passed)
     if failed:
-        reasons = "; ".join(f"{g.name} = {g.value} (needs {g.threshold})" for g in gates if g.name in failed)
+        reasons = "; ".join(_needs(g) for g in gates if g.name in failed)
         return Decision(False, f"gates failed: {reasons}", failed)
+    warned = [g for g in gates if not g.passed]
+    if warned:
+        return Decision(True, f"no blocking gate failed; {len(warned)} warning(s): "
+                              + "; ".join(_needs(g) for g in warned))
     return Decision(True, f"all {len(gates)} gates passed")
 

@@ -67,6 +67,9 @@ class Manifest(BaseModel):
     gates: list[dict[str, Any]] = []
     metrics: dict[str, Any] = {}
     decision: dict[str, Any] = {}
+    # Evidence behind the gates beyond the golden metrics: data-quality checks and Data Docs,
+    # the live version compared with and the comparison, latency, golden-set audit.
+    quality: dict[str, Any] = {}
     history: list[Event] = []
 
 

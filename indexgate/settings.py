@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from indexgate.errors import ConfigError
@@ -52,9 +52,77 @@ class EmbedderConfig(BaseModel):
     device: str = "cpu"
 
 
+GateMode = Literal["block", "warn", "off"]
+# Gate families, named by the first part of a gate's name ("latency.p95_ms" is in "latency").
+GATE_FAMILIES = ("integrity", "quality", "relevance", "regression", "latency", "audit")
+
+
+class QualityConfig(BaseModel):
+    """Thresholds of the data-quality suites (documents, chunks, embeddings)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_document_chars: int = Field(1, ge=0)
+    max_document_chars: int = Field(5_000_000, ge=1)
+    # Chunks shorter than this many tokens fail; the upper bound is the embedder's own maximum.
+    min_chunk_tokens: int = Field(1, ge=1)
+    # Share of chunks whose text repeats an earlier chunk's text (boilerplate, copied files).
+    max_duplicate_share: float = Field(0.1, ge=0, le=1)
+    # |norm - 1| allowed when the embedder normalises.
+    norm_tolerance: float = Field(1e-3, gt=0)
+    # Mean pairwise cosine of a sample of chunk vectors above this means collapsed embeddings.
+    max_mean_cosine: float = Field(0.9, gt=-1, le=1)
+    cosine_sample: int = Field(512, ge=2)
+
+
+class RegressionConfig(BaseModel):
+    """No regression against the live version on the golden set, scored in the same run.
+
+    A metric regresses when its mean drop exceeds ``max_drop`` AND a paired test over the
+    queries says the drop is real at ``confidence``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    metrics: tuple[Literal["span_recall", "span_precision", "span_iou", "mrr", "ndcg"], ...] = (
+        "span_recall", "mrr", "ndcg")
+    max_drop: float = Field(0.02, ge=0, le=1)
+    test: Literal["bootstrap", "wilcoxon"] = "bootstrap"
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    resamples: int = Field(2000, ge=100)
+
+
+class LatencyConfig(BaseModel):
+    """Query latency budget of the shadow (query embedding + search), over the golden queries."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    p50_ms: float = Field(250.0, gt=0)
+    p95_ms: float = Field(1000.0, gt=0)
+
+
+class AuditConfig(BaseModel):
+    """Golden-set audit: a query whose evidence is not in the top ``depth`` hits of the live
+    version nor of the shadow is flagged as a suspect label."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    depth: int = Field(100, ge=1)
+
+
+_DEFAULT_MODES: dict[str, GateMode] = {
+    "integrity": "block", "quality": "block", "relevance": "block", "regression": "block",
+    # Latency on a shared machine is noisy, and a broken golden set must be seen, not obeyed.
+    "latency": "warn", "audit": "warn",
+}
+
+
 class GateConfig(BaseModel):
-    """Thresholds of the promotion gates (and of the mass-delete guard that runs before a build).
-    Relevance gates run only when a golden set is given."""
+    """The promotion policy: thresholds of every gate (and of the mass-delete guard that runs
+    before a build) and whether each blocks, warns or is off.
+
+    Relevance gates run only when a golden set is given. ``modes`` maps a gate family
+    (``latency``) or a full gate name (``quality.chunks.duplicate_share``) to ``block``, ``warn``
+    or ``off``; the most specific entry wins. Integrity gates always block."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -71,6 +139,38 @@ class GateConfig(BaseModel):
     # A sync that would delete more than this share of the live version's documents is held
     # before anything is built, until confirmed (--allow-mass-delete).
     max_delete_share: float = Field(0.5, ge=0, le=1)
+
+    modes: dict[str, GateMode] = Field(default_factory=lambda: dict(_DEFAULT_MODES))
+    quality: QualityConfig = QualityConfig()
+    regression: RegressionConfig = RegressionConfig()
+    latency: LatencyConfig = LatencyConfig()
+    audit: AuditConfig = AuditConfig()
+
+    @field_validator("modes", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `off` as false: take it as the mode the writer meant.
+        if isinstance(value, dict):
+            return {k: "off" if v is False else v for k, v in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _integrity_blocks(self) -> GateConfig:
+        for name, mode in self.modes.items():
+            if name.split(".")[0] == "integrity" and mode != "block":
+                raise ValueError(f"modes.{name}: integrity gates always block (a store that lost points"
+                                 " is never served)")
+        return self
+
+    def mode(self, gate: str) -> GateMode:
+        """The mode of a gate: its own entry, else its longest dotted prefix's, else its family
+        default, else ``block``."""
+        parts = gate.split(".")
+        for n in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:n])
+            if prefix in self.modes:
+                return self.modes[prefix]
+        return _DEFAULT_MODES.get(parts[0], "block")
 
 
 class S3Config(BaseModel):
@@ -122,27 +222,57 @@ class ParsingConfig(BaseModel):
     memory_mb: int = Field(1024, ge=16)
 
 
+class ReportConfig(BaseModel):
+    """The data-quality report of each sync."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Price used for the estimated embedding cost (USD per million tokens embedded).
+    price_per_million_tokens: float = Field(0.02, ge=0)
+
+
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("indexgate_config_file", default=None)
+_POLICY_FILE: ContextVar[Path | None] = ContextVar("indexgate_policy_file", default=None)
+
+
+def _read_yaml(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {path} must hold a mapping at the top level")
+    return data
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 class _YamlSource(PydanticBaseSettingsSource):
-    """Values from the YAML config file named in :func:`load_settings` (lowest precedence)."""
+    """Values from the YAML config file named in :func:`load_settings`, with the policy file's
+    ``gates`` section merged over the config file's (both below the environment)."""
 
     def get_field_value(self, field, field_name):  # pragma: no cover - __call__ is used instead
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        path = _CONFIG_FILE.get()
-        if path is None:
-            return {}
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {path}") from None
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"config file {path} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"config file {path} must hold a mapping at the top level")
+        path, policy = _CONFIG_FILE.get(), _POLICY_FILE.get()
+        data = _read_yaml(path, "config file") if path is not None else {}
+        if policy is not None:
+            rules = _read_yaml(policy, "policy file")
+            if set(rules) != {"gates"} or not isinstance(rules["gates"], dict):
+                raise ConfigError(f"policy file {policy} must hold exactly one mapping, 'gates'")
+            gates = data.get("gates") if isinstance(data.get("gates"), dict) else {}
+            data = {**data, "gates": _deep_merge(gates, rules["gates"])}
         return data
 
 
@@ -168,6 +298,7 @@ class Settings(BaseSettings):
     gates: GateConfig = GateConfig()
     source: SourceConfig = SourceConfig()
     parsing: ParsingConfig = ParsingConfig()
+    report: ReportConfig = ReportConfig()
     # Points and chunks are streamed through the pipeline in batches of this many.
     batch_size: int = Field(256, ge=1)
 
@@ -191,8 +322,11 @@ class Settings(BaseSettings):
         return self.source.spool_dir or self.home / "spool"
 
 
-def load_settings(config: str | Path | None = None, **overrides: Any) -> Settings:
+def load_settings(config: str | Path | None = None, policy: str | Path | None = None, **overrides: Any) -> Settings:
     """Build the settings from defaults, an optional YAML file, the environment and overrides.
+
+    ``policy`` names a YAML file holding one ``gates`` section (see ``policy.yaml``): the
+    promotion policy, merged over the config file's ``gates`` (and under the environment).
 
     Overrides whose value is ``None`` are ignored, so CLI flags that were not given do not mask
     the environment. Nested overrides are given as dicts (``chunking={"chunk_size": 128}``) and
@@ -203,8 +337,11 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
     path = Path(config).expanduser() if config else None
     if path is not None and not path.is_file():
         raise ConfigError(f"config file not found: {path}")
+    policy_path = Path(policy).expanduser() if policy else None
+    if policy_path is not None and not policy_path.is_file():
+        raise ConfigError(f"policy file not found: {policy_path}")
     clean = {key: value for key, value in overrides.items() if value is not None}
-    token = _CONFIG_FILE.set(path)
+    token, policy_token = _CONFIG_FILE.set(path), _POLICY_FILE.set(policy_path)
     try:
         if any(isinstance(v, dict) for v in clean.values()):
             base = Settings()
@@ -215,11 +352,12 @@ def load_settings(config: str | Path | None = None, **overrides: Any) -> Setting
                     clean[key] = merged
         settings = Settings(**clean)
     except ValidationError as exc:
-        where = f" (config file {path})" if path else ""
+        where = "".join(f" ({what} {p})" for what, p in (("config file", path), ("policy file", policy_path)) if p)
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(f"invalid settings{where}: {problems}") from None
     finally:
         _CONFIG_FILE.reset(token)
+        _POLICY_FILE.reset(policy_token)
     return settings.model_copy(update={"home": settings.home.expanduser()})

@@ -27,11 +27,16 @@ from indexgate.chunking.corpus import chunk_table
 from indexgate.embedding.batch import embed_chunks
 from indexgate.errors import AliasConflict
 from indexgate.evaluation import SpanIndex, evaluate, load_golden
+from indexgate.evaluation.audit import audit_golden
+from indexgate.evaluation.compare import compare_results
 from indexgate.evaluation.evaluate import EvalResult
+from indexgate.evaluation.golden import GoldenQuery
+from indexgate.evaluation.latency import measure_latency
 from indexgate.models import GateResult, Snapshot
 from indexgate.parsing import PARSER_VERSION
 from indexgate.parsing.corpus import SCHEMA as DOCUMENTS_SCHEMA
-from indexgate.parsing.corpus import parse_snapshot
+from indexgate.parsing.corpus import iter_documents, parse_snapshot
+from indexgate.quality import validate_version
 from indexgate.promotion import live_version, promote
 from indexgate.registry import Manifest
 from indexgate.resources import Resources
@@ -232,8 +237,23 @@ def load(res: Resources, plan: Plan) -> int:
     return written
 
 
+def check_quality(res: Resources, plan: Plan) -> list[GateResult]:
+    """Great Expectations suites on the version's documents, chunks and embeddings; their Data
+    Docs go to the version's work folder."""
+    if res.settings.gates.mode("quality") == "off":
+        _update(res, plan, quality={"suites": {}})  # a rerun must not show an earlier run's checks
+        return []
+    result = validate_version(plan.documents_path, plan.chunks_path, res.cache, dimension=res.embedder.dimension,
+                              normalized=res.embedder.fingerprint.normalize,
+                              max_tokens=res.embedder.tokenizer.max_tokens, config=res.settings.gates.quality,
+                              folder=Path(plan.workdir))
+    _update(res, plan, quality={"suites": result.as_dict()}, timings={"quality_s": round(result.seconds, 3)})
+    return result.gates()
+
+
 def check_integrity(res: Resources, plan: Plan) -> list[GateResult]:
-    return gate_checks.integrity(res.store, plan.collection, plan.chunks_path, res.embedder.dimension)
+    return gate_checks.integrity(res.store, plan.collection, plan.chunks_path, res.embedder.dimension,
+                                 documents=plan.documents_path, version=plan.version)
 
 
 def check_quarantine(res: Resources, plan: Plan) -> list[GateResult]:
@@ -249,15 +269,77 @@ def score(res: Resources, plan: Plan, golden: str) -> EvalResult:
                     SpanIndex.from_parquet(plan.chunks_path))
 
 
+def score_live(res: Resources, plan: Plan, queries: list[GoldenQuery],
+               depth: int | None = None) -> tuple[EvalResult | None, str | None]:
+    """Score the version that was live when this run started on the same queries, in this run.
+
+    Returns (result, None), or (None, why it cannot be scored); (None, None) when nothing is live."""
+    if plan.live is None:
+        return None, None
+    manifest = res.registry.load(plan.alias, plan.live)
+    chunks = res.registry.version_dir(plan.alias, plan.live) / "chunks.parquet"
+    collection = collection_name(plan.alias, plan.live)
+    if manifest is None or not chunks.is_file():
+        return None, f"live version {plan.live} has no manifest or chunks table under {chunks.parent}"
+    if manifest.embedder.get("id") != res.embedder.fingerprint.id:
+        return None, (f"live version {plan.live} was embedded by another model ({manifest.embedder.get('model')},"
+                      f" fingerprint {manifest.embedder.get('id')}): this run's query vectors cannot search it")
+    if not res.store.exists(collection):
+        return None, f"live collection {collection} does not exist"
+    return evaluate(res.store, collection, res.embedder, queries, res.settings.gates.k,
+                    SpanIndex.from_parquet(chunks), depth=depth), None
+
+
 def check_relevance(res: Resources, plan: Plan, golden: str) -> list[GateResult]:
-    result = score(res, plan, golden)
-    _update(res, plan, metrics=result.as_dict(), timings={"evaluate_s": round(result.seconds, 3)})
-    return gate_checks.relevance(result, res.settings.gates)
+    """Golden-set relevance of the shadow (absolute thresholds), no regression against the live
+    version scored in the same run (paired test), and the golden-set audit."""
+    config = res.settings.gates
+    queries = load_golden(golden)
+    depth = config.audit.depth if config.mode("audit") != "off" else None
+    shadow = evaluate(res.store, plan.collection, res.embedder, queries, config.k,
+                      SpanIndex.from_parquet(plan.chunks_path), depth=depth)
+    gates = gate_checks.relevance(shadow, config)
+    live, problem = None, None
+    if config.mode("regression") != "off" or depth:
+        live, problem = score_live(res, plan, queries, depth)
+    comparisons = []
+    if config.mode("regression") != "off":
+        if live is not None:
+            comparisons = compare_results(live, shadow, config.regression.metrics, config.regression.test,
+                                          config.regression.confidence, config.regression.resamples)
+        gates += gate_checks.regression(comparisons, config.regression, config.k, plan.live, problem)
+    suspects = []
+    if depth:
+        manifest = res.registry.load(plan.alias, plan.version)
+        lengths = {d["doc_id"]: len(d["text"]) for d in iter_documents(plan.documents_path)}
+        suspects = audit_golden(queries, lengths, {d["doc_id"] for d in manifest.documents},
+                                {q["doc_id"]: q["reason"] for q in manifest.quarantined}, shadow, live, depth)
+        gates += gate_checks.audit(suspects, len(queries))
+    live_record = {"version": plan.live, "problem": problem, **(live.as_dict() if live else {})}
+    _update(res, plan, metrics=shadow.as_dict(), timings={"evaluate_s": round(shadow.seconds, 3)},
+            quality={"live": live_record, "comparisons": [c.as_dict() for c in comparisons],
+                     "audit": [s.as_dict() for s in suspects]})
+    return gates
+
+
+def check_latency(res: Resources, plan: Plan, golden: str) -> list[GateResult]:
+    """p50/p95 query latency of the shadow over the golden queries, against the budget."""
+    config = res.settings.gates
+    if config.mode("latency") == "off":
+        _update(res, plan, quality={"latency": None})
+        return []
+    stats = measure_latency(res.store, plan.collection, res.embedder, load_golden(golden), config.k)
+    _update(res, plan, quality={"latency": stats.as_dict()})
+    return gate_checks.latency(stats, config.latency)
 
 
 def conclude(res: Resources, plan: Plan, gates: list[GateResult], by: str) -> Outcome:
     """Promote when every blocking gate passed and the alias still serves ``plan.live``;
-    otherwise leave the alias where it is and record why. The shadow is kept either way."""
+    otherwise leave the alias where it is and record why. The shadow is kept either way.
+
+    The policy (``settings.gates.modes``) decides which gates block, which only warn, and
+    which are left out, before the decision is made."""
+    gates = gate_checks.apply_policy(gates, res.settings.gates)
     decision = gate_checks.decide(gates)
     table = [asdict(g) for g in gates]
     action, reason, live = "rejected", decision.reason, plan.live
@@ -268,7 +350,8 @@ def conclude(res: Resources, plan: Plan, gates: list[GateResult], by: str) -> Ou
         except AliasConflict as exc:
             reason = str(exc)
             live = live_version(res.store, plan.alias)
-    manifest = _update(res, plan, gates=table, decision={"action": action, "reason": reason, "by": by})
+    manifest = _update(res, plan, gates=table, decision={"action": action, "reason": reason, "by": by},
+                       quality={"baseline": plan.live})
     if action == "rejected":
         manifest.state = "rejected" if not decision.promote else "built"
         res.registry.save(manifest)

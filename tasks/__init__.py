@@ -6,14 +6,17 @@ which also survives a new flow run after a crash, unlike Prefect's default run-s
 """
 
 from tasks.build import (
-    check_integrity, check_quarantine, chunk_documents, discard_scratch, embed_chunks, evaluate_golden,
-    load_shadow, parse_documents, plan_scratch, plan_version, score_golden, snapshot_source,
+    check_integrity, check_latency, check_quality, check_quarantine, chunk_documents, discard_scratch,
+    embed_chunks, evaluate_golden, load_shadow, parse_documents, plan_scratch, plan_version, score_golden,
+    snapshot_source,
 )
 from tasks.promote import keep_unchanged, promote_version, rollback_alias
-from tasks.report import publish_report
+from tasks.report import publish_report, write_quality_report
 
 __all__ = [
-    "check_integrity", "check_quarantine", "chunk_documents", "discard_scratch", "embed_chunks",
+    "check_integrity", "check_latency", "check_quality", "check_quarantine", "chunk_documents", "discard_scratch",
+    "embed_chunks",
     "evaluate_golden", "keep_unchanged", "load_shadow", "parse_documents", "plan_scratch", "plan_version",
     "promote_version", "publish_report", "rollback_alias", "score_golden", "snapshot_source",
+    "write_quality_report",
 ]

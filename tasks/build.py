@@ -65,6 +65,19 @@ def check_quarantine(settings: Settings, plan: sync.Plan) -> list[GateResult]:
     return sync.check_quarantine(resources(settings), plan)
 
 
+@task(name="check_quality", cache_policy=NO_CACHE)
+def check_quality(settings: Settings, plan: sync.Plan) -> list[GateResult]:
+    gates = sync.check_quality(resources(settings), plan)
+    failed = [g.name for g in gates if not g.passed]
+    get_run_logger().info("data quality: %d checks, %d failed %s", len(gates), len(failed), failed or "")
+    return gates
+
+
+@task(name="check_latency", cache_policy=NO_CACHE)
+def check_latency(settings: Settings, plan: sync.Plan, golden: str) -> list[GateResult]:
+    return sync.check_latency(resources(settings), plan, golden)
+
+
 @task(name="evaluate_golden", cache_policy=NO_CACHE)
 def evaluate_golden(settings: Settings, plan: sync.Plan, golden: str) -> list[GateResult]:
     return sync.check_relevance(resources(settings), plan, golden)

@@ -5,13 +5,18 @@ from __future__ import annotations
 import re
 from dataclasses import asdict
 
-from prefect import task
-from prefect.artifacts import create_markdown_artifact
+from prefect import get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from indexgate import reports, sync
+from indexgate import html_report, reports, sync
+from indexgate.registry import Registry
 from indexgate.resources import resources
 from indexgate.settings import Settings
+
+
+def _key(prefix: str, alias: str) -> str:
+    return re.sub(r"[^a-z0-9-]+", "-", f"{prefix}-{alias}".lower())
 
 
 @task(name="publish_report", cache_policy=NO_CACHE)
@@ -19,6 +24,22 @@ def publish_report(settings: Settings, outcome: sync.Outcome) -> str:
     """A Markdown artifact per run: counts, metrics, the decision and its reason."""
     manifest = resources(settings).registry.load(outcome.alias, outcome.version)
     markdown = reports.sync_markdown(asdict(outcome), manifest.model_dump() if manifest else None)
-    key = re.sub(r"[^a-z0-9-]+", "-", f"indexgate-sync-{outcome.alias}".lower())
-    create_markdown_artifact(markdown=markdown, key=key, description=f"{outcome.action}: {outcome.reason}"[:500])
+    create_markdown_artifact(markdown=markdown, key=_key("indexgate-sync", outcome.alias),
+                             description=f"{outcome.action}: {outcome.reason}"[:500])
     return markdown
+
+
+@task(name="write_quality_report", cache_policy=NO_CACHE)
+def write_quality_report(settings: Settings, alias: str, version: str | None = None) -> str:
+    """Write the version's HTML data-quality report (default: the live, else the newest version)
+    and attach a table artifact (the gates) and a link artifact (the report) to the run."""
+    registry = Registry(settings.home)
+    version = version or html_report.default_version(registry, alias)
+    path, data = html_report.build_report(registry, alias, version, settings.report)
+    decision = data["decision"].get("action", data["state"])
+    create_table_artifact(table=[{k: g[k] for k in ("name", "result", "value", "threshold")} for g in data["gates"]],
+                          key=_key("indexgate-gates", alias), description=f"gates of {alias} {version}: {decision}")
+    create_link_artifact(link=path.as_uri(), link_text=f"data-quality report of {alias} {version}",
+                         key=_key("indexgate-report", alias), description=str(path))
+    get_run_logger().info("data-quality report: %s", path)
+    return str(path)

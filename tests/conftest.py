@@ -242,3 +242,29 @@ def beir_dir(tmp_path):
     (root / "qrels" / "test.tsv").write_text(
         "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t{s}\n" for q, d, s in BEIR_QRELS), encoding="utf-8")
     return root
+
+
+def _build_version(settings, alias, root, golden=None):
+    """Every step of the sync flow, in its order, as library calls: (plan, outcome)."""
+    from indexgate import sync
+    from indexgate.html_report import build_report
+
+    res = resources.resources(settings)
+    snap = sync.snapshot(str(root))
+    plan = sync.plan(res, alias, snap)
+    sync.parse(res, plan, str(root), snap)
+    sync.chunk(res, plan)
+    sync.embed(res, plan)
+    sync.load(res, plan)
+    found = sync.check_integrity(res, plan) + sync.check_quality(res, plan)
+    if golden:
+        found += sync.check_relevance(res, plan, str(golden)) + sync.check_latency(res, plan, str(golden))
+    outcome = sync.conclude(res, plan, found, by="test")
+    build_report(res.registry, alias, plan.version, settings.report)
+    return plan, outcome
+
+
+@pytest.fixture
+def build_version():
+    """A sync without Prefect (the flow's steps in order), for library-level tests."""
+    return _build_version

@@ -113,27 +113,32 @@ def _evaluate_documents(store: VectorStore, name: str, vectors: np.ndarray, quer
 
 
 def evaluate(store: VectorStore, name: str, embedder: Embedder, queries: list[GoldenQuery], k: int,
-             spans: SpanIndex) -> EvalResult:
+             spans: SpanIndex, depth: int | None = None) -> EvalResult:
     """Score every query at k. Metrics are means over all queries (unscorable ones score 0).
 
     Span-level queries give span_recall, span_precision, span_iou, mrr and ndcg over the top-k
     chunks; document-level queries (graded ``relevant_docs``) give ndcg, recall and mrr over the
-    top-k documents, each ranked by its best chunk (see :mod:`indexgate.evaluation.doc_metrics`)."""
+    top-k documents, each ranked by its best chunk (see :mod:`indexgate.evaluation.doc_metrics`).
+    With ``depth`` (> k), each span-level query's row also gets ``rank``: the rank (from 1) of the
+    first hit within the top ``depth`` that overlaps its evidence, or None; metrics stay at k."""
     started = time.perf_counter()
     vectors = embedder.embed_queries([q.query for q in queries])
     if queries and queries[0].document_level:
         return _evaluate_documents(store, name, vectors, queries, k, spans, started)
-    results = store.search_many(name, vectors, k)
+    results = store.search_many(name, vectors, max(k, depth or 0))
     per_query, unscorable = [], []
     for query, hits in zip(queries, results):
         relevant = [(s.doc_id, s.start, s.end) for s in query.relevant]
         if not {s.doc_id for s in query.relevant} <= spans.doc_ids:
             unscorable.append(query.query_id)
-        retrieved = [(h.doc_id, h.start, h.end) for h in hits]
         merged = metrics.merge(relevant)
-        flags = [metrics.overlaps(span, merged) for span in retrieved]
+        deep = [metrics.overlaps((h.doc_id, h.start, h.end), merged) for h in hits]
+        retrieved = [(h.doc_id, h.start, h.end) for h in hits[:k]]
+        flags = deep[:k]
         row = {"query_id": query.query_id, **metrics.span_scores(relevant, retrieved),
                "mrr": metrics.mrr(flags), "ndcg": metrics.ndcg(flags, spans.n_overlapping(merged), k)}
+        if depth:
+            row["rank"] = next((rank for rank, hit in enumerate(deep, 1) if hit), None)
         per_query.append(row)
     means = {m: float(np.mean([row[m] for row in per_query])) if per_query else 0.0 for m in METRICS}
     seconds = time.perf_counter() - started

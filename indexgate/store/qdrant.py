@@ -131,6 +131,17 @@ class VectorStore:
             if offset is None:
                 return
 
+    def iter_payloads(self, name: str, fields: Sequence[str], batch: int = 512) -> Iterator[tuple[str, dict]]:
+        """(point id, payload restricted to ``fields``) of every point, read back from the store."""
+        offset = None
+        while True:
+            points, offset = self.client.scroll(name, limit=batch, offset=offset,
+                                                with_payload=list(fields), with_vectors=False)
+            for p in points:
+                yield str(p.id), dict(p.payload or {})
+            if offset is None:
+                return
+
     def search(self, name: str, vector: np.ndarray, k: int) -> list[Hit]:
         return self.search_many(name, np.asarray(vector)[None, :], k)[0]
 

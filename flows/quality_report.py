@@ -1,0 +1,17 @@
+"""Rebuild the HTML data-quality report of a version from its manifest, for the Prefect UI."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from indexgate.settings import load_settings
+from tasks import write_quality_report
+
+
+@flow(name="quality_report", flow_run_name="quality-report-{alias}")
+def quality_report(alias: str, version: str | None = None, state_dir: str | None = None,
+                   config: str | None = None) -> str:
+    """Write ``report.html`` of ``version`` (default: the live, else the newest version) and
+    attach the gate table and a link to the report to this run. Returns the report's path."""
+    settings = load_settings(config, home=state_dir)
+    return write_quality_report(settings, alias, version)

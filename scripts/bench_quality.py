@@ -1,0 +1,70 @@
+"""How much time the data-quality (Great Expectations) validation adds to a sync.
+
+Runs the sync steps on a corpus (default data/corpus, golden data/golden.jsonl, indexgate.yaml)
+in a fresh temporary state folder, with the real packaged model, and prints each step's time.
+The GX validation is timed twice: the first call in the process (it includes importing Great
+Expectations, as a CLI sync pays) and a second call on the same version (validation alone).
+
+    .venv/bin/python scripts/bench_quality.py [--source DIR] [--golden FILE] [--config FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--source", default="data/corpus")
+    parser.add_argument("--golden", default="data/golden.jsonl")
+    parser.add_argument("--config", default="indexgate.yaml")
+    args = parser.parse_args()
+
+    from indexgate import sync
+    from indexgate.resources import reset, resources
+    from indexgate.settings import load_settings
+
+    home = tempfile.mkdtemp(prefix="indexgate-bench-")
+    res = resources(load_settings(args.config, home=home))
+    times: dict[str, float] = {}
+
+    def step(name, fn, *a):
+        started = time.perf_counter()
+        out = fn(*a)
+        times[name] = time.perf_counter() - started
+        return out
+
+    snap = step("snapshot", sync.snapshot, args.source)
+    plan = step("plan", sync.plan, res, "bench", snap)
+    step("parse", sync.parse, res, plan, args.source, snap)
+    step("chunk", sync.chunk, res, plan)
+    step("embed", sync.embed, res, plan)
+    step("load", sync.load, res, plan)
+    step("integrity", sync.check_integrity, res, plan)
+    step("quality (first, with GX import)", sync.check_quality, res, plan)
+    step("quality (again, validation only)", sync.check_quality, res, plan)
+    if args.golden:
+        step("relevance + live + audit", sync.check_relevance, res, plan, args.golden)
+        step("latency", sync.check_latency, res, plan, args.golden)
+    manifest = res.registry.load("bench", plan.version)
+    counts = manifest.counts
+    print(f"corpus {args.source}: {counts.get('documents')} documents, {counts.get('chunks')} chunks"
+          f" (state {home})")
+    sync_total = sum(v for k, v in times.items() if not k.startswith("quality (again"))
+    for name, seconds in times.items():
+        print(f"  {name:<34} {seconds:8.2f} s")
+    first = times["quality (first, with GX import)"]
+    print(f"  GX validation adds {first:.2f} s to a {sync_total:.2f} s sync ({100 * first / sync_total:.0f}%),"
+          f" {times['quality (again, validation only)']:.2f} s of it validation once GX is imported"
+          " (embedding from an empty cache)")
+    reset()
+
+
+if __name__ == "__main__":
+    main()
