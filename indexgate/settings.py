@@ -110,7 +110,7 @@ class AuditConfig(BaseModel):
 
 
 _DEFAULT_MODES: dict[str, GateMode] = {
-    "integrity": "block", "quality": "block", "relevance": "block", "regression": "block",
+    "integrity": "block", "quality": "block", "relevance": "block", "regression": "block", "source": "block",
     # Latency on a shared machine is noisy, and a broken golden set must be seen, not obeyed.
     "latency": "warn", "audit": "warn",
 }

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from indexgate.embedding.cache import EmbeddingCache
 from indexgate.models import GateResult
-from indexgate.parsing import PARSERS
+from indexgate.parsing import MIME_PARSERS, PARSERS
 from indexgate.quality import frames
 from indexgate.quality.gx import Check, run_suites
 from indexgate.quality.suites import chunks_suite, documents_suite, embeddings_suite
@@ -57,7 +57,7 @@ def validate_version(documents: Path, chunks: Path, cache: EmbeddingCache, *, di
     chunk_rows = frames.chunks_frame(documents, chunks)
     vectors = frames.embeddings_frame(chunks, cache, sample=config.cosine_sample)
     checks, index = run_suites(Path(folder), [
-        (documents_suite(config, sorted(PARSERS)), docs),
+        (documents_suite(config, sorted(PARSERS) + sorted(MIME_PARSERS)), docs),
         (chunks_suite(config, max_tokens), chunk_rows),
         (embeddings_suite(config, dimension, normalized, frames.collapse_measurable(vectors)), vectors),
     ])

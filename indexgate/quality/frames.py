@@ -19,9 +19,11 @@ from indexgate.parsing.corpus import iter_documents
 
 
 def documents_frame(documents: Path) -> pd.DataFrame:
-    """One row per parsed document: ``doc_id``, ``mime``, ``extension``, ``chars`` (length of the
-    text) and ``stripped_chars`` (length without surrounding white space)."""
-    rows = [{"doc_id": d["doc_id"], "mime": d["mime"], "extension": PurePosixPath(d["doc_id"]).suffix.lower(),
+    """One row per parsed document: ``doc_id``, ``mime``, ``extension`` (the id's suffix; for an id
+    without one, such as a BEIR record's, its mime type, which then chose the parser), ``chars``
+    (length of the text) and ``stripped_chars`` (length without surrounding white space)."""
+    rows = [{"doc_id": d["doc_id"], "mime": d["mime"],
+             "extension": PurePosixPath(d["doc_id"]).suffix.lower() or d["mime"],
              "chars": len(d["text"]), "stripped_chars": len(d["text"].strip())}
             for d in iter_documents(documents)]
     return pd.DataFrame(rows, columns=["doc_id", "mime", "extension", "chars", "stripped_chars"])

@@ -42,8 +42,8 @@ def _docs_blank(v):
     v.documents.append({**v.documents[0], "doc_id": "blank.md", "text": " \n\t "})
 
 
-def _docs_pdf(v):
-    v.documents.append({**v.documents[0], "doc_id": "scan.pdf"})
+def _docs_unsupported(v):
+    v.documents.append({**v.documents[0], "doc_id": "archive.zip"})
 
 
 def _chunks_dup(v):
@@ -95,7 +95,7 @@ BREAKS = [  # (expectation broken, how, other checks that must also fail)
     pytest.param("documents.not_empty", _docs_empty, {"chunks.duplicate_share"}, id="no-documents"),
     pytest.param("documents.unique_ids", _docs_dup, set(), id="duplicate-document"),
     pytest.param("documents.non_empty_text", _docs_blank, set(), id="blank-document"),
-    pytest.param("documents.supported_type", _docs_pdf, set(), id="pdf-document"),
+    pytest.param("documents.supported_type", _docs_unsupported, set(), id="zip-document"),
     pytest.param("chunks.unique_ids", _chunks_dup, set(), id="duplicate-chunk"),
     pytest.param("chunks.token_count", _chunks_too_long, set(), id="chunk-over-model-maximum"),
     pytest.param("chunks.token_count", _chunks_zero_tokens, set(), id="chunk-without-tokens"),
