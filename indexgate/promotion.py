@@ -13,7 +13,6 @@ from __future__ import annotations
 import fcntl
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from indexgate.errors import AliasConflict, StoreError
 from indexgate.registry import Event, Registry, now

@@ -12,7 +12,6 @@ The live version is what the Qdrant alias points at; manifests record what was d
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path

@@ -3,9 +3,13 @@ start), the real packaged model, embedded Qdrant in a temporary folder."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
+from prefect.client.schemas.sorting import ArtifactSort
 from prefect.testing.utilities import prefect_test_harness
 
 CORPUS = {
@@ -60,3 +64,20 @@ def golden(tmp_path):
 @pytest.fixture
 def state(tmp_path):
     return str(tmp_path / "state")
+
+
+def _read_artifacts(key: str) -> list:
+    # Every argument is given: this server version rejects the client's nulls for the defaults.
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+                flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(),
+                limit=50, sort=ArtifactSort.CREATED_DESC)
+    return asyncio.run(read())
+
+
+@pytest.fixture
+def artifacts():
+    """``artifacts(key)``: the harness's artifacts with that key, newest first."""
+    return _read_artifacts

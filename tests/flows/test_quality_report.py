@@ -3,30 +3,15 @@ link artifact; the quality_report flow and `indexgate report` rebuild it from th
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
-
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
-from prefect.client.schemas.sorting import ArtifactSort
 
 from flows.quality_report import quality_report
 from flows.sync import sync
 from indexgate.cli import EXIT_OK, main
 
 
-def _artifacts(key):
-    async def read():
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-                flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(),
-                limit=50, sort=ArtifactSort.CREATED_DESC)
-    return asyncio.run(read())
-
-
-def test_sync_report_artifacts_and_rebuild(corpus, golden, state, capsys):
+def test_sync_report_artifacts_and_rebuild(corpus, golden, state, capsys, artifacts):
     out = sync(source=str(corpus), alias="qr", golden=str(golden), state_dir=state)
     assert out["action"] == "promoted"
     names = {g["name"] for g in out["gates"]}
@@ -38,15 +23,15 @@ def test_sync_report_artifacts_and_rebuild(corpus, golden, state, capsys):
     assert 'id="gate-table"' in html and 'id="metric-chart"' in html and 'id="chunk-histogram"' in html
     assert (folder / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
 
-    [table] = _artifacts("indexgate-gates-qr")
+    [table] = artifacts("indexgate-gates-qr")
     rows = json.loads(table.data) if isinstance(table.data, str) else table.data
     assert {r["name"] for r in rows} == names and all(r["result"] in ("pass", "warn", "FAIL") for r in rows)
-    [link] = _artifacts("indexgate-report-qr")
+    [link] = artifacts("indexgate-report-qr")
     assert report.as_uri() in link.data
 
     report.unlink()
     assert quality_report(alias="qr", state_dir=state) == str(report) and report.is_file()
-    assert len(_artifacts("indexgate-report-qr")) == 2
+    assert len(artifacts("indexgate-report-qr")) == 2
 
     report.unlink()
     assert main(["report", "--alias", "qr", "--state-dir", state]) == EXIT_OK

@@ -11,7 +11,6 @@ from flows.sync import sync
 from indexgate.cli import EXIT_ERROR, EXIT_OK, main
 from indexgate.resources import resources
 from indexgate.settings import load_settings
-from test_sync_flow import _artifacts
 
 LEGACY = "Café prices rose by 5 € in 2026 – that’s the “new” tariff for naïve visitors.\r\n"
 WIDE = "Unicode file: 東京 office hours are 09:00–18:00, Monday to Friday.\n"
@@ -34,7 +33,7 @@ def _mixed_folder(root):
     return root
 
 
-def test_mixed_folder_sync_pages_and_quarantine(tmp_path, state):
+def test_mixed_folder_sync_pages_and_quarantine(tmp_path, state, artifacts):
     root = _mixed_folder(tmp_path / "mixed")
     config = tmp_path / "small-chunks.yaml"
     # two of the eight files are quarantined on purpose: allow that share for this test
@@ -77,7 +76,7 @@ def test_mixed_folder_sync_pages_and_quarantine(tmp_path, state):
     assert "Approvals" in text_of("travel.docx")
 
     # the run's Markdown report lists the quarantined files with their reasons
-    report = _artifacts("indexgate-sync-mixed")[0].data
+    report = artifacts("indexgate-sync-mixed")[0].data
     assert "## Quarantined" in report and "| broken.pdf | corrupt | corrupt PDF" in report
     assert "| image.txt | binary | binary content in a text file: it is a PNG image |" in report
 

@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
-from prefect.client.schemas.sorting import ArtifactSort
-
 from flows.rollback import rollback
 from flows.sync import sync
 from indexgate.resources import resources
@@ -19,18 +13,7 @@ def _search(state, alias, text, k=1):
     return res.store.search(alias, res.embedder.embed_queries([text])[0], k)
 
 
-def _artifacts(key):
-    # Every argument is given: this server version rejects the client's nulls for the defaults.
-    async def read():
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-                flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(),
-                limit=50, sort=ArtifactSort.CREATED_DESC)
-    return asyncio.run(read())
-
-
-def test_sync_promote_change_resync_rollback(corpus, golden, state):
+def test_sync_promote_change_resync_rollback(corpus, golden, state, artifacts):
     first = sync(source=str(corpus), alias="docs", golden=str(golden), state_dir=state)
     assert first["action"] == "promoted" and first["live"] == first["version"]
     names = {g["name"] for g in first["gates"]}
@@ -64,10 +47,10 @@ def test_sync_promote_change_resync_rollback(corpus, golden, state):
     assert hit.version == first["version"] and "every 15 minutes" in hit.text
 
     # each sync published a Markdown artifact with the decision and its reason
-    artifacts = _artifacts("indexgate-sync-docs")
-    assert len(artifacts) == 3
-    assert all("**Decision:" in a.data and "Reason:" in a.data for a in artifacts)
-    assert any("promoted" in a.data and "span_recall" in a.data for a in artifacts)
+    published = artifacts("indexgate-sync-docs")
+    assert len(published) == 3
+    assert all("**Decision:" in a.data and "Reason:" in a.data for a in published)
+    assert any("promoted" in a.data and "span_recall" in a.data for a in published)
 
 
 def test_impossible_threshold_keeps_the_live_version(corpus, golden, state, tmp_path):
