@@ -246,7 +246,8 @@ def check_quality(res: Resources, plan: Plan) -> list[GateResult]:
     result = validate_version(plan.documents_path, plan.chunks_path, res.cache, dimension=res.embedder.dimension,
                               normalized=res.embedder.fingerprint.normalize,
                               max_tokens=res.embedder.tokenizer.max_tokens, config=res.settings.gates.quality,
-                              folder=Path(plan.workdir))
+                              folder=Path(plan.workdir),
+                              source_empty=res.registry.load(plan.alias, plan.version).counts.get("objects", 0) == 0)
     _update(res, plan, quality={"suites": result.as_dict()}, timings={"quality_s": round(result.seconds, 3)})
     return result.gates()
 
