@@ -16,6 +16,15 @@ def _validate(version, cache, config=QualityConfig(), dimension=16):
     return result, {c.gate for c in result.checks if not c.success}
 
 
+def test_an_empty_version_of_an_empty_source_passes(version):
+    _docs_empty(version)
+    cache = version.write()
+    result = validate_version(version.documents_path, version.chunks_path, cache, dimension=16, normalized=True,
+                              max_tokens=8, config=QualityConfig(), folder=version.folder, source_empty=True)
+    assert [c.gate for c in result.checks if not c.success] == []
+    assert "quality.chunks.duplicate_share" not in {c.gate for c in result.checks}
+
+
 def test_good_version_passes_every_expectation_and_writes_data_docs(version):
     result, failed = _validate(version, version.write())
     assert failed == set()
@@ -91,8 +100,8 @@ def _chunks_text_differs(v):
 
 
 BREAKS = [  # (expectation broken, how, other checks that must also fail)
-    # no chunks at all: the unique share of chunk texts is undefined, which GX fails too
-    pytest.param("documents.not_empty", _docs_empty, {"chunks.duplicate_share"}, id="no-documents"),
+    # no chunks at all: the unique share of chunk texts is undefined and not checked
+    pytest.param("documents.not_empty", _docs_empty, set(), id="no-documents"),
     pytest.param("documents.unique_ids", _docs_dup, set(), id="duplicate-document"),
     pytest.param("documents.non_empty_text", _docs_blank, set(), id="blank-document"),
     pytest.param("documents.supported_type", _docs_unsupported, set(), id="zip-document"),
