@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from prefect import flow
+from prefect.transactions import transaction
 
+from indexgate.locking import sync_lock
 from indexgate.settings import load_settings
 from tasks import (
-    check_integrity, chunk_documents, embed_chunks, evaluate_golden, keep_unchanged, load_shadow,
-    parse_documents, plan_version, promote_version, publish_report, snapshot_source,
+    check_integrity, chunk_documents, collect_garbage, embed_chunks, evaluate_golden, keep_unchanged, load_shadow,
+    parse_documents, plan_version, promote_version, publish_report, reconcile_alias, smoke_check, snapshot_source,
 )
 
 
@@ -19,20 +21,29 @@ def sync(source: str, alias: str, golden: str | None = None, config: str | None 
     """Sync a source into a new validated version of ``alias`` and promote it if its gates pass.
 
     An unchanged source is a no-op. The live collection is never written to; the alias moves
-    only in the promotion step, in one atomic call."""
+    only in the promotion step, in one atomic call, and moves back if the smoke check through
+    the alias fails. One sync per alias at a time (another waits ``lifecycle.wait_s``, then is
+    refused); it starts by reconciling what a dead run left and ends by collecting old versions."""
     settings = load_settings(config, home=state_dir)
-    snap = snapshot_source(source)
-    plan = plan_version(settings, alias, snap)
-    if plan.action == "noop":
-        outcome = keep_unchanged(settings, plan)
-    else:
-        parse_documents(settings, plan, source, snap)
-        chunk_documents(settings, plan)
-        embed_chunks(settings, plan)
-        load_shadow(settings, plan)
-        gates = check_integrity(settings, plan)
-        if golden:
-            gates = gates + evaluate_golden(settings, plan, golden)
-        outcome = promote_version(settings, plan, gates)
+    with sync_lock(settings.home, alias, settings.lifecycle.wait_s):
+        recovery = reconcile_alias(settings, alias, golden)
+        snap = snapshot_source(source)
+        plan = plan_version(settings, alias, snap)
+        if plan.action == "noop":
+            outcome = keep_unchanged(settings, plan)
+        else:
+            parse_documents(settings, plan, source, snap)
+            chunk_documents(settings, plan)
+            embed_chunks(settings, plan)
+            # A rejected version rolls the transaction back: load_shadow's hook drops its shadow.
+            with transaction() as txn:
+                load_shadow(settings, plan)
+                gates = check_integrity(settings, plan)
+                if golden:
+                    gates = gates + evaluate_golden(settings, plan, golden)
+                outcome = smoke_check(settings, plan, promote_version(settings, plan, gates), golden)
+                if outcome.action in ("rejected", "rolled_back"):
+                    txn.rollback()
+        collect_garbage(settings, alias, (plan.version,))
     publish_report(settings, outcome)
-    return asdict(outcome)
+    return {**asdict(outcome), "recovery": recovery}

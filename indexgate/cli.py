@@ -1,7 +1,7 @@
 """The ``indexgate`` command: parses arguments, runs flows, prints results (``--json`` for scripts).
 
 Exit codes: 0 success (promoted, unchanged, done), 3 sync finished but the version was rejected
-(the alias still serves the previous version), 1 error, 2 bad usage.
+or rolled back by the smoke check (the alias still serves the previous version), 1 error, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ def cmd_sync(args) -> int:
         print(f"alias {outcome['alias']}: {outcome['action']} version {outcome['version']}")
         print(f"  reason: {outcome['reason']}")
         print(f"  live version: {outcome['live'] or 'none'}")
+        for note in (outcome.get("recovery") or {}).get("notes", []):
+            print(f"  recovered: {note}")
         if res_manifest and outcome["action"] != "unchanged":
             counts, emb = res_manifest["counts"], res_manifest["embedding"]
             print(f"  documents {counts.get('documents', 0)} (quarantined {counts.get('quarantined', 0)}),"
@@ -62,7 +64,7 @@ def cmd_sync(args) -> int:
         if outcome["gates"]:
             print()
             print(reports.gate_table_text(outcome["gates"]))
-    return EXIT_REJECTED if outcome["action"] == "rejected" else EXIT_OK
+    return EXIT_REJECTED if outcome["action"] in ("rejected", "rolled_back") else EXIT_OK
 
 
 def _manifest(args, alias: str, version: str) -> dict | None:
@@ -150,6 +152,28 @@ def cmd_rollback(args) -> int:
     return EXIT_OK
 
 
+def cmd_gc(args) -> int:
+    from indexgate.locking import sync_lock
+    from indexgate.resources import resources
+    from indexgate.retention import gc
+
+    settings = _settings(args)
+    with sync_lock(settings.home, args.alias, settings.lifecycle.wait_s, what="gc"):
+        collected = gc(resources(settings), args.alias)
+    if args.json:
+        _print_json(collected.as_dict())
+        return EXIT_OK
+    print(f"alias {args.alias}: live version {collected.live or 'none'},"
+          f" rollback target {collected.rollback_target or 'none'}")
+    for version, why in sorted(collected.kept.items()):
+        print(f"  kept    {version}  ({why})")
+    for version in collected.removed:
+        print(f"  removed {version}  (collection, manifest and work files)")
+    if not collected.removed:
+        print("  nothing to remove")
+    return EXIT_OK
+
+
 def cmd_eval(args) -> int:
     from flows.evaluate import evaluate
 
@@ -197,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alias", required=True)
     p.add_argument("--to", help="version to serve (default: the one promoted before the live one)")
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("gc", parents=[common], help="remove versions outside retention (never the live one or the rollback target)")
+    p.add_argument("--alias", required=True)
+    p.set_defaults(func=cmd_gc)
 
     p = sub.add_parser("eval", parents=[common], help="score a throw-away index of a source on a golden set")
     p.add_argument("--source", required=True)

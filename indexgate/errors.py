@@ -27,3 +27,7 @@ class AliasConflict(StoreError):
 
 class ParseError(IndexGateError):
     """One file cannot be turned into text; the file is quarantined with this reason."""
+
+
+class AliasBusy(StoreError):
+    """Another sync (or gc) of the same alias is running; nothing was done."""
