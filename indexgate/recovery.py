@@ -16,9 +16,10 @@ of the alias is running: every manifest still in state ``building`` belongs to a
 
 Unfinished builds whose inputs never come back are removed later by :func:`indexgate.retention.gc`.
 
-Crash safety of the alias write itself needs a Qdrant server: embedded Qdrant writes its
-metadata (collections and aliases) to one JSON file without fsync, so a power loss (not a
-process kill) right after a swap can lose or corrupt that file.
+Crash safety of the alias write itself needs a Qdrant server: embedded Qdrant keeps its
+metadata (collections and aliases) in one JSON file written without fsync (and rewritten in
+place by qdrant-client releases before 1.20), so a power loss right after a swap, or with an
+older client a kill during the write, can lose or corrupt it.
 """
 
 from __future__ import annotations

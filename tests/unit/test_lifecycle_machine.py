@@ -195,6 +195,6 @@ class Lifecycle(RuleBasedStateMachine):
         assert promoted_in_store >= self.retained
 
 
-Lifecycle.TestCase.settings = settings(max_examples=80, stateful_step_count=30, deadline=None,
+Lifecycle.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None,
                                        suppress_health_check=[HealthCheck.too_slow])
 TestLifecycle = Lifecycle.TestCase

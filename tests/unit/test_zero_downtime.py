@@ -75,7 +75,7 @@ def test_readers_see_one_whole_version_through_every_swap(store, tmp_path):
     for t in readers:
         t.start()
     try:
-        for _ in range(10):
+        for _ in range(5):
             promote(store, registry, alias, "bbbb", "aaaa", by="test")
             _let_readers_read(served, lock, stop)
             rollback(store, registry, alias, to="aaaa", by="test")
