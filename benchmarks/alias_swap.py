@@ -3,10 +3,13 @@
 For each size N it builds two collections of N random vectors (``bench__a``, ``bench__b``, each
 point's payload naming its version), points the alias at one, starts reader threads that query
 the alias without pause, and swaps the alias back and forth with IndexGate's own promote and
-rollback. It prints, per size, the time of the single ``update_collection_aliases`` call, the
-time of the whole promotion or rollback (lock, check of the current target, green-status check,
-the call, read-back, history and manifests), and the queries the readers got answered and the
-ones that failed (an error, an empty result, or hits from two versions in one response).
+rollback. It prints, per size, the time of the single ``update_collection_aliases`` call and of
+the whole promotion or rollback (lock, check of the current target, green-status check, the
+call, read-back, history and manifests), first with no readers, then while reader threads query
+the alias, with the queries they got answered and the ones that failed (an error, an empty
+result, or hits from two versions in one response). With embedded Qdrant the readers search in
+this process, so under load the swap also waits for Python's GIL, more so the larger the
+collections (each query scans them); the no-readers columns show the swap's own cost.
 
     python benchmarks/alias_swap.py                          # embedded Qdrant in a temporary folder
     python benchmarks/alias_swap.py --sizes 1000 10000       # fewer sizes
@@ -98,7 +101,8 @@ def measure(store, registry, alias: str, dim: int, swaps: int, readers: int, dwe
     threads = [threading.Thread(target=read, args=(s,), daemon=True) for s in range(readers)]
     for t in threads:
         t.start()
-    time.sleep(0.5)  # readers warm up on version a
+    if readers:
+        time.sleep(0.5)  # readers warm up on version a
     moves: list[float] = []
     try:
         for _ in range(swaps):
@@ -107,7 +111,8 @@ def measure(store, registry, alias: str, dim: int, swaps: int, readers: int, dwe
                 t = time.perf_counter()
                 move()
                 moves.append(time.perf_counter() - t)
-                time.sleep(dwell)  # let readers query each version
+                if dwell:
+                    time.sleep(dwell)  # let readers query each version
     finally:
         stop.set()
         for t in threads:
@@ -132,19 +137,23 @@ def main() -> int:
     registry = Registry(work / "state")
     print(f"store: {url or 'embedded ' + str(store.location)}; dim {args.dim}; {args.swaps} promote+rollback pairs;"
           f" {args.readers} reader threads", flush=True)
-    print(f"{'points':>8} {'build s':>8} {'alias call ms (median/max)':>27} {'promotion ms (median/max)':>26}"
-          f" {'queries served':>15} {'failed':>7}", flush=True)
+    print(f"{'points':>8} {'build s':>8} | no readers: {'alias call ms':>13} {'promotion ms':>13} |"
+          f" {args.readers} readers: {'alias call ms':>13} {'promotion ms':>13} {'served':>7} {'failed':>6}"
+          "   (ms: median/max)", flush=True)
     for n in args.sizes:
         alias = f"bench{n}"
         built = build(store, registry, alias, "a", n, args.dim, 1) + build(store, registry, alias, "b", n, args.dim, 2)
         store.delete_alias(alias)
         promote(store, registry, alias, "a", None, by="benchmark")
+        idle = measure(store, registry, alias, args.dim, args.swaps, 0, 0.0)
         r = measure(store, registry, alias, args.dim, args.swaps, args.readers, args.dwell)
-        call_ms = [1000 * x for x in r["calls"]]
-        move_ms = [1000 * x for x in r["moves"]]
-        print(f"{n:>8} {built:>8.1f} {statistics.median(call_ms):>14.2f} / {max(call_ms):>9.2f}"
-              f" {statistics.median(move_ms):>13.2f} / {max(move_ms):>9.2f} {r['served']:>15} {len(r['failed']):>7}",
-              flush=True)
+
+        def ms(xs):
+            xs = [1000 * x for x in xs]
+            return f"{statistics.median(xs):>6.2f}/{max(xs):<6.1f}"
+
+        print(f"{n:>8} {built:>8.1f} | {'':>12}{ms(idle['calls'])} {ms(idle['moves'])} |"
+              f" {'':>10}{ms(r['calls'])} {ms(r['moves'])} {r['served']:>7} {len(r['failed']):>6}", flush=True)
         for problem in r["failed"][:5]:
             print(f"         failed: {problem}")
         store.delete_alias(alias)

@@ -16,6 +16,7 @@ from processes import Run
 from indexgate.registry import Registry
 from indexgate.store import connect, disconnect
 
+ALIAS = "crash"  # not "docs": other flow tests count the artifacts of that alias
 CONFIG = "chunking: {chunk_size: 16, chunk_overlap: 0}\nbatch_size: 2\n"
 NEW_DOCS = {
     "security/badges.md": "# Badges\n\nVisitors wear a red badge and are escorted at all times. Lost badges are "
@@ -26,7 +27,7 @@ NEW_DOCS = {
 
 
 def _sync(corpus, state, workdir, config, pause=None):
-    return Run(["sync", "--source", str(corpus), "--alias", "docs", "--state-dir", str(state), "--config", str(config),
+    return Run(["sync", "--source", str(corpus), "--alias", ALIAS, "--state-dir", str(state), "--config", str(config),
                 "--json"], workdir, pause=pause)
 
 
@@ -38,7 +39,7 @@ def _store_view(state):
         for name in store.collections():
             found, _ = store.client.scroll(name, limit=10_000, with_payload=True, with_vectors=True)
             points[name] = {str(p.id): (p.payload, np.asarray(p.vector, dtype=np.float32)) for p in found}
-        return store.alias_target("docs"), points
+        return store.alias_target(ALIAS), points
     finally:
         disconnect(store)
 
@@ -68,9 +69,9 @@ def test_sigkill_at_every_stage_then_resume(corpus, tmp_path):
     run = _sync(corpus, state, work, config, pause="plan")
     run.wait_paused()
     run.kill()
-    [b] = [m.version for m in registry.versions("docs") if m.version != a]
-    assert registry.load("docs", b).state == "building"
-    assert _store_view(state)[0] == f"docs__{a}"
+    [b] = [m.version for m in registry.versions(ALIAS) if m.version != a]
+    assert registry.load(ALIAS, b).state == "building"
+    assert _store_view(state)[0] == f"{ALIAS}__{a}"
 
     # 2. killed in the middle of embedding (after the first batch of new vectors is cached)
     run = _sync(corpus, state, work, config, pause="embed")
@@ -79,19 +80,19 @@ def test_sigkill_at_every_stage_then_resume(corpus, tmp_path):
     embedded_before_kill = len(set(_cache_rows(state))) - texts_a
     assert embedded_before_kill > 0
     target, collections = _store_view(state)
-    assert target == f"docs__{a}" and f"docs__{b}" not in collections
+    assert target == f"{ALIAS}__{a}" and f"{ALIAS}__{b}" not in collections
 
     # 3. killed in the middle of upserting into the shadow
     run = _sync(corpus, state, work, config, pause="load")
     run.wait_paused()
     run.kill()
-    manifest = registry.load("docs", b)
+    manifest = registry.load(ALIAS, b)
     chunks = manifest.counts["chunks"]
     target, collections = _store_view(state)
-    assert target == f"docs__{a}"  # the alias never saw the partial collection
-    assert 0 < len(collections[f"docs__{b}"]) < chunks
+    assert target == f"{ALIAS}__{a}"  # the alias never saw the partial collection
+    assert 0 < len(collections[f"{ALIAS}__{b}"]) < chunks
     # resumed: only what the killed run had not embedded went to the model
-    texts_b = len(set(pq.read_table(registry.version_dir("docs", b) / "chunks.parquet",
+    texts_b = len(set(pq.read_table(registry.version_dir(ALIAS, b) / "chunks.parquet",
                                     columns=["text_hash"]).column(0).to_pylist()))
     new_texts = len(set(_cache_rows(state))) - texts_a
     assert manifest.embedding["embedded"] == new_texts - embedded_before_kill > 0
@@ -101,10 +102,10 @@ def test_sigkill_at_every_stage_then_resume(corpus, tmp_path):
     run = _sync(corpus, state, work, config, pause="swap")
     run.wait_paused()
     run.kill()
-    manifest = registry.load("docs", b)
+    manifest = registry.load(ALIAS, b)
     assert manifest.counts["points_resumed"] > 0  # the partial shadow was verified and completed
-    assert manifest.state == "building" and [e.to_version for e in registry.history("docs")] == [a]
-    assert _store_view(state)[0] == f"docs__{b}"  # the complete, gated version
+    assert manifest.state == "building" and [e.to_version for e in registry.history(ALIAS)] == [a]
+    assert _store_view(state)[0] == f"{ALIAS}__{b}"  # the complete, gated version
 
     # 5. the same sync again: reconciles the unrecorded promotion, smoke-checks it, nothing to build
     final = _sync(corpus, state, work, config)
@@ -112,8 +113,8 @@ def test_sigkill_at_every_stage_then_resume(corpus, tmp_path):
     result = json.loads(final.stdout())
     assert (result["action"], result["version"], result["live"]) == ("unchanged", b, b)
     assert result["recovery"]["recorded"]["to_version"] == b and result["recovery"]["smoke"]["passed"]
-    assert [(e.to_version, e.by) for e in registry.history("docs")][-1] == (b, "recovery")
-    assert registry.load("docs", b).state == "live" and registry.load("docs", a).state == "retired"
+    assert [(e.to_version, e.by) for e in registry.history(ALIAS)][-1] == (b, "recovery")
+    assert registry.load(ALIAS, b).state == "live" and registry.load(ALIAS, a).state == "retired"
 
     # nothing was embedded twice across the five processes
     rows = _cache_rows(state)
@@ -126,7 +127,7 @@ def test_sigkill_at_every_stage_then_resume(corpus, tmp_path):
         assert ref.finish() == 0, ref.stderr()[-3000:]
     target, ours = _store_view(state)
     ref_target, theirs = _store_view(ref_state)
-    assert target == ref_target == f"docs__{b}"
+    assert target == ref_target == f"{ALIAS}__{b}"
     ours, theirs = ours[target], theirs[target]
     assert ours.keys() == theirs.keys() and len(ours) == chunks
     for pid, (payload, vector) in ours.items():

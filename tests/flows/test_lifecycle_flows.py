@@ -113,15 +113,15 @@ def test_second_process_on_the_same_alias_is_refused_or_waits(corpus, tmp_path):
     config = tmp_path / "fake.yaml"
     config.write_text(FAKE)
     state = tmp_path / "state"
-    first = _start(corpus, state, tmp_path / "first", "docs", config, pause="load")
+    first = _start(corpus, state, tmp_path / "first", "busy", config, pause="load")
     first.wait_paused()
-    refused = _start(corpus, state, tmp_path / "refused", "docs", config)
+    refused = _start(corpus, state, tmp_path / "refused", "busy", config)
     assert refused.finish() == 1
-    assert f"alias 'docs' is busy: sync by pid {first.proc.pid}" in refused.stderr()
+    assert f"alias 'busy' is busy: sync by pid {first.proc.pid}" in refused.stderr()
     other = _start(corpus, state, tmp_path / "other", "other", config)  # embedded Qdrant: one process
     assert other.finish() == 1
     assert "is in use by another process: embedded Qdrant allows one process at a time" in other.stderr()
-    waiting = _start(corpus, state, tmp_path / "waiting", "docs", config, env={"INDEXGATE_LIFECYCLE__WAIT_S": "300"})
+    waiting = _start(corpus, state, tmp_path / "waiting", "busy", config, env={"INDEXGATE_LIFECYCLE__WAIT_S": "300"})
     time.sleep(1)
     assert waiting.proc.poll() is None  # waiting, not refused
     first.resume()

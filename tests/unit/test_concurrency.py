@@ -122,7 +122,8 @@ def test_promotions_and_rollbacks_from_many_threads_never_interleave(tmp_path):
     for t in threads:
         t.join()
     history = registry.history("docs")
-    assert len(history) == 1 + outcomes["moved"] and outcomes["moved"] > 0
+    # (a promotion to where another thread just moved the alias returns that move: idempotent)
+    assert 1 < len(history) <= 1 + outcomes["moved"]
     for before, after in zip(history, history[1:]):  # each move starts where the previous one ended
         assert after.from_version == before.to_version
     assert live_version(store, "docs") == history[-1].to_version
