@@ -78,4 +78,4 @@ def test_golden_smoke_check_queries_through_the_alias(fake_settings, write_corpu
     assert result.passed and result.kind == "golden" and result.queries == 3
     # the same check against a version the alias does not serve fails, naming the version served
     other = smoke.check(res, "docs", "0123456789ab", str(golden))
-    assert not other.passed and f"not 0123456789ab" in other.failures[0]
+    assert not other.passed and "not 0123456789ab" in other.failures[0]
