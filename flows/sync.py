@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from prefect import flow
+from prefect.transactions import transaction
 
+from indexgate.locking import sync_lock
 from indexgate.settings import load_settings
 from tasks import (
-    check_integrity, check_latency, check_quality, check_quarantine, chunk_documents, embed_chunks,
-    evaluate_golden, keep_unchanged, load_shadow, parse_documents, plan_version, promote_version, publish_report,
-    snapshot_source, write_quality_report,
+    check_integrity, check_latency, check_quality, check_quarantine, chunk_documents, collect_garbage,
+    embed_chunks, evaluate_golden, keep_unchanged, load_shadow, parse_documents, plan_version, promote_version,
+    publish_report, reconcile_alias, smoke_check, snapshot_source, write_quality_report,
 )
 
 
@@ -22,22 +24,31 @@ def sync(source: str, alias: str, golden: str | None = None, config: str | None 
     An unchanged source is a no-op. An unreadable source, or one that would delete more than
     ``gates.max_delete_share`` of the live documents (unless ``allow_mass_delete``), stops the run
     before anything is built. The live collection is never written to; the alias moves only in
-    the promotion step, in one atomic call. ``policy`` (a YAML file with a ``gates`` section) says
-    which gates block and which only warn."""
+    the promotion step, in one atomic call, and moves back if the smoke check through the alias
+    fails. ``policy`` (a YAML file with a ``gates`` section) says which gates block and which only
+    warn. One sync per alias at a time (another waits ``lifecycle.wait_s``, then is refused); it
+    starts by reconciling what a dead run left and ends by collecting old versions."""
     settings = load_settings(config, policy=policy, home=state_dir)
-    snap = snapshot_source(source, settings)
-    plan = plan_version(settings, alias, snap, allow_mass_delete)
-    if plan.action == "noop":
-        outcome = keep_unchanged(settings, plan)
-    else:
-        parse_documents(settings, plan, source, snap)
-        chunk_documents(settings, plan)
-        embed_chunks(settings, plan)
-        load_shadow(settings, plan)
-        gates = check_integrity(settings, plan) + check_quarantine(settings, plan) + check_quality(settings, plan)
-        if golden:
-            gates = gates + evaluate_golden(settings, plan, golden) + check_latency(settings, plan, golden)
-        outcome = promote_version(settings, plan, gates)
-        write_quality_report(settings, plan.alias, plan.version)
+    with sync_lock(settings.home, alias, settings.lifecycle.wait_s):
+        recovery = reconcile_alias(settings, alias, golden)
+        snap = snapshot_source(source, settings)
+        plan = plan_version(settings, alias, snap, allow_mass_delete)
+        if plan.action == "noop":
+            outcome = keep_unchanged(settings, plan)
+        else:
+            parse_documents(settings, plan, source, snap)
+            chunk_documents(settings, plan)
+            embed_chunks(settings, plan)
+            # A rejected version rolls the transaction back: load_shadow's hook drops its shadow.
+            with transaction() as txn:
+                load_shadow(settings, plan)
+                gates = check_integrity(settings, plan) + check_quarantine(settings, plan) + check_quality(settings, plan)
+                if golden:
+                    gates = gates + evaluate_golden(settings, plan, golden) + check_latency(settings, plan, golden)
+                outcome = smoke_check(settings, plan, promote_version(settings, plan, gates), golden)
+                if outcome.action in ("rejected", "rolled_back"):
+                    txn.rollback()
+            write_quality_report(settings, plan.alias, plan.version)
+        collect_garbage(settings, alias, (plan.version,))
     publish_report(settings, outcome)
-    return asdict(outcome)
+    return {**asdict(outcome), "recovery": recovery}

@@ -1,7 +1,7 @@
 """The ``indexgate`` command: parses arguments, runs flows, prints results (``--json`` for scripts).
 
 Exit codes: 0 success (promoted, unchanged, done), 3 sync finished but the version was rejected
-(the alias still serves the previous version), 1 error, 2 bad usage.
+or rolled back by the smoke check (the alias still serves the previous version), 1 error, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ def cmd_sync(args) -> int:
         print(f"  reason: {outcome['reason']}")
         print(f"  live version: {outcome['live'] or 'none'}")
         print(f"  {reports.changes_text(outcome['changes'])}")
+        for note in (outcome.get("recovery") or {}).get("notes", []):
+            print(f"  recovered: {note}")
         if res_manifest and outcome["action"] != "unchanged":
             counts, emb, carried = res_manifest["counts"], res_manifest["embedding"], res_manifest["changes"]
             print(f"  documents {counts.get('documents', 0)} (parsed {carried.get('documents_parsed', '-')},"
@@ -72,7 +74,7 @@ def cmd_sync(args) -> int:
             print(reports.gate_table_text(outcome["gates"]))
         if report and outcome["action"] != "unchanged":
             print(f"\n  report: {report}")
-    return EXIT_REJECTED if outcome["action"] == "rejected" else EXIT_OK
+    return EXIT_REJECTED if outcome["action"] in ("rejected", "rolled_back") else EXIT_OK
 
 
 def _report_path(args, alias: str, version: str) -> str | None:
@@ -187,6 +189,28 @@ def cmd_rollback(args) -> int:
     return EXIT_OK
 
 
+def cmd_gc(args) -> int:
+    from indexgate.locking import sync_lock
+    from indexgate.resources import resources
+    from indexgate.retention import gc
+
+    settings = _settings(args)
+    with sync_lock(settings.home, args.alias, settings.lifecycle.wait_s, what="gc"):
+        collected = gc(resources(settings), args.alias)
+    if args.json:
+        _print_json(collected.as_dict())
+        return EXIT_OK
+    print(f"alias {args.alias}: live version {collected.live or 'none'},"
+          f" rollback target {collected.rollback_target or 'none'}")
+    for version, why in sorted(collected.kept.items()):
+        print(f"  kept    {version}  ({why})")
+    for version in collected.removed:
+        print(f"  removed {version}  (collection, manifest and work files)")
+    if not collected.removed:
+        print("  nothing to remove")
+    return EXIT_OK
+
+
 def cmd_eval(args) -> int:
     from flows.evaluate import evaluate
 
@@ -243,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alias", required=True)
     p.add_argument("--version", help="version (default: the live one, else the newest)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("gc", parents=[common], help="remove versions outside retention (never the live one or the rollback target)")
+    p.add_argument("--alias", required=True)
+    p.set_defaults(func=cmd_gc)
 
     p = sub.add_parser("eval", parents=[common], help="score a throw-away index of a source on a golden set")
     p.add_argument("--source", required=True, help="folder of documents, or beir:DIR")

@@ -46,3 +46,7 @@ class MassDeleteHeld(IndexGateError):
 
 class RegistryError(IndexGateError):
     """A version or manifest asked for is not in the registry."""
+
+
+class AliasBusy(StoreError):
+    """Another sync (or gc) of the same alias is running; nothing was done."""

@@ -5,40 +5,24 @@ Guarantees:
   collection or the new one, never neither;
 - under a per-alias lock, the alias is first checked to still point where the caller's gates
   compared against: if another run moved it meanwhile, nothing is changed (AliasConflict);
+- only a collection whose status is green (fully optimised) is promoted, and never a version its
+  gates rejected;
 - the alias is read back after the call; the manifests and the alias history record the move.
+
+A process killed between the alias call and the records leaves the alias moved but unrecorded:
+:func:`indexgate.recovery.reconcile` finishes the records at the start of the next sync.
 """
 
 from __future__ import annotations
 
-import fcntl
-import time
-from contextlib import contextmanager
-
 from indexgate.errors import AliasConflict, StoreError
+from indexgate.locking import alias_lock
 from indexgate.registry import Event, Registry, now
 from indexgate.store.qdrant import VectorStore
+from indexgate.testhook import checkpoint
 from indexgate.versioning import collection_name, version_of
 
-
-@contextmanager
-def alias_lock(registry: Registry, alias: str, timeout: float = 60.0):
-    """An exclusive advisory lock on the alias, across processes (released if the holder dies)."""
-    folder = registry.alias_dir(alias)
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as fh:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise StoreError(f"alias {alias!r} is locked by another IndexGate run; try again later") from None
-                time.sleep(0.1)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+__all__ = ["alias_lock", "live_version", "previous_version", "promote", "revert", "rollback"]
 
 
 def live_version(store: VectorStore, alias: str) -> str | None:
@@ -51,10 +35,15 @@ def _move(store: VectorStore, registry: Registry, alias: str, to_version: str, e
     with alias_lock(registry, alias):
         current = live_version(store, alias)
         if current == to_version and action == "promote":
-            # Already done (a retried call whose first attempt succeeded): idempotent.
+            # Already done (a retried call whose first attempt moved the alias): idempotent. If that
+            # attempt died before recording the move, record it now.
             history = [e for e in registry.history(alias) if e.to_version == to_version]
             if history:
                 return history[-1]
+            event = Event(action=action, alias=alias, from_version=expected, to_version=to_version, by=by,
+                          reason=reason)
+            record_move(registry, event)
+            return event
         if current != expected:
             raise AliasConflict(
                 f"alias {alias!r} now points at {current or 'nothing'}, not {expected or 'nothing'} as when this"
@@ -63,20 +52,30 @@ def _move(store: VectorStore, registry: Registry, alias: str, to_version: str, e
         target = collection_name(alias, to_version)
         if not store.exists(target):
             raise StoreError(f"collection {target} does not exist; cannot point {alias!r} at it")
+        manifest = registry.load(alias, to_version)
+        if action == "promote" and manifest is not None and manifest.state == "rejected":
+            raise StoreError(f"version {to_version} of {alias!r} was rejected; refusing to promote it")
+        store.wait_ready(target)
         store.point_alias(alias, target)
+        checkpoint("swap")
         if store.alias_target(alias) != target:
             raise StoreError(f"alias {alias!r} does not point at {target} after the swap; check the store")
         event = Event(action=action, alias=alias, from_version=current, to_version=to_version, by=by, reason=reason)
-        registry.record(event)
-        for version, state in ((current, "retired"), (to_version, "live")):
-            manifest = registry.load(alias, version) if version else None
-            if manifest is not None:
-                manifest.state = state
-                manifest.history.append(event)
-                if state == "live":
-                    manifest.promoted_at = event.at
-                registry.save(manifest)
+        record_move(registry, event)
         return event
+
+
+def record_move(registry: Registry, event: Event) -> None:
+    """Append the move to the alias history and update the two manifests it concerns."""
+    registry.record(event)
+    for version, state in ((event.from_version, "retired"), (event.to_version, "live")):
+        manifest = registry.load(event.alias, version) if version else None
+        if manifest is not None:
+            manifest.state = state
+            manifest.history.append(event)
+            if state == "live":
+                manifest.promoted_at = event.at
+            registry.save(manifest)
 
 
 def promote(store: VectorStore, registry: Registry, alias: str, version: str, expected_live: str | None,
@@ -87,11 +86,15 @@ def promote(store: VectorStore, registry: Registry, alias: str, version: str, ex
 
 def previous_version(store: VectorStore, registry: Registry, alias: str, current: str | None) -> str | None:
     """The version promoted before the current one (stepping back through promotions, so two
-    rollbacks go two releases back), skipping versions whose collection no longer exists."""
+    rollbacks go two releases back), skipping versions whose collection no longer exists and
+    versions rejected after their promotion (a failed smoke check)."""
     promoted = [e.to_version for e in registry.history(alias) if e.action == "promote"]
     if current in promoted:
         promoted = promoted[: len(promoted) - 1 - promoted[::-1].index(current)]
     for version in reversed(promoted):
+        manifest = registry.load(alias, version)
+        if manifest is not None and manifest.state in ("rejected", "building"):
+            continue
         if version != current and store.exists(collection_name(alias, version)):
             return version
     return None
@@ -114,3 +117,22 @@ def rollback(store: VectorStore, registry: Registry, alias: str, to: str | None 
         raise StoreError(f"version {target} of {alias!r} is not retained (no collection {collection_name(alias, target)})")
     return _move(store, registry, alias, target, current, "rollback", by,
                  reason=f"rollback from {current} requested at {now()}")
+
+
+def revert(store: VectorStore, registry: Registry, alias: str, failed: str, to: str | None, by: str,
+           reason: str) -> Event:
+    """Undo the promotion of ``failed``: point the alias back at ``to``, or, when ``failed`` was
+    the first version the alias ever served, remove the alias (serving nothing is safer than
+    serving a version that failed its check). Only if the alias still serves ``failed``."""
+    if to is not None:
+        return _move(store, registry, alias, to, failed, "rollback", by, reason)
+    with alias_lock(registry, alias):
+        current = live_version(store, alias)
+        if current != failed:
+            raise AliasConflict(f"alias {alias!r} now points at {current or 'nothing'}, not {failed}; leaving it untouched")
+        store.delete_alias(alias)
+        if store.alias_target(alias) is not None:
+            raise StoreError(f"alias {alias!r} still exists after its deletion; check the store")
+        event = Event(action="rollback", alias=alias, from_version=failed, to_version=None, by=by, reason=reason)
+        record_move(registry, event)
+        return event

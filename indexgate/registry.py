@@ -35,7 +35,7 @@ class Event(BaseModel):
     action: Literal["promote", "rollback"]
     alias: str
     from_version: str | None
-    to_version: str
+    to_version: str | None  # None: the alias was removed (the first version it served failed its smoke check)
     by: str
     reason: str = ""
 

@@ -46,7 +46,8 @@ def resources(settings: Settings) -> Resources:
             api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
             _CACHE[key] = Resources(
                 settings=settings,
-                store=connect(path=settings.qdrant_folder, url=settings.qdrant_url, api_key=api_key),
+                store=connect(path=settings.qdrant_folder, url=settings.qdrant_url, api_key=api_key,
+                              wait_s=settings.lifecycle.wait_s),
                 registry=Registry(settings.home),
                 embedder=embedder,
                 chunker=make_chunker(settings.chunking, embedder.tokenizer),

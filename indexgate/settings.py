@@ -231,6 +231,22 @@ class ReportConfig(BaseModel):
     price_per_million_tokens: float = Field(0.02, ge=0)
 
 
+class LifecycleConfig(BaseModel):
+    """What happens around a promotion: the smoke check, retention, and waiting for other runs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Promoted versions kept besides the live one (rollback targets); older ones are collected.
+    keep_promoted: int = Field(2, ge=0)
+    # Keep the collection of a version rejected by its gates (for inspection) instead of dropping it.
+    keep_rejected: bool = False
+    # Queries the smoke check sends through the alias right after a promotion.
+    smoke_queries: int = Field(3, ge=1)
+    # Seconds a sync (or gc) waits for another run of the same alias, or for the embedded Qdrant
+    # folder held by another process, before giving up with a clear message; 0 refuses at once.
+    wait_s: float = Field(0.0, ge=0)
+
+
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("indexgate_config_file", default=None)
 _POLICY_FILE: ContextVar[Path | None] = ContextVar("indexgate_policy_file", default=None)
 
@@ -299,6 +315,7 @@ class Settings(BaseSettings):
     source: SourceConfig = SourceConfig()
     parsing: ParsingConfig = ParsingConfig()
     report: ReportConfig = ReportConfig()
+    lifecycle: LifecycleConfig = LifecycleConfig()
     # Points and chunks are streamed through the pipeline in batches of this many.
     batch_size: int = Field(256, ge=1)
 

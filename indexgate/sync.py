@@ -38,12 +38,14 @@ from indexgate.parsing.corpus import SCHEMA as DOCUMENTS_SCHEMA
 from indexgate.parsing.corpus import iter_documents, parse_snapshot
 from indexgate.quality import validate_version
 from indexgate.promotion import live_version, promote
+from indexgate.recovery import expected_ids, verify_shadow
 from indexgate.registry import Manifest
 from indexgate.resources import Resources
 from indexgate.reuse import carry_rows, content_hashes, doc_ids
 from indexgate.settings import Settings
 from indexgate.sources import Spool, open_source
 from indexgate.store.load import load_chunks
+from indexgate.testhook import checkpoint
 from indexgate.versioning import collection_name, validate_alias, version_id
 
 log = logging.getLogger(__name__)
@@ -80,11 +82,12 @@ class Plan:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a sync ended: promoted, rejected (alias left where it was), or unchanged."""
+    """How a sync ended: promoted, rejected (alias left where it was), rolled back (promoted, then
+    moved back because the smoke check through the alias failed), or unchanged."""
 
     alias: str
     version: str
-    action: Literal["promoted", "rejected", "unchanged"]
+    action: Literal["promoted", "rejected", "rolled_back", "unchanged"]
     reason: str
     live: str | None
     gates: list[dict] = field(default_factory=list)
@@ -141,6 +144,7 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     res.registry.save(manifest)
     log.info("%s against %s: %s", alias, changes.base or "nothing",
              ", ".join(f"{k} {v}" for k, v in changes.counts().items() if k != "base"))
+    checkpoint("plan")
     return Plan(alias, version, collection, live, "build", str(workdir), changes.base, changes.counts())
 
 
@@ -228,12 +232,24 @@ def embed(res: Resources, plan: Plan) -> dict:
 
 
 def load(res: Resources, plan: Plan) -> int:
-    """Create the shadow collection (if needed) and upsert every chunk into it."""
+    """Create the shadow collection (if needed) and upsert every chunk into it. A shadow left by
+    an interrupted run is read back first: if it matches the chunks table (see
+    :func:`indexgate.recovery.verify_shadow`) only the points it lacks are upserted, otherwise it
+    is dropped and rebuilt."""
     started = time.perf_counter()
+    present: frozenset[str] = frozenset()
+    if res.store.exists(plan.collection):
+        check = verify_shadow(res.store, plan.collection, expected_ids(plan.chunks_path), res.embedder.dimension)
+        if check.ok:
+            present = check.present
+        else:
+            log.warning("dropping shadow %s: it does not match its chunks table (%s)", plan.collection, check.reason)
+            res.store.drop(plan.collection)
     res.store.create(plan.collection, res.embedder.dimension)
     written = load_chunks(res.store, plan.collection, plan.chunks_path, res.cache, plan.version,
-                          batch=res.settings.batch_size)
-    _update(res, plan, counts={"points_written": written}, timings={"load_s": round(time.perf_counter() - started, 3)})
+                          batch=res.settings.batch_size, skip=present)
+    _update(res, plan, counts={"points_written": written, "points_resumed": len(present)},
+            timings={"load_s": round(time.perf_counter() - started, 3)})
     return written
 
 

@@ -10,6 +10,7 @@ from tasks.build import (
     embed_chunks, evaluate_golden, load_shadow, parse_documents, plan_scratch, plan_version, score_golden,
     snapshot_source,
 )
+from tasks.lifecycle import collect_garbage, reconcile_alias, smoke_check
 from tasks.promote import keep_unchanged, promote_version, rollback_alias
 from tasks.report import publish_report, write_quality_report
 
@@ -19,4 +20,5 @@ __all__ = [
     "evaluate_golden", "keep_unchanged", "load_shadow", "parse_documents", "plan_scratch", "plan_version",
     "promote_version", "publish_report", "rollback_alias", "score_golden", "snapshot_source",
     "write_quality_report",
+    "collect_garbage", "reconcile_alias", "smoke_check",
 ]

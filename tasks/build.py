@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.transactions import get_transaction
 
-from indexgate import sync
+from indexgate import retention, sync
 from indexgate.models import GateResult, Snapshot
 from indexgate.resources import release, resources
 from indexgate.settings import Settings
@@ -52,7 +53,18 @@ def embed_chunks(settings: Settings, plan: sync.Plan) -> dict:
 def load_shadow(settings: Settings, plan: sync.Plan) -> int:
     written = sync.load(resources(settings), plan)
     get_run_logger().info("loaded %d points into %s", written, plan.collection)
+    if (txn := get_transaction()) is not None:
+        txn.set("shadow", (settings, plan))  # for drop_rejected_shadow
     return written
+
+
+@load_shadow.on_rollback
+def drop_rejected_shadow(txn) -> None:
+    """The sync's transaction rolled back (gates or smoke check rejected the version): drop the
+    shadow unless ``lifecycle.keep_rejected``. Only a rejected version is dropped, so a rollback
+    caused by an error leaves the shadow for the rerun to resume."""
+    settings, plan = txn.get("shadow")
+    retention.discard_rejected_shadow(resources(settings), plan.alias, plan.version)
 
 
 @task(name="check_integrity", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)

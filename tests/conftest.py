@@ -19,10 +19,9 @@ for _key, _value in {
     "AWS_EC2_METADATA_DISABLED": "true",
 }.items():
     os.environ.setdefault(_key, _value)
-# Tests must never read the user's state or a developer's Qdrant server by accident; tests
-# marked `server` get the server's address from INDEXGATE_TEST_QDRANT_URL instead.
-if os.environ.get("QDRANT_URL"):
-    os.environ.setdefault("INDEXGATE_TEST_QDRANT_URL", os.environ["QDRANT_URL"])
+# Tests must never read the user's state or a developer's Qdrant server by accident: only tests
+# marked `server` use QDRANT_URL, through the `qdrant_url` fixture.
+QDRANT_SERVER_URL = os.environ.get("QDRANT_URL")
 for _key in ("INDEXGATE_HOME", "QDRANT_URL", "QDRANT_API_KEY", "INDEXGATE_QDRANT_URL"):
     os.environ.pop(_key, None)
 
@@ -268,3 +267,40 @@ def _build_version(settings, alias, root, golden=None):
 def build_version():
     """A sync without Prefect (the flow's steps in order), for library-level tests."""
     return _build_version
+
+
+@pytest.fixture
+def qdrant_url():
+    """The Qdrant server of `server` tests (QDRANT_URL); skips the test when none is set."""
+    if not QDRANT_SERVER_URL:
+        pytest.skip("needs a Qdrant server: set QDRANT_URL (e.g. http://127.0.0.1:6333) to run it")
+    return QDRANT_SERVER_URL
+
+
+@pytest.fixture
+def library_sync():
+    """A whole sync through the library, without Prefect, in the order of flows/sync.py:
+    reconcile, plan, build, gates, promote, smoke check, gc. Returns the outcome."""
+    from indexgate import recovery, retention, smoke, sync
+    from indexgate.locking import sync_lock
+
+    def run(res, alias, root, golden=None, by="test"):
+        with sync_lock(res.settings.home, alias, res.settings.lifecycle.wait_s):
+            recovery.reconcile(res, alias, golden)
+            snap = sync.snapshot(str(root))
+            plan = sync.plan(res, alias, snap)
+            if plan.action == "noop":
+                outcome = sync.unchanged(res, plan)
+            else:
+                sync.parse(res, plan, str(root), snap)
+                sync.chunk(res, plan)
+                sync.embed(res, plan)
+                sync.load(res, plan)
+                gates = sync.check_integrity(res, plan)
+                if golden:
+                    gates += sync.check_relevance(res, plan, golden)
+                outcome = smoke.after_promotion(res, plan, sync.conclude(res, plan, gates, by=by), golden, by)
+            retention.gc(res, alias, (plan.version,))
+        return outcome
+
+    return run

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 from indexgate.chunking.corpus import iter_chunk_batches
 from indexgate.embedding.base import Embedder
 from indexgate.embedding.cache import EmbeddingCache
+from indexgate.testhook import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def embed_chunks(chunks: Path, embedder: Embedder, cache: EmbeddingCache, batch:
         if todo:
             vectors = embedder.embed_documents([row["text"] for row in todo.values()])
             cache.put_many(list(todo), vectors)
+            checkpoint("embed")
             stats.embedded += len(todo)
             stats.tokens_embedded += sum(row["n_tokens"] for row in todo.values())
             elapsed = time.perf_counter() - started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,10 @@ from indexgate.hashing import sha256_file, stable_hash
 from indexgate.settings import EmbedderConfig
 
 log = logging.getLogger(__name__)
+# A Hugging Face fast tokenizer fails with "Already borrowed" when two threads use it at once
+# (sentence-transformers sets its padding and truncation per call), and syncs of different
+# aliases may run in threads of one process: the model and its tokenizer are used one call at a time.
+_MODEL_LOCK = threading.RLock()
 
 PACKAGED = "packaged:all-MiniLM-L6-v2"
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".onnx")
@@ -53,7 +58,8 @@ class HFTokenizer:
         self.fingerprint = fingerprint
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
-        enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        with _MODEL_LOCK:
+            enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         return [tuple(span) for span in enc["offset_mapping"]]
 
 
@@ -93,10 +99,11 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            texts, batch_size=self.config.batch_size, normalize_embeddings=self.config.normalize,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
+        with _MODEL_LOCK:
+            vectors = self.model.encode(
+                texts, batch_size=self.config.batch_size, normalize_embeddings=self.config.normalize,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from indexgate.chunking.corpus import iter_chunk_batches
 from indexgate.embedding.cache import EmbeddingCache
 from indexgate.errors import StoreError
 from indexgate.store.qdrant import VectorStore
+from indexgate.testhook import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -24,13 +26,20 @@ def _payload(row: dict, version: str) -> dict:
 
 
 def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: EmbeddingCache, version: str,
-                batch: int = 256) -> int:
-    """Upsert one point per chunk (UUIDv5 id from the chunk id). Idempotent: re-running writes
-    the same points again, so an interrupted load is finished by running it again. Touches no
-    other collection."""
+                batch: int = 256, skip: Collection[str] = frozenset()) -> int:
+    """Upsert one point per chunk (UUIDv5 id from the chunk id), except the point ids in ``skip``
+    (already in the collection). Idempotent: re-running writes the same points again, so an
+    interrupted load is finished by running it again. Touches no other collection. Returns the
+    number of chunks the collection now holds points for."""
     written = 0
     with store.bulk_writes(collection):
         for rows in iter_chunk_batches(chunks, batch=batch):
+            if skip:
+                written += len(rows)
+                rows = [r for r in rows if r["point_id"] not in skip]
+                written -= len(rows)
+                if not rows:
+                    continue
             vectors = cache.get_many(r["text_hash"] for r in rows)
             missing = [r["chunk_id"] for r in rows if r["text_hash"] not in vectors]
             if missing:
@@ -43,4 +52,5 @@ def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: Embedd
             )
             written += len(rows)
             log.info("loaded %d points into %s", written, collection)
+            checkpoint("load")
     return written

@@ -9,6 +9,7 @@ write goes through one lock.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,6 +74,18 @@ class VectorStore:
     def vector_size(self, name: str) -> int:
         params = self.client.get_collection(name).config.params.vectors
         return int(params.size)
+
+    def wait_ready(self, name: str, timeout: float = 120.0) -> None:
+        """Wait until the collection's status is green (fully optimised), so the first queries
+        after a promotion are not slow; raise :class:`StoreError` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.client.get_collection(name).status
+            if status == models.CollectionStatus.GREEN:
+                return
+            if time.monotonic() >= deadline:
+                raise StoreError(f"collection {name} is still {status} after {timeout:g} s; not promoting it")
+            time.sleep(0.2)
 
     def count(self, name: str) -> int:
         return int(self.client.count(name, exact=True).count)
@@ -168,6 +181,12 @@ class VectorStore:
                 return a.collection_name
         return None
 
+    def delete_alias(self, alias: str) -> None:
+        with self.write_lock:
+            if self.alias_target(alias) is not None:
+                self.client.update_collection_aliases(change_aliases_operations=[
+                    models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias))])
+
     def point_alias(self, alias: str, collection: str) -> None:
         """Point ``alias`` at ``collection`` in ONE ``update_collection_aliases`` call (delete +
         create), which Qdrant applies atomically: readers see the old or the new, never neither."""
@@ -184,8 +203,28 @@ _STORES: dict[str, VectorStore] = {}
 _STORES_LOCK = threading.Lock()
 
 
-def connect(path: Path | None = None, url: str | None = None, api_key: str | None = None) -> VectorStore:
-    """The process's store for a location: a server when ``url`` is given, else embedded at ``path``."""
+def _open_embedded(path: Path, wait_s: float) -> QdrantClient:
+    """Embedded Qdrant locks its folder to one process: wait up to ``wait_s`` for another process
+    to let go of it, then fail with a message that says what to do."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            return QdrantClient(path=str(path))
+        except RuntimeError as exc:
+            if "already accessed" not in str(exc) or time.monotonic() >= deadline:
+                waited = f" (waited {wait_s:g} s)" if wait_s else ""
+                raise StoreError(
+                    f"embedded Qdrant at {path} is in use by another process{waited}: embedded Qdrant"
+                    " allows one process at a time. Wait for it to finish (or set INDEXGATE_LIFECYCLE__WAIT_S"
+                    " to wait), or run a Qdrant server and set QDRANT_URL"
+                ) from None
+            time.sleep(0.1)
+
+
+def connect(path: Path | None = None, url: str | None = None, api_key: str | None = None,
+            wait_s: float = 0.0) -> VectorStore:
+    """The process's store for a location: a server when ``url`` is given, else embedded at ``path``
+    (waiting up to ``wait_s`` seconds for another process to release it)."""
     key = url or f"path:{Path(path).resolve()}"
     with _STORES_LOCK:
         if key not in _STORES:
@@ -193,13 +232,7 @@ def connect(path: Path | None = None, url: str | None = None, api_key: str | Non
                 client = QdrantClient(url=url, api_key=api_key)
             elif path is not None:
                 Path(path).mkdir(parents=True, exist_ok=True)
-                try:
-                    client = QdrantClient(path=str(path))
-                except RuntimeError as exc:
-                    raise StoreError(
-                        f"embedded Qdrant at {path} is in use by another process ({exc}); wait for it"
-                        " to finish, or run a Qdrant server and set QDRANT_URL"
-                    ) from None
+                client = _open_embedded(Path(path), wait_s)
             else:
                 raise StoreError("no Qdrant location: give a path or a URL")
             _STORES[key] = VectorStore(client, url or str(path))

@@ -8,15 +8,11 @@ import pytest
 
 from indexgate.store import connect
 
-URL = os.environ.get("INDEXGATE_TEST_QDRANT_URL")
-pytestmark = [
-    pytest.mark.server,
-    pytest.mark.skipif(not URL, reason="needs a Qdrant server: set QDRANT_URL (no server binary on this machine)"),
-]
+pytestmark = pytest.mark.server
 
 
-def test_collections_points_and_alias_swap_on_a_server():
-    store = connect(url=URL, api_key=os.environ.get("QDRANT_API_KEY"))
+def test_collections_points_and_alias_swap_on_a_server(qdrant_url):
+    store = connect(url=qdrant_url, api_key=os.environ.get("QDRANT_API_KEY"))
     alias = f"igtest-{uuid.uuid4().hex[:8]}"
     names = [f"{alias}__v1", f"{alias}__v2"]
     try:

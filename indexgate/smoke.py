@@ -1,0 +1,141 @@
+"""The smoke check right after a promotion, and the automatic rollback when it fails.
+
+Gates judge the shadow collection by its own name; the smoke check asks the question an
+application asks, through the alias: a few golden queries (or, without a golden set, a few chunk
+texts of the version, searched by their own vectors) must return hits, every hit must come from
+the version just promoted, and a chunk searched by its own vector must be its own top hit. If not, the
+alias goes back to the version it served before (or is removed, if it served none) and the
+version is marked rejected.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from indexgate.chunking.corpus import iter_chunk_batches
+from indexgate.errors import AliasConflict
+from indexgate.evaluation import load_golden
+from indexgate.promotion import live_version, revert
+from indexgate.resources import Resources
+
+if TYPE_CHECKING:
+    from indexgate.sync import Outcome, Plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SmokeResult:
+    passed: bool
+    queries: int
+    kind: str  # "golden", "chunks" or "probe"
+    failures: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        if self.passed:
+            return f"{self.queries} {self.kind} queries through the alias answered by the new version"
+        return f"{len(self.failures)} of {self.queries} {self.kind} queries failed: " + "; ".join(self.failures[:3])
+
+
+def _evenly(n_items: int, n: int) -> list[int]:
+    return sorted({round(i * (n_items - 1) / max(n - 1, 1)) for i in range(min(n, n_items))}) if n_items else []
+
+
+def _sample_chunks(chunks: Path, n: int) -> list[dict]:
+    """``n`` chunks spread evenly over the table, read in batches (the table may be large)."""
+    wanted = set(_evenly(pq.ParquetFile(chunks).metadata.num_rows, n))
+    picked, offset = [], 0
+    for rows in iter_chunk_batches(chunks, columns=["text_hash", "text"]):
+        picked += [row for i, row in enumerate(rows, offset) if i in wanted]
+        offset += len(rows)
+    return picked
+
+
+def check(res: Resources, alias: str, version: str, golden: str | None = None) -> SmokeResult:
+    """Query ``alias`` as an application would and check that ``version`` answers."""
+    n, k = res.settings.lifecycle.smoke_queries, res.settings.gates.k
+    expected_texts: list[str | None]
+    chunks = res.registry.version_dir(alias, version) / "chunks.parquet"
+    if golden:
+        queries = load_golden(golden)
+        queries = [queries[i] for i in _evenly(len(queries), n)]
+        vectors, kind = res.embedder.embed_queries([q.query for q in queries]), "golden"
+        labels, expected_texts = [q.query_id for q in queries], [None] * len(queries)
+    elif chunks.is_file() and (rows := _sample_chunks(chunks, n)):
+        cached = res.cache.get_many(r["text_hash"] for r in rows)
+        missing = [r["text"] for r in rows if r["text_hash"] not in cached]
+        fresh = iter(res.embedder.embed_documents(missing)) if missing else iter(())
+        vectors = np.stack([cached[r["text_hash"]] if r["text_hash"] in cached else next(fresh) for r in rows])
+        kind, labels, expected_texts = "chunks", [r["text_hash"][:12] for r in rows], [r["text"] for r in rows]
+    else:  # no work files (promoted elsewhere, or collected): at least the alias must answer
+        vectors, kind, labels, expected_texts = np.ones((1, res.embedder.dimension), np.float32), "probe", ["probe"], [None]
+    failures = []
+    try:
+        answers = res.store.search_many(alias, np.asarray(vectors), k)
+    except Exception as exc:  # the store failing to answer through the alias is what we check for
+        return SmokeResult(False, len(labels), kind, (f"search through the alias failed: {exc}",))
+    for label, text, hits in zip(labels, expected_texts, answers):
+        if not hits:
+            failures.append(f"{label}: no hits")
+        elif {h.version for h in hits} != {version}:
+            failures.append(f"{label}: hits from versions {sorted({h.version for h in hits})}, not {version}")
+        elif text is not None and hits[0].text != text:
+            failures.append(f"{label}: the chunk searched by its own vector is not the top hit")
+    return SmokeResult(not failures, len(labels), kind, tuple(failures))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a promotion ended after its smoke check."""
+
+    passed: bool
+    reason: str
+    live: str | None
+    smoke: SmokeResult
+
+
+def verify_promotion(res: Resources, alias: str, version: str, previous: str | None, golden: str | None,
+                     by: str) -> Verdict:
+    """Smoke-check ``alias`` right after ``version`` was promoted over ``previous``. If the check
+    fails, point the alias back at ``previous`` (or remove it if there was none) and mark the
+    version rejected. Idempotent (a repeated call after a rollback finds the alias moved and
+    leaves it)."""
+    result = check(res, alias, version, golden)
+    manifest = res.registry.load(alias, version)
+    if manifest is not None:
+        manifest.decision = {**manifest.decision, "smoke": asdict(result)}
+        res.registry.save(manifest)
+    if result.passed:
+        log.info("smoke check of %s passed: %s", alias, result.summary)
+        return Verdict(True, result.summary, version, result)
+    back = f"moved back to {previous}" if previous else "removed (it served no version before)"
+    reason = f"smoke check failed after promotion ({result.summary}); alias {back}"
+    try:
+        revert(res.store, res.registry, alias, version, previous, by=by, reason=reason)
+    except AliasConflict as exc:
+        reason = f"smoke check failed after promotion ({result.summary}); {exc}"
+    manifest = res.registry.load(alias, version)
+    if manifest is not None:
+        manifest.state = "rejected"
+        manifest.decision = {**manifest.decision, "action": "rolled_back", "reason": reason, "by": by}
+        res.registry.save(manifest)
+    log.warning("rolled back: version %s of %s (%s)", version, alias, reason)
+    return Verdict(False, reason, live_version(res.store, alias), result)
+
+
+def after_promotion(res: Resources, plan: Plan, outcome: Outcome, golden: str | None, by: str) -> Outcome:
+    """The sync step after :func:`indexgate.sync.conclude`: a promoted outcome is smoke-checked
+    and becomes ``rolled_back`` if the check fails; other outcomes pass through."""
+    if outcome.action != "promoted":
+        return outcome
+    verdict = verify_promotion(res, plan.alias, plan.version, plan.live, golden, by)
+    if verdict.passed:
+        return outcome
+    return replace(outcome, action="rolled_back", reason=verdict.reason, live=verdict.live)

@@ -1,0 +1,178 @@
+"""Concurrent runs: one sync per alias (the other waits or is refused), promotions never
+interleave, different aliases run side by side, embedded Qdrant's one-process rule is explicit."""
+
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from indexgate.errors import AliasBusy, AliasConflict, StoreError
+from indexgate.locking import sync_lock
+from indexgate.promotion import live_version, promote, rollback
+from indexgate.registry import Manifest, Registry
+from indexgate.resources import resources
+from indexgate.settings import load_settings
+from indexgate.store import connect
+
+DOCS = {f"d{i}.md": f"Document {i} is about topic{i}.\n" for i in range(4)}
+
+
+def _wait_for(path, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def pause(monkeypatch, tmp_path):
+    """Make the first run reaching `point` wait there; returns (reached file, resume function)."""
+    def at(point):
+        folder = tmp_path / "pause"
+        folder.mkdir(exist_ok=True)
+        monkeypatch.setenv("INDEXGATE_TEST_PAUSE_AT", point)
+        monkeypatch.setenv("INDEXGATE_TEST_PAUSE_DIR", str(folder))
+        return folder / f"{point}.reached", lambda: (folder / f"{point}.resume").touch()
+    return at
+
+
+class _Run(threading.Thread):
+    def __init__(self, fn, *args):
+        super().__init__(daemon=True)
+        self.fn, self.args, self.result, self.error = fn, args, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self.result = self.fn(*self.args)
+        except Exception as exc:  # reported to the test
+            self.error = exc
+
+
+def test_second_sync_of_an_alias_is_refused_or_waits(tmp_path, write_corpus, library_sync, pause):
+    refuse = load_settings(home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"})
+    wait = refuse.model_copy(update={"lifecycle": refuse.lifecycle.model_copy(update={"wait_s": 120})})
+    root = write_corpus(DOCS)
+    reached, resume = pause("plan")
+    first = _Run(library_sync, resources(refuse), "docs", root)
+    _wait_for(reached)
+    with pytest.raises(AliasBusy, match=r"alias 'docs' is busy: sync by pid \d+ since .*not waiting"):
+        library_sync(resources(refuse), "docs", root)
+    second = _Run(library_sync, resources(wait), "docs", root)
+    time.sleep(0.3)
+    assert second.is_alive()  # waiting for the first, not refused
+    resume()
+    first.join(60), second.join(60)
+    assert first.error is None and first.result.action == "promoted"
+    assert second.error is None and second.result.action == "unchanged"
+
+
+def test_syncs_of_different_aliases_run_side_by_side(fake_settings, write_corpus, library_sync, pause):
+    res = resources(fake_settings)
+    root = write_corpus(DOCS)
+    reached, resume = pause("plan")
+    paused = _Run(library_sync, res, "one", root)
+    _wait_for(reached)
+    assert library_sync(res, "two", root).action == "promoted"  # while "one" is held mid-sync
+    resume()
+    paused.join(60)
+    assert paused.error is None and paused.result.action == "promoted"
+    assert live_version(res.store, "one") and live_version(res.store, "two")
+
+
+def test_promotions_and_rollbacks_from_many_threads_never_interleave(tmp_path):
+    store, registry = connect(path=tmp_path / "q"), Registry(tmp_path / "state")
+    versions = [f"v{i}" for i in range(4)]
+    for v in versions:
+        store.create(f"docs__{v}", 2)
+        store.upsert(f"docs__{v}", ["00000000-0000-0000-0000-000000000001"], np.ones((1, 2)), [{"version": v}])
+        registry.save(Manifest(alias="docs", version=v, collection=f"docs__{v}", source="s", snapshot_hash="h",
+                               chunker={}, embedder={}, state="built"))
+    promote(store, registry, "docs", "v0", None, by="setup")
+    outcomes = {"moved": 0, "conflict": 0}
+    lock = threading.Lock()
+
+    def worker(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(15):
+            seen = live_version(store, "docs")
+            target = versions[rng.integers(len(versions))]
+            try:
+                if target == seen:
+                    continue
+                if rng.random() < 0.5:
+                    promote(store, registry, "docs", target, seen, by=f"t{seed}")
+                else:
+                    rollback(store, registry, "docs", to=target, by=f"t{seed}")
+                kind = "moved"
+            except AliasConflict:
+                kind = "conflict"
+            except StoreError as exc:  # "already serves": another thread moved it there first
+                assert "already serves" in str(exc)
+                kind = "conflict"
+            with lock:
+                outcomes[kind] += 1
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    history = registry.history("docs")
+    # (a promotion to where another thread just moved the alias returns that move: idempotent)
+    assert 1 < len(history) <= 1 + outcomes["moved"]
+    for before, after in zip(history, history[1:]):  # each move starts where the previous one ended
+        assert after.from_version == before.to_version
+    assert live_version(store, "docs") == history[-1].to_version
+    assert [m.version for m in registry.versions("docs") if m.state == "live"] == [history[-1].to_version]
+
+
+HOLDER = """
+import sys
+from indexgate.locking import sync_lock
+from indexgate.store import connect
+with sync_lock(sys.argv[1], "docs"):
+    store = connect(path=sys.argv[2])
+    print("held", flush=True)
+    sys.stdin.readline()
+    store.client.close()
+"""
+
+
+def test_across_processes_the_lock_refuses_and_dies_with_its_holder(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "state"), str(tmp_path / "q")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(AliasBusy, match=rf"sync by pid {holder.pid} since"):
+            with sync_lock(tmp_path / "state", "docs"):
+                pass
+        with pytest.raises(StoreError, match="is in use by another process: embedded Qdrant allows one process"):
+            connect(path=tmp_path / "q")
+        with sync_lock(tmp_path / "state", "other"):  # another alias: not blocked
+            pass
+    finally:
+        holder.kill()  # SIGKILL: no clean-up runs, the kernel drops the locks
+        holder.wait()
+    with sync_lock(tmp_path / "state", "docs"):
+        assert connect(path=tmp_path / "q").collections() == []
+
+
+def test_embedded_store_waits_for_the_other_process_when_asked(tmp_path):
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path / "state"), str(tmp_path / "q")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        waiting = _Run(connect, tmp_path / "q", None, None, 120)
+        time.sleep(0.3)
+        assert waiting.is_alive()
+        holder.stdin.write("done\n")
+        holder.stdin.flush()
+        waiting.join(120)
+        assert waiting.error is None and waiting.result.collections() == []
+    finally:
+        holder.kill()
+        holder.wait()

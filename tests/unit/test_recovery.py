@@ -1,0 +1,151 @@
+"""Start-up reconciliation after a dead run: orphans, damaged shadows, unrecorded alias moves."""
+
+import numpy as np
+
+from indexgate import recovery, sync
+from indexgate.promotion import live_version
+from indexgate.registry import Event
+from indexgate.resources import resources
+
+DOCS = {f"d{i}.md": f"Document {i} is about topic{i}, subject{i} and words{i}.\n" for i in range(10)}
+
+
+def _build_until_load(res, alias, root, load=True):
+    snap = sync.snapshot(str(root))
+    plan = sync.plan(res, alias, snap)
+    sync.parse(res, plan, str(root), snap)
+    sync.chunk(res, plan)
+    sync.embed(res, plan)
+    if load:
+        sync.load(res, plan)
+    return plan
+
+
+def _partial_load(res, plan, n):
+    """What a run killed after upserting n points leaves behind."""
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(plan.chunks_path).to_pylist()[:n]
+    vectors = res.cache.get_many(r["text_hash"] for r in rows)
+    res.store.create(plan.collection, res.embedder.dimension)
+    res.store.upsert(plan.collection, [r["point_id"] for r in rows], np.stack([vectors[r["text_hash"]] for r in rows]),
+                     [{"doc_id": r["doc_id"], "chunk_id": r["chunk_id"], "start": r["start"], "end": r["end"],
+                       "text": r["text"], "n_tokens": r["n_tokens"], "version": plan.version} for r in rows])
+
+
+def _points(res, collection):
+    points, _ = res.store.client.scroll(collection, limit=10_000, with_payload=True, with_vectors=True)
+    return {str(p.id): (p.payload, np.asarray(p.vector)) for p in points}
+
+
+def test_orphans_are_dropped_but_never_the_live_collection(fake_settings, write_corpus, library_sync):
+    res = resources(fake_settings)
+    live = library_sync(res, "docs", write_corpus(DOCS)).version
+    res.store.create("docs__deadbeef0000", res.embedder.dimension)   # a shadow whose manifest never got written
+    res.store.create("other__deadbeef0000", res.embedder.dimension)  # another alias's: not ours to touch
+    # even with its manifest gone, the collection the alias serves stays
+    (res.registry.version_dir("docs", live) / "manifest.json").unlink()
+    report = recovery.reconcile(res, "docs")
+    assert report.dropped == ("docs__deadbeef0000",)
+    assert res.store.collections() == sorted([f"docs__{live}", "other__deadbeef0000"])
+    assert live_version(res.store, "docs") == live
+    assert recovery.reconcile(res, "docs").dropped == ()  # idempotent
+
+
+def test_a_matching_partial_shadow_is_resumed_with_only_the_missing_points(fake_settings, write_corpus, tmp_path):
+    res = resources(fake_settings)
+    root = write_corpus(DOCS)
+    plan = _build_until_load(res, "docs", root, load=False)
+    _partial_load(res, plan, 4)
+    report = recovery.reconcile(res, "docs")
+    assert report.resumable == (plan.version,) and report.dropped == ()
+    calls = res.embedder.calls
+    written = sync.load(res, plan)
+    manifest = res.registry.load("docs", plan.version)
+    assert written == manifest.counts["chunks"] == 10 and manifest.counts["points_resumed"] == 4
+    assert res.embedder.calls == calls  # nothing embedded again: the cache holds every vector
+    assert all(g.passed for g in sync.check_integrity(res, plan))
+    # identical to an uninterrupted build of the same inputs in a fresh state directory
+    from indexgate.settings import load_settings
+
+    fresh = resources(load_settings(home=str(tmp_path / "fresh"), embedder={"kind": "fake", "model": "fake"}))
+    fresh_plan = _build_until_load(fresh, "docs", root)
+    assert fresh_plan.version == plan.version
+    ours, theirs = _points(res, plan.collection), _points(fresh, fresh_plan.collection)
+    assert ours.keys() == theirs.keys()
+    for pid, (payload, vector) in ours.items():
+        assert payload == theirs[pid][0] and np.array_equal(vector, theirs[pid][1])
+
+
+def test_a_shadow_that_does_not_match_its_manifest_is_discarded(fake_settings, write_corpus):
+    res = resources(fake_settings)
+    plan = _build_until_load(res, "docs", write_corpus(DOCS), load=False)
+    _partial_load(res, plan, 3)
+    res.store.upsert(plan.collection, ["00000000-0000-0000-0000-00000000beef"], np.ones((1, res.embedder.dimension)),
+                     [{"version": "stray"}])
+    report = recovery.reconcile(res, "docs")
+    assert report.dropped == (plan.collection,) and "1 points not in the chunks table" in report.notes[0]
+    assert not res.store.exists(plan.collection)
+    assert res.registry.load("docs", plan.version).state == "building"  # still resumable
+    sync.load(res, plan)
+    assert all(g.passed for g in sync.check_integrity(res, plan))
+    assert res.registry.load("docs", plan.version).counts["points_resumed"] == 0
+
+
+def test_load_itself_discards_a_mismatching_shadow_before_resuming(fake_settings, write_corpus):
+    res = resources(fake_settings)
+    plan = _build_until_load(res, "docs", write_corpus(DOCS), load=False)
+    res.store.create(plan.collection, res.embedder.dimension)
+    res.store.upsert(plan.collection, ["00000000-0000-0000-0000-00000000beef"], np.ones((1, res.embedder.dimension)),
+                     [{"version": "stray"}])
+    sync.load(res, plan)
+    gates = {g.name: g for g in sync.check_integrity(res, plan)}
+    assert gates["integrity.point_ids"].value == "0 missing, 0 extra"
+
+
+def test_an_unrecorded_promotion_is_recorded_and_smoke_checked(fake_settings, write_corpus, library_sync):
+    res = resources(fake_settings)
+    root = write_corpus(DOCS)
+    first = library_sync(res, "docs", root).version
+    (root / "d1.md").write_text("Document one changed.\n")
+    plan = _build_until_load(res, "docs", root)
+    res.store.point_alias("docs", plan.collection)  # the dead run's swap; it died before recording it
+    report = recovery.reconcile(res, "docs")
+    assert report.recorded["action"] == "promote" and report.recorded["from_version"] == first
+    assert report.smoke["passed"] and report.live == plan.version
+    assert res.registry.load("docs", plan.version).state == "live"
+    assert res.registry.load("docs", first).state == "retired"
+    assert [e.to_version for e in res.registry.history("docs")] == [first, plan.version]
+    again = recovery.reconcile(res, "docs")
+    assert again.recorded is None and len(res.registry.history("docs")) == 2  # idempotent
+
+
+def test_a_recorded_move_whose_manifests_lag_is_completed(fake_settings, write_corpus, library_sync):
+    res = resources(fake_settings)
+    root = write_corpus(DOCS)
+    first = library_sync(res, "docs", root).version
+    (root / "d1.md").write_text("Document one changed.\n")
+    plan = _build_until_load(res, "docs", root)
+    res.store.point_alias("docs", plan.collection)
+    res.registry.record(Event(action="promote", alias="docs", from_version=first, to_version=plan.version, by="dead"))
+    report = recovery.reconcile(res, "docs")
+    assert report.recorded["by"] == "dead" and len(res.registry.history("docs")) == 2
+    assert res.registry.load("docs", plan.version).state == "live"
+    assert res.registry.load("docs", first).state == "retired"
+
+
+def test_an_unrecorded_promotion_of_a_broken_version_is_rolled_back(fake_settings, write_corpus, library_sync):
+    res = resources(fake_settings)
+    root = write_corpus(DOCS)
+    first = library_sync(res, "docs", root).version
+    (root / "d1.md").write_text("Document one changed.\n")
+    plan = _build_until_load(res, "docs", root)
+    points, _ = res.store.client.scroll(plan.collection, limit=100, with_payload=True)
+    res.store.upsert(plan.collection, [str(p.id) for p in points],
+                     np.random.default_rng(1).standard_normal((len(points), res.embedder.dimension)),
+                     [p.payload for p in points])
+    res.store.point_alias("docs", plan.collection)
+    report = recovery.reconcile(res, "docs")
+    assert not report.smoke["passed"] and report.live == first
+    assert live_version(res.store, "docs") == first
+    assert res.registry.load("docs", plan.version).state == "rejected"

@@ -1,0 +1,99 @@
+"""Retention and gc: the live version, the rollback target and the last N promoted stay; the
+rest goes with its manifest and work files; rejected shadows go unless keep_rejected."""
+
+import numpy as np
+
+from indexgate import retention, sync
+from indexgate.promotion import live_version, rollback
+from indexgate.resources import resources
+from indexgate.settings import load_settings
+
+
+def _settings(tmp_path, **lifecycle):
+    return load_settings(home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"},
+                         lifecycle=lifecycle or None)
+
+
+def _versions(res, alias):
+    return {m.version: m.state for m in res.registry.versions(alias)}
+
+
+def _collections(res, alias):
+    return {c.split("__", 1)[1] for c in res.store.collections() if c.startswith(alias + "__")}
+
+
+def test_gc_keeps_live_rollback_target_and_last_n_promoted(tmp_path, write_corpus, library_sync):
+    res = resources(_settings(tmp_path, keep_promoted=1))
+    root = write_corpus({"a.md": "Alpha version one of the handbook.\n"})
+    promoted = []
+    for i in range(4):
+        (root / "a.md").write_text(f"Alpha version {i} of the handbook, edition {i}.\n")
+        outcome = library_sync(res, "docs", root)
+        assert outcome.action == "promoted"
+        promoted.append(outcome.version)
+    v0, v1, v2, v3 = promoted
+    # after each sync's gc: live v3, rollback target v2 (also the last promoted besides live)
+    assert set(_versions(res, "docs")) == _collections(res, "docs") == {v2, v3}
+    assert not res.registry.version_dir("docs", v0).exists()  # manifest and work files gone too
+    assert [e.to_version for e in res.registry.history("docs")] == promoted  # history is kept whole
+
+    # roll back to v2: now v3 is "last promoted" and v2's rollback target is gone (v1 collected)
+    rollback(res.store, res.registry, "docs")
+    collected = retention.gc(res, "docs")
+    assert (collected.live, collected.rollback_target, collected.removed) == (v2, None, ())
+    assert collected.kept == {v2: "live", v3: "one of the last 1 promoted"}
+
+
+def test_gc_never_removes_live_or_rollback_target_even_with_zero_retention(tmp_path, write_corpus, library_sync):
+    res = resources(_settings(tmp_path, keep_promoted=0))
+    root = write_corpus({"a.md": "First text about ships.\n"})
+    first = library_sync(res, "docs", root).version
+    (root / "a.md").write_text("Second text about trains.\n")
+    second = library_sync(res, "docs", root).version
+    (root / "a.md").write_text("Third text about planes.\n")
+    third = library_sync(res, "docs", root).version
+    assert _collections(res, "docs") == {second, third}  # live + rollback target
+    assert first not in _versions(res, "docs")
+    rollback(res.store, res.registry, "docs")  # live second; target: first is gone -> none
+    collected = retention.gc(res, "docs")
+    assert collected.live == second and collected.rollback_target is None
+    assert collected.removed == (third,) and _collections(res, "docs") == {second}
+    assert live_version(res.store, "docs") == second
+    assert retention.gc(res, "docs").removed == ()  # idempotent
+
+
+def test_rejected_shadow_dropped_unless_keep_rejected(tmp_path, write_corpus, library_sync):
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text('{"query_id": "q", "query": "ships", "relevant": [{"doc_id": "a.md", "start": 0, "end": 5}]}\n')
+    for keep in (False, True):
+        settings = load_settings(home=str(tmp_path / f"state-{keep}"), embedder={"kind": "fake", "model": "fake"},
+                                 lifecycle={"keep_rejected": keep}, gates={"min_span_precision": 1.0})
+        res = resources(settings)
+        root = write_corpus({"a.md": "First text about ships.\n", "b.md": "Unrelated words.\n"},
+                            root=tmp_path / f"corpus-{keep}")
+        outcome = library_sync(res, "docs", root, golden=str(golden))
+        assert outcome.action == "rejected"
+        assert res.registry.load("docs", outcome.version).state == "rejected"  # the report stays
+        assert res.store.exists(f"docs__{outcome.version}") is keep
+        assert res.store.alias_target("docs") is None
+
+
+def test_gc_removes_dead_builds_and_orphans_but_not_a_kept_version(tmp_path, write_corpus, library_sync):
+    res = resources(_settings(tmp_path))
+    root = write_corpus({"a.md": "Live text.\n"})
+    live = library_sync(res, "docs", root).version
+    (root / "a.md").write_text("Abandoned text.\n")
+    snap = sync.snapshot(str(root))
+    plan = sync.plan(res, "docs", snap)  # a build that dies after planning and loading
+    sync.parse(res, plan, str(root), snap)
+    sync.chunk(res, plan)
+    sync.embed(res, plan)
+    sync.load(res, plan)
+    res.store.create("docs__orphan0000", 64)
+    res.store.upsert("docs__orphan0000", ["00000000-0000-0000-0000-000000000001"], np.ones((1, 64)),
+                     [{"version": "orphan0000"}])
+    assert retention.gc(res, "docs", keep=(plan.version,)).removed == ("orphan0000",)
+    assert _collections(res, "docs") == {live, plan.version}
+    collected = retention.gc(res, "docs")
+    assert collected.removed == (plan.version,) and _collections(res, "docs") == {live}
+    assert not res.registry.version_dir("docs", plan.version).exists()
