@@ -98,7 +98,7 @@ class Lifecycle(RuleBasedStateMachine):
         res = self.res
         recovery.reconcile(res, "docs")
         snap = sync.snapshot(str(self.root))
-        plan = sync.plan(res, "docs", snap)
+        plan = sync.plan(res, "docs", snap, allow_mass_delete=True)  # the model deletes on purpose
         if plan.action == "noop":
             assert self.live is not None and self.contents[self.live] == self.docs
             outcome = sync.unchanged(res, plan)
@@ -148,7 +148,7 @@ class Lifecycle(RuleBasedStateMachine):
         """A run builds the current source and is killed after upserting n points."""
         res = self.res
         snap = sync.snapshot(str(self.root))
-        plan = sync.plan(res, "docs", snap)
+        plan = sync.plan(res, "docs", snap, allow_mass_delete=True)  # the model deletes on purpose
         sync.parse(res, plan, str(self.root), snap)
         sync.chunk(res, plan)
         sync.embed(res, plan)
