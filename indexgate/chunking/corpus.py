@@ -16,6 +16,8 @@ from indexgate.parsing.corpus import iter_documents
 SCHEMA = pa.schema([
     ("chunk_id", pa.string()), ("point_id", pa.string()), ("doc_id", pa.string()), ("start", pa.int64()),
     ("end", pa.int64()), ("n_tokens", pa.int32()), ("text_hash", pa.string()), ("text", pa.large_string()),
+    # Nullable: the heading path (heading-aware chunkers) and the text embedded before ``text``.
+    ("section", pa.string()), ("embed_prefix", pa.string()),
 ])
 
 
@@ -39,7 +41,8 @@ def chunk_table(documents: Path, chunker: Chunker, out: Path, batch: int = 256) 
             for c in chunks:
                 rows.append({"chunk_id": c.chunk_id, "point_id": point_id(c.chunk_id), "doc_id": c.doc_id,
                              "start": c.start, "end": c.end, "n_tokens": c.n_tokens,
-                             "text_hash": c.text_hash, "text": c.text})
+                             "text_hash": c.text_hash, "text": c.text, "section": c.section,
+                             "embed_prefix": c.embed_prefix})
                 stats.chunks += 1
                 stats.tokens += c.n_tokens
             if len(rows) >= batch:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -45,15 +47,21 @@ def resolve_model(name: str) -> tuple[str, Path]:
 
 
 class HFTokenizer:
-    """A Hugging Face fast tokenizer seen as character offsets."""
+    """A Hugging Face fast tokenizer seen as character offsets.
+
+    Holds its own copy of the tokenizer, used under a lock: a fast tokenizer's padding and
+    truncation are state that the model's batch encoding sets on every call, so sharing one
+    across threads could truncate a document here while a batch is embedded elsewhere."""
 
     def __init__(self, tokenizer, max_tokens: int, fingerprint: str):
-        self._tok = tokenizer
+        self._tok = copy.deepcopy(tokenizer)
+        self._lock = threading.Lock()
         self.max_tokens = max_tokens
         self.fingerprint = fingerprint
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
-        enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+        with self._lock:
+            enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         return [tuple(span) for span in enc["offset_mapping"]]
 
 
@@ -66,6 +74,7 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         self.config = config
+        self._lock = threading.Lock()
         name, folder = resolve_model(config.model)
         self.model = SentenceTransformer(str(folder), device=config.device)
         weights = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES)
@@ -93,10 +102,11 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            texts, batch_size=self.config.batch_size, normalize_embeddings=self.config.normalize,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
+        with self._lock:  # one batch at a time: concurrent builds share the model (and 2 cores)
+            vectors = self.model.encode(
+                texts, batch_size=self.config.batch_size, normalize_embeddings=self.config.normalize,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def embed_documents(self, texts: list[str]) -> np.ndarray:

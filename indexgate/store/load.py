@@ -31,7 +31,8 @@ def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: Embedd
             ids=[r["point_id"] for r in rows],
             vectors=np.stack([vectors[r["text_hash"]] for r in rows]),
             payloads=[{"doc_id": r["doc_id"], "chunk_id": r["chunk_id"], "start": r["start"], "end": r["end"],
-                       "text": r["text"], "n_tokens": r["n_tokens"], "version": version} for r in rows],
+                       "text": r["text"], "n_tokens": r["n_tokens"], "section": r.get("section"),
+                       "version": version} for r in rows],
         )
         written += len(rows)
         log.info("loaded %d points into %s", written, collection)
