@@ -9,6 +9,7 @@ from tasks.build import (
     check_integrity, chunk_documents, discard_scratch, embed_chunks, evaluate_golden, load_shadow,
     parse_documents, plan_scratch, plan_version, score_golden, snapshot_source,
 )
+from tasks.experiment import embed_golden, load_grid, publish_experiment, run_configuration, write_experiment
 from tasks.promote import keep_unchanged, promote_version, rollback_alias
 from tasks.report import publish_report
 
@@ -16,4 +17,6 @@ __all__ = [
     "check_integrity", "chunk_documents", "discard_scratch", "embed_chunks", "evaluate_golden",
     "keep_unchanged", "load_shadow", "parse_documents", "plan_scratch", "plan_version",
     "promote_version", "publish_report", "rollback_alias", "score_golden", "snapshot_source",
+    # chunking experiment
+    "embed_golden", "load_grid", "publish_experiment", "run_configuration", "write_experiment",
 ]

@@ -74,23 +74,34 @@ class EvalResult:
 def evaluate(store: VectorStore, name: str, embedder: Embedder, queries: list[GoldenQuery], k: int,
              spans: SpanIndex) -> EvalResult:
     """Score every query at k. Metrics are means over all queries (unscorable ones score 0)."""
+    return evaluate_at(store, name, embedder, queries, [k], spans)[k]
+
+
+def evaluate_at(store: VectorStore, name: str, embedder: Embedder, queries: list[GoldenQuery], ks: list[int],
+                spans: SpanIndex, query_vectors: np.ndarray | None = None) -> dict[int, EvalResult]:
+    """Score every query at each k from one search at the largest k (the top k of an exact search
+    are the first k of its top max(ks)). ``query_vectors`` saves embedding the queries again.
+    Each per-query row also lists the retrieved ``chunk_ids``, best first."""
     started = time.perf_counter()
-    vectors = embedder.embed_queries([q.query for q in queries])
-    results = store.search_many(name, vectors, k)
-    per_query, unscorable = [], []
-    for query, hits in zip(queries, results):
-        relevant = [(s.doc_id, s.start, s.end) for s in query.relevant]
-        if not {s.doc_id for s in query.relevant} <= spans.doc_ids:
-            unscorable.append(query.query_id)
-        retrieved = [(h.doc_id, h.start, h.end) for h in hits]
-        merged = metrics.merge(relevant)
-        flags = [metrics.overlaps(span, merged) for span in retrieved]
-        row = {"query_id": query.query_id, **metrics.span_scores(relevant, retrieved),
-               "mrr": metrics.mrr(flags), "ndcg": metrics.ndcg(flags, spans.n_overlapping(merged), k)}
-        per_query.append(row)
-    means = {m: float(np.mean([row[m] for row in per_query])) if per_query else 0.0 for m in METRICS}
-    seconds = time.perf_counter() - started
-    log.info("evaluated %d queries at k=%d in %.1fs: span recall %.3f, precision %.3f",
-             len(queries), k, seconds, means["span_recall"], means["span_precision"])
-    return EvalResult(k=k, metrics=means, n_queries=len(queries), per_query=per_query,
-                      unscorable=unscorable, seconds=seconds)
+    vectors = embedder.embed_queries([q.query for q in queries]) if query_vectors is None else query_vectors
+    results = store.search_many(name, vectors, max(ks))
+    unscorable = [q.query_id for q in queries if not {s.doc_id for s in q.relevant} <= spans.doc_ids]
+    out = {}
+    for k in ks:
+        per_query = []
+        for query, hits in zip(queries, results):
+            hits = hits[:k]
+            relevant = [(s.doc_id, s.start, s.end) for s in query.relevant]
+            retrieved = [(h.doc_id, h.start, h.end) for h in hits]
+            merged = metrics.merge(relevant)
+            flags = [metrics.overlaps(span, merged) for span in retrieved]
+            per_query.append({"query_id": query.query_id, **metrics.span_scores(relevant, retrieved),
+                              "mrr": metrics.mrr(flags), "ndcg": metrics.ndcg(flags, spans.n_overlapping(merged), k),
+                              "chunk_ids": [h.chunk_id for h in hits]})
+        means = {m: float(np.mean([row[m] for row in per_query])) if per_query else 0.0 for m in METRICS}
+        seconds = time.perf_counter() - started
+        log.info("evaluated %d queries at k=%d in %.1fs: span recall %.3f, precision %.3f",
+                 len(queries), k, seconds, means["span_recall"], means["span_precision"])
+        out[k] = EvalResult(k=k, metrics=means, n_queries=len(queries), per_query=per_query,
+                            unscorable=unscorable, seconds=seconds)
+    return out
