@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
@@ -25,9 +26,8 @@ SCHEMA = pa.schema([
     ("k", pa.int32()), *((m, pa.float64()) for m in METRICS), ("tokens_retrieved", pa.float64()),
     ("chunks", pa.int64()), ("mean_chunk_tokens", pa.float64()), ("index_tokens", pa.int64()),
     ("embedded", pa.int64()), ("tokens_embedded", pa.int64()), ("sentences_embedded", pa.int64()),
-    ("chunk_seconds", pa.float64()),
-    ("embed_seconds", pa.float64()), ("seconds", pa.float64()), ("unscorable", pa.int32()),
-    ("selected", pa.bool_()), ("error", pa.string()),
+    ("chunk_seconds", pa.float64()), ("embed_seconds", pa.float64()), ("seconds", pa.float64()),
+    ("unscorable", pa.int32()), ("selected", pa.bool_()), ("error", pa.string()),
 ])
 COLORS = {"token_window": "#4c72b0", "recursive": "#dd8452", "sentence": "#55a868", "markdown": "#c44e52",
           "semantic": "#8172b3"}
@@ -57,14 +57,16 @@ class Selection:
     def as_dict(self) -> dict:
         winner, metric = self.winner, self.metric
         out = {"rule": self.rule, "metric": metric, "k": self.k, "qualifying": len(self.ranked),
-               "winner": None, "runner_up": None, "margin": None, "best_by_strategy": []}
+               "winner": None, "runner_up": None, "margin": None, "margin_se": None, "best_by_strategy": []}
         if winner is None:
             return out
         out["winner"] = {**_brief(winner, metric), "chunking": winner_chunking(self.winner_config)}
         if len(self.ranked) > 1:
             out["runner_up"] = _brief(self.ranked[1], metric)
             out["margin"] = winner[metric] - self.ranked[1][metric]
-        out["best_by_strategy"] = [{**_brief(r, metric), "behind_winner": winner[metric] - r[metric]}
+            out["margin_se"] = paired_se(winner, self.ranked[1], metric)
+        out["best_by_strategy"] = [{**_brief(r, metric), "behind_winner": winner[metric] - r[metric],
+                                    "behind_winner_se": paired_se(winner, r, metric)}
                                    for r in self.best_by_strategy()]
         return out
 
@@ -72,6 +74,17 @@ class Selection:
 def _brief(row: dict, metric: str) -> dict:
     return {"config": row["config"], "strategy": row["strategy"], metric: row[metric],
             "tokens_retrieved": row["tokens_retrieved"]}
+
+
+def paired_se(a: dict, b: dict, metric: str) -> float | None:
+    """Standard error of the difference of two rows' mean ``metric``, paired by query (the same
+    golden queries score both): how much of a margin the golden set's size can tell apart."""
+    qa = {q["query_id"]: q[metric] for q in a.get("per_query") or []}
+    qb = {q["query_id"]: q[metric] for q in b.get("per_query") or []}
+    if len(qa) < 2 or qa.keys() != qb.keys():
+        return None
+    diff = np.array([qa[q] - qb[q] for q in qa])
+    return float(diff.std(ddof=1) / math.sqrt(len(diff)))
 
 
 def select(results: list[tuple[ChunkingConfig, list[dict]]], grid: Grid) -> Selection:
@@ -158,12 +171,19 @@ def summary_text(summary: dict) -> str:
     text = f"Winner: {w['config']} with {metric}@{k} = {w[metric]:.4f} ({sel['rule']})."
     if sel["runner_up"]:
         r = sel["runner_up"]
-        text += f"\nRunner-up: {r['config']} with {r[metric]:.4f} (margin {sel['margin']:+.4f})."
+        text += f"\nRunner-up: {r['config']} with {r[metric]:.4f} (margin {sel['margin']:+.4f}{_se(sel['margin_se'])})."
     others = [b for b in sel["best_by_strategy"] if b["strategy"] != w["strategy"]]
     if others:
         text += "\nBest of each other strategy: " + ", ".join(
-            f"{b['config']} {b[metric]:.4f} ({-b['behind_winner']:+.4f})" for b in others) + "."
+            f"{b['config']} {b[metric]:.4f} ({-b['behind_winner']:+.4f}{_se(b['behind_winner_se'])})"
+            for b in others) + "."
+        if any(b["behind_winner_se"] is not None for b in others):
+            text += " (± one standard error of the difference, paired by query)"
     return text
+
+
+def _se(value: float | None) -> str:
+    return "" if value is None else f" ± {value:.4f}"
 
 
 # -- the HTML page -----------------------------------------------------------------------------
@@ -179,14 +199,15 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
-def svg_plot(rows: list[dict], k: int, width: int = 620, height: int = 380) -> str:
+def svg_plot(rows: list[dict], k: int, token_bound: float | None = None, width: int = 620, height: int = 380) -> str:
     """Span recall (y) against mean tokens retrieved per query (x) at one k, one point per
-    configuration, coloured by strategy; the winner is ringed."""
+    configuration, coloured by strategy and labelled size/overlap; the winner is ringed, and a
+    selection rule's bound on tokens retrieved is a dashed line."""
     points = [r for r in rows if r["k"] == k and not r.get("error")]
     left, right, top, bottom = 56, 150, 20, 44
     if not points:
         return ""
-    xmax = max(r["tokens_retrieved"] for r in points) * 1.08 or 1.0
+    xmax = max([r["tokens_retrieved"] for r in points] + [token_bound or 0]) * 1.08 or 1.0
     ys = [r["span_recall"] for r in points]
     ylo, yhi = max(0.0, math.floor((min(ys) - 0.02) * 20) / 20), min(1.0, math.ceil((max(ys) + 0.02) * 20) / 20)
     if yhi <= ylo:
@@ -210,8 +231,15 @@ def svg_plot(rows: list[dict], k: int, width: int = 620, height: int = 380) -> s
                    f'<text x="{left - 7}" y="{y(t) + 4:.1f}" text-anchor="end">{t:.2f}</text>')
     out.append(f'<text x="{left + pw / 2}" y="{height - 8}" text-anchor="middle">mean tokens retrieved per query (k={k})</text>'
                f'<text transform="translate(14 {top + ph / 2}) rotate(-90)" text-anchor="middle">span recall@{k}</text>')
+    if token_bound is not None:
+        out.append(f'<line x1="{x(token_bound):.1f}" y1="{top}" x2="{x(token_bound):.1f}" y2="{top + ph}" '
+                   f'stroke="#888" stroke-dasharray="5,4"/><text x="{x(token_bound) - 4:.1f}" y="{top + ph - 6}" '
+                   f'text-anchor="end" fill="#666">rule: at most {token_bound:g} tokens</text>')
     for r in points:
         color = COLORS.get(r["strategy"], "#333")
+        short = r["config"].split(" ", 1)[-1]  # "200/50", "200/0 +prefix"
+        out.append(f'<text x="{x(r["tokens_retrieved"]) + 7:.1f}" y="{y(r["span_recall"]) + 12:.1f}" '
+                   f'font-size="9" fill="{color}">{html.escape(short)}</text>')
         tip = html.escape(f"{r['config']}, k={k}: recall {r['span_recall']:.4f}, precision {r['span_precision']:.4f},"
                           f" {r['tokens_retrieved']:.0f} tokens retrieved")
         ring = ' stroke="#000" stroke-width="2.5"' if r.get("selected") else ' stroke="#fff"'
@@ -228,7 +256,7 @@ def svg_plot(rows: list[dict], k: int, width: int = 620, height: int = 380) -> s
     return "".join(out)
 
 
-def html_page(summary: dict, rows: list[dict], winner_yaml: str | None) -> str:
+def html_page(summary: dict, rows: list[dict], winner_yaml: str | None, token_bound: float | None = None) -> str:
     sel = summary["selection"]
     esc = html.escape
     meta = [("source", summary["source"]), ("golden set", f"{summary['golden']} ({summary['n_queries']} queries)"),
@@ -242,7 +270,8 @@ def html_page(summary: dict, rows: list[dict], winner_yaml: str | None) -> str:
             cells[2] = "failed: " + esc(row["error"])
         body.append(f'<tr{" class=winner" if row.get("selected") else ""}>' + "".join(
             f"<td>{c}</td>" for c in cells) + "</tr>")
-    plots = "".join(f"<figure>{svg_plot(rows, k)}<figcaption>k = {k}</figcaption></figure>" for k in summary["k"])
+    plots = "".join(f"<figure>{svg_plot(rows, k, token_bound if k == sel['k'] else None)}"
+                    f"<figcaption>k = {k}</figcaption></figure>" for k in summary["k"])
     winner = (f"<h2>Winner config</h2><p>Use it with <code>indexgate sync --config winner.yaml</code>.</p>"
               f"<pre>{esc(winner_yaml)}</pre>") if winner_yaml else ""
     return f"""<!doctype html>
@@ -251,7 +280,7 @@ def html_page(summary: dict, rows: list[dict], winner_yaml: str | None) -> str:
 body {{ font-family: sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; font-size: 13px; }}
 th, td {{ border: 1px solid #ccc; padding: 3px 7px; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
+td:first-child, th:first-child, table.meta td {{ text-align: left; }}
 tr.winner {{ background: #fff3c4; font-weight: bold; }}
 figure {{ display: inline-block; margin: 0 1em 1em 0; }}
 pre {{ background: #f4f4f4; padding: 1em; }}
@@ -270,8 +299,9 @@ of the tokens of the top-k chunks; index tokens is what embedding the whole corp
 
 def write_outputs(out: Path, results: list[tuple[ChunkingConfig, list[dict]]], grid: Grid, settings: Settings,
                   meta: dict) -> dict:
-    """Write results.parquet, report.md, report.html, summary.json and (when a configuration
-    meets the rule) winner.yaml into ``out``; return the summary."""
+    """Write results.parquet, per_query.parquet (every query's scores), report.md, report.html,
+    summary.json and (when a configuration meets the rule) winner.yaml into ``out``; return the
+    summary."""
     out.mkdir(parents=True, exist_ok=True)
     selection = select(results, grid)
     rows = table_rows(results, selection)
@@ -281,7 +311,8 @@ def write_outputs(out: Path, results: list[tuple[ChunkingConfig, list[dict]]], g
                "texts_embedded": sum((r.get("embedded") or 0) + (r.get("sentences_embedded") or 0)
                                      for r in rows if r["k"] == grid.k[0]),
                "tokens_embedded": sum(r.get("tokens_embedded") or 0 for r in rows if r["k"] == grid.k[0]),
-               "outputs": {"table": str(out / "results.parquet"), "markdown": str(out / "report.md"),
+               "outputs": {"table": str(out / "results.parquet"), "per_query": str(out / "per_query.parquet"),
+                           "markdown": str(out / "report.md"),
                            "html": str(out / "report.html"), "summary": str(out / "summary.json"),
                            "winner_config": None}}
     header = (f"Winner of chunking experiment {meta['experiment']} ({meta['finished_at']}).\n"
@@ -293,8 +324,12 @@ def write_outputs(out: Path, results: list[tuple[ChunkingConfig, list[dict]]], g
     else:
         (out / "winner.yaml").unlink(missing_ok=True)  # a stale winner of an earlier run must not linger
     write_parquet(rows, out / "results.parquet")
+    per_query = [{"config": r["config"], "k": r["k"], **q} for _, rs in results for r in rs for q in r.get("per_query") or []]
+    if per_query:
+        pq.write_table(pa.Table.from_pylist(per_query), out / "per_query.parquet")
     (out / "report.md").write_text(summary_text(summary) + "\n\n" + markdown_table(rows, selection.metric) + "\n",
                                    encoding="utf-8")
-    (out / "report.html").write_text(html_page(summary, rows, winner_yaml), encoding="utf-8")
+    (out / "report.html").write_text(html_page(summary, rows, winner_yaml, grid.select.max.get("tokens_retrieved")),
+                                     encoding="utf-8")
     (out / "summary.json").write_text(json.dumps({**summary, "rows": rows}, indent=2, default=str), encoding="utf-8")
     return {**summary, "rows": rows}

@@ -96,6 +96,9 @@ def run_configuration(settings: Settings, snap: Snapshot, source: str, golden: G
             "chunk_seconds": round(chunk_seconds, 3),
             "embed_seconds": embedded["seconds"], "seconds": round(seconds, 3),
             "unscorable": len(result.unscorable), "error": None,
+            # per query (for paired comparisons and per_query.parquet; not a column of the table)
+            "per_query": [{"query_id": q["query_id"], **{m: q[m] for m in METRICS}, "tokens_retrieved": t}
+                          for q, t in zip(result.per_query, retrieved)],
         })
     log.info("%s: %d chunks, span recall %s", label(chunking), chunked["chunks"],
              ", ".join(f"{r['span_recall']:.3f}@{r['k']}" for r in rows))

@@ -12,6 +12,7 @@ from prefect.client.schemas.sorting import ArtifactSort
 
 from flows.experiment import chunking_experiment
 from flows.sync import sync
+from indexgate import experiment
 from indexgate.cli import EXIT_ERROR, EXIT_OK, EXIT_REJECTED, main
 from indexgate.resources import resources
 from indexgate.settings import load_settings
@@ -60,6 +61,8 @@ def test_experiment_writes_table_artifact_and_winner_and_leaves_aliases_alone(co
     assert sum(r["selected"] for r in table) == 1
     winner = next(r for r in table if r["selected"])
     assert winner["k"] == 3 and winner["span_recall"] == max(r["span_recall"] for r in table if r["k"] == 3)
+    per_query = pq.read_table(summary["outputs"]["per_query"])
+    assert per_query.num_rows == 6 * 4 and set(per_query.column("query_id").to_pylist()) == {"q1", "q2", "q3", "q4"}
     page = open(summary["outputs"]["html"]).read()
     assert "<svg" in page and f"{winner['config']} (winner)" in page
 
@@ -102,3 +105,24 @@ def test_experiment_command(capsys, corpus, golden, state, tmp_path):
                  "--state-dir", state])
     err = capsys.readouterr().err
     assert code == EXIT_ERROR and "recursive 300/0: chunk size 300 exceeds the embedder's maximum of 254" in err
+
+
+def test_a_configuration_that_fails_is_reported_and_the_others_go_on(corpus, golden, state, tmp_path, monkeypatch):
+    # A build failing part-way (a full disk, a store gone away) cannot be produced on demand here,
+    # so the one configuration's run raises as such a failure would; the flow itself is real.
+    real = experiment.run_configuration
+
+    def failing(settings, snap, source, gold, chunking, ks):
+        if chunking.strategy == "sentence":
+            raise OSError(28, "No space left on device")
+        return real(settings, snap, source, gold, chunking, ks)
+
+    monkeypatch.setattr(experiment, "run_configuration", failing)
+    grid = tmp_path / "grid.yaml"
+    grid.write_text("k: [2]\nstrategies: {sentence: {chunk_size: 16}, recursive: {chunk_size: 16}}\n")
+    summary = chunking_experiment(source=str(corpus), golden=str(golden), grid=str(grid), state_dir=state)
+    assert summary["failed"] == ["sentence 16/0"]
+    [failed] = [r for r in summary["rows"] if r["config"] == "sentence 16/0"]
+    assert "No space left on device" in failed["error"] and failed["span_recall"] is None
+    assert summary["selection"]["winner"]["config"] == "recursive 16/0"
+    assert "failed: [Errno 28] No space left on device" in open(summary["outputs"]["markdown"]).read()

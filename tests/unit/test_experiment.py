@@ -10,7 +10,7 @@ import pytest
 from indexgate import experiment, sync
 from indexgate.errors import ConfigError
 from indexgate.experiment.grid import Grid, label
-from indexgate.experiment.report import markdown_table, select, svg_plot, write_outputs
+from indexgate.experiment.report import markdown_table, paired_se, select, svg_plot, write_outputs
 from indexgate.resources import embedder_for, resources
 from indexgate.settings import ChunkingConfig, load_settings
 
@@ -111,6 +111,8 @@ def test_a_configuration_runs_on_a_scratch_index_and_scores_every_k(fake_setting
     assert one["chunks"] == three["chunks"] > 2 and one["embedded"] == one["chunks"]
     assert three["span_recall"] >= one["span_recall"] and three["tokens_retrieved"] > one["tokens_retrieved"]
     assert 0 < one["tokens_retrieved"] <= 16
+    assert [q["query_id"] for q in one["per_query"]] == ["q1", "q2"]
+    assert sum(q["span_recall"] for q in one["per_query"]) / 2 == pytest.approx(one["span_recall"])
     # the scratch build is gone, and nothing was registered under the state directory
     assert not list(scratch_root.iterdir()) and not list(fake_settings.home.glob("aliases/*"))
     # the same configuration again: everything comes from the cache
@@ -216,3 +218,14 @@ def test_plot_has_one_point_per_scored_configuration():
     assert svg.count("<circle") == 3 + 3  # three points, three legend entries (the failed one has neither)
     assert "semantic" not in svg
     assert markdown_table(rows).count("failed: model exploded") == 2
+
+
+def test_margins_come_with_a_paired_standard_error():
+    a, b = _row(A, 5, 0.75), _row(B, 5, 0.5)
+    a["per_query"] = [{"query_id": "q1", "span_recall": 1.0}, {"query_id": "q2", "span_recall": 0.5}]
+    b["per_query"] = [{"query_id": "q1", "span_recall": 0.5}, {"query_id": "q2", "span_recall": 0.5}]
+    assert paired_se(a, b, "span_recall") == pytest.approx(0.25)  # differences 0.5 and 0: sd 0.354 / sqrt(2)
+    summary = select([(A, [a]), (B, [b])], Grid(k=[5], strategies={"recursive": {}})).as_dict()
+    assert summary["margin"] == 0.25 and summary["margin_se"] == pytest.approx(0.25)
+    b["per_query"] = b["per_query"][:1]
+    assert paired_se(a, b, "span_recall") is None  # not the same queries: no paired figure
