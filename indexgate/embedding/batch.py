@@ -38,9 +38,10 @@ def embed_chunks(chunks: Path, embedder: Embedder, cache: EmbeddingCache, batch:
     into the same cache at the same time. The text embedded is ``embed_prefix + text``."""
     stats = EmbedStats()
     started = time.perf_counter()
-    table = pq.ParquetFile(chunks)
-    total = table.metadata.num_rows
-    columns = [c for c in ("text_hash", "text", "n_tokens", "embed_prefix") if c in table.schema_arrow.names]
+    parquet = pq.ParquetFile(chunks)
+    total = parquet.metadata.num_rows
+    # embed_prefix is absent from tables written before it existed
+    columns = [c for c in ("text_hash", "text", "n_tokens", "embed_prefix") if c in parquet.schema_arrow.names]
     for rows in iter_chunk_batches(chunks, batch=batch, columns=columns):
         stats.chunks += len(rows)
         with cache.lock:
@@ -72,10 +73,6 @@ class CachedEmbedding:
         self.cache = cache
         self.batch = batch
         self.embedded = 0  # texts sent to the model by this object
-
-    @property
-    def vector_space(self) -> str:
-        return self.embedder.fingerprint.id
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         hashes = [sha256_text(t) for t in texts]
