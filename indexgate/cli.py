@@ -1,7 +1,8 @@
 """The ``indexgate`` command: parses arguments, runs flows, prints results (``--json`` for scripts).
 
 Exit codes: 0 success (promoted, unchanged, done), 3 sync finished but the version was rejected
-or rolled back by the smoke check (the alias still serves the previous version), 1 error, 2 bad usage.
+or rolled back by the smoke check (the alias still serves the previous version) or no experiment
+configuration met the selection rule, 1 error, 2 bad usage.
 """
 
 from __future__ import annotations
@@ -229,6 +230,24 @@ def cmd_eval(args) -> int:
     return EXIT_OK
 
 
+def cmd_experiment(args) -> int:
+    from flows.experiment import chunking_experiment
+    from indexgate.experiment.report import summary_text
+
+    summary = chunking_experiment(source=args.source, golden=args.golden, grid=args.grid, config=args.config,
+                                  state_dir=args.state_dir, out=args.out)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(f"experiment {summary['experiment']}: {summary['configurations']} configurations,"
+              f" k {summary['k']}, {summary['n_queries']} queries, {summary['seconds']:.0f}s; embedded"
+              f" {summary['texts_embedded']} texts ({summary['tokens_embedded']} chunk tokens)")
+        print(summary_text(summary))
+        for name, path in summary["outputs"].items():
+            print(f"  {name}: {path or '-'}")
+    return EXIT_OK if summary["selection"]["winner"] else EXIT_REJECTED
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--state-dir", help="state directory (default: $INDEXGATE_HOME or ~/.indexgate)")
@@ -279,6 +298,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chunk-overlap", type=int, help="tokens shared by neighbouring chunks (default 0)")
     p.add_argument("-k", type=int, help="hits scored per query (default from config: 5)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("experiment", parents=[common],
+                       help="compare chunking configurations on a golden set and pick a winner; never touches an alias")
+    p.add_argument("--source", required=True)
+    p.add_argument("--golden", required=True)
+    p.add_argument("--grid", required=True, help="YAML: strategies and their values, k values, selection rule")
+    p.add_argument("--out", help="output folder (default: <state dir>/experiments/<id>)")
+    p.set_defaults(func=cmd_experiment)
     return parser
 
 

@@ -67,8 +67,9 @@ class Chunk:
     end: int
     text: str
     n_tokens: int
-    text_hash: str
-    section: str | None = None
+    text_hash: str             # sha256 of the text the embedder sees: embed_prefix + text
+    section: str | None = None  # heading path ("Guide > Install"), for heading-aware chunkers
+    embed_prefix: str | None = None  # put before ``text`` when embedding (the heading path)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,11 @@ from __future__ import annotations
 import functools
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 from indexgate.chunking import Chunker, make_chunker
 from indexgate.embedding import Embedder, EmbeddingCache, make_embedder
+from indexgate.embedding.batch import CachedEmbedding
 from indexgate.registry import Registry
 from indexgate.settings import EmbedderConfig, Settings
 from indexgate.store import VectorStore, connect, disconnect, disconnect_all
@@ -34,6 +36,17 @@ def _embedder(config: EmbedderConfig) -> Embedder:
     return make_embedder(config)
 
 
+def embedder_for(settings: Settings) -> Embedder:
+    """The process's embedder for these settings, without opening a store (model-only work)."""
+    return _embedder(settings.embedder)
+
+
+@functools.lru_cache(maxsize=16)
+def _embedding_cache(root: Path, fingerprint_id: str, dimension: int) -> EmbeddingCache:
+    # One instance per folder: concurrent builds (the chunking experiment) share what they embed.
+    return EmbeddingCache(root, fingerprint_id, dimension)
+
+
 _CACHE: dict[str, Resources] = {}
 
 
@@ -44,14 +57,16 @@ def resources(settings: Settings) -> Resources:
         if key not in _CACHE:
             embedder = _embedder(settings.embedder)
             api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+            cache = _embedding_cache(settings.embedding_cache_dir.resolve(), embedder.fingerprint.id, embedder.dimension)
             _CACHE[key] = Resources(
                 settings=settings,
                 store=connect(path=settings.qdrant_folder, url=settings.qdrant_url, api_key=api_key,
                               wait_s=settings.lifecycle.wait_s),
                 registry=Registry(settings.home),
                 embedder=embedder,
-                chunker=make_chunker(settings.chunking, embedder.tokenizer),
-                cache=EmbeddingCache(settings.embedding_cache_dir, embedder.fingerprint.id, embedder.dimension),
+                chunker=make_chunker(settings.chunking, embedder.tokenizer, embed=CachedEmbedding(embedder, cache),
+                                     vector_space=embedder.fingerprint.id),
+                cache=cache,
             )
         return _CACHE[key]
 
@@ -68,4 +83,5 @@ def reset() -> None:
     """Forget every cached resource and close every store client (tests)."""
     with _LOCK:
         _CACHE.clear()
+        _embedding_cache.cache_clear()
     disconnect_all()

@@ -20,20 +20,34 @@ from indexgate.errors import ConfigError
 
 
 class ChunkingConfig(BaseModel):
-    """How documents are cut into chunks; sizes are in the embedder's own tokens."""
+    """How documents are cut into chunks; sizes are in the embedder's own tokens.
+
+    ``chunk_size`` is the most tokens a chunk (with its heading prefix, if any) may hold;
+    ``chunk_overlap`` how many tokens neighbouring chunks may share. The strategies are described
+    in :mod:`indexgate.chunking`. Options of one strategy are refused with another."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    strategy: Literal["token_window"] = "token_window"
+    strategy: Literal["token_window", "recursive", "sentence", "markdown", "semantic"] = "token_window"
     chunk_size: int = Field(200, ge=1)
     chunk_overlap: int = Field(0, ge=0)
+    # markdown: put the chunk's heading path before its text when embedding it
+    heading_prefix: bool = False
+    # semantic: cut where the cosine distance of neighbouring sentences is above this percentile
+    breakpoint_percentile: float = Field(95.0, gt=0, lt=100)
 
     @model_validator(mode="after")
-    def _overlap_below_size(self) -> ChunkingConfig:
+    def _consistent(self) -> ChunkingConfig:
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError(
                 f"chunk_overlap ({self.chunk_overlap}) must be smaller than chunk_size ({self.chunk_size})"
             )
+        if self.heading_prefix and self.strategy != "markdown":
+            raise ValueError(f"heading_prefix applies to strategy markdown only, not {self.strategy}")
+        if self.strategy != "semantic" and self.breakpoint_percentile != 95.0:
+            raise ValueError(f"breakpoint_percentile applies to strategy semantic only, not {self.strategy}")
+        if self.strategy == "semantic" and self.chunk_overlap:
+            raise ValueError("strategy semantic cuts at topic shifts and takes no chunk_overlap")
         return self
 
 

@@ -11,6 +11,7 @@ from tasks.build import (
     snapshot_source,
 )
 from tasks.lifecycle import collect_garbage, reconcile_alias, smoke_check
+from tasks.experiment import embed_golden, load_grid, publish_experiment, run_configuration, write_experiment
 from tasks.promote import keep_unchanged, promote_version, rollback_alias
 from tasks.report import publish_report, write_quality_report
 
@@ -21,4 +22,6 @@ __all__ = [
     "promote_version", "publish_report", "rollback_alias", "score_golden", "snapshot_source",
     "write_quality_report",
     "collect_garbage", "reconcile_alias", "smoke_check",
+    # chunking experiment
+    "embed_golden", "load_grid", "publish_experiment", "run_configuration", "write_experiment",
 ]

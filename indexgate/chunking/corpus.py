@@ -18,6 +18,8 @@ SCHEMA = pa.schema([
     ("chunk_id", pa.string()), ("point_id", pa.string()), ("doc_id", pa.string()), ("start", pa.int64()),
     ("end", pa.int64()), ("n_tokens", pa.int32()), ("text_hash", pa.string()), ("text", pa.large_string()),
     ("page", pa.int32()),  # 1-based page of the chunk's start, for paged formats (PDF); else null
+    # Nullable: the heading path (heading-aware chunkers) and the text embedded before ``text``.
+    ("section", pa.string()), ("embed_prefix", pa.string()),
 ])
 
 
@@ -41,7 +43,8 @@ def chunk_table(documents: Path, chunker: Chunker, out: Path, batch: int = 256) 
             for c in chunks:
                 rows.append({"chunk_id": c.chunk_id, "point_id": point_id(c.chunk_id), "doc_id": c.doc_id,
                              "start": c.start, "end": c.end, "n_tokens": c.n_tokens,
-                             "text_hash": c.text_hash, "text": c.text, "page": page_at(doc.get("pages"), c.start)})
+                             "text_hash": c.text_hash, "text": c.text, "page": page_at(doc.get("pages"), c.start),
+                             "section": c.section, "embed_prefix": c.embed_prefix})
                 stats.chunks += 1
                 stats.tokens += c.n_tokens
             if len(rows) >= batch:

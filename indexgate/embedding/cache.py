@@ -5,10 +5,15 @@ Layout: ``<root>/<fingerprint id>/part-<uuid>.parquet``, columns ``text_hash`` (
 name and renamed, so a crash never leaves a half-written part and concurrent writers never
 collide. A vector is a pure function of (fingerprint, text), so duplicates across parts are
 harmless: any copy is the right one.
+
+One instance per cache folder per process (:func:`indexgate.resources.resources` shares it), so
+concurrent builds see each other's vectors; a writer holding :attr:`EmbeddingCache.lock` while it
+checks, embeds and adds makes a text that two concurrent builds need hit the model once.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -25,6 +30,7 @@ class EmbeddingCache:
         self.dimension = dimension
         self.dir.mkdir(parents=True, exist_ok=True)
         self._known: set[str] = set()
+        self.lock = threading.RLock()
         for part in self._parts():
             self._known.update(pq.read_table(part, columns=["text_hash"]).column(0).to_pylist())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -17,7 +18,8 @@ from indexgate.settings import EmbedderConfig
 log = logging.getLogger(__name__)
 # A Hugging Face fast tokenizer fails with "Already borrowed" when two threads use it at once
 # (sentence-transformers sets its padding and truncation per call), and syncs of different
-# aliases may run in threads of one process: the model and its tokenizer are used one call at a time.
+# aliases may run in threads of one process: the model and its tokenizer are used one call at a time
+# (the chunkers' tokenizer is a private copy with its own lock, see HFTokenizer).
 _MODEL_LOCK = threading.RLock()
 
 PACKAGED = "packaged:all-MiniLM-L6-v2"
@@ -50,15 +52,20 @@ def resolve_model(name: str) -> tuple[str, Path]:
 
 
 class HFTokenizer:
-    """A Hugging Face fast tokenizer seen as character offsets."""
+    """A Hugging Face fast tokenizer seen as character offsets.
+
+    Holds its own copy of the tokenizer, used under a lock: a fast tokenizer's padding and
+    truncation are state that the model's batch encoding sets on every call, so sharing one
+    across threads could truncate a document here while a batch is embedded elsewhere."""
 
     def __init__(self, tokenizer, max_tokens: int, fingerprint: str):
-        self._tok = tokenizer
+        self._tok = copy.deepcopy(tokenizer)
+        self._lock = threading.Lock()
         self.max_tokens = max_tokens
         self.fingerprint = fingerprint
 
     def offsets(self, text: str) -> list[tuple[int, int]]:
-        with _MODEL_LOCK:
+        with self._lock:
             enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
         return [tuple(span) for span in enc["offset_mapping"]]
 

@@ -121,28 +121,44 @@ def evaluate(store: VectorStore, name: str, embedder: Embedder, queries: list[Go
     top-k documents, each ranked by its best chunk (see :mod:`indexgate.evaluation.doc_metrics`).
     With ``depth`` (> k), each span-level query's row also gets ``rank``: the rank (from 1) of the
     first hit within the top ``depth`` that overlaps its evidence, or None; metrics stay at k."""
-    started = time.perf_counter()
-    vectors = embedder.embed_queries([q.query for q in queries])
     if queries and queries[0].document_level:
+        started = time.perf_counter()
+        vectors = embedder.embed_queries([q.query for q in queries])
         return _evaluate_documents(store, name, vectors, queries, k, spans, started)
-    results = store.search_many(name, vectors, max(k, depth or 0))
-    per_query, unscorable = [], []
-    for query, hits in zip(queries, results):
-        relevant = [(s.doc_id, s.start, s.end) for s in query.relevant]
-        if not {s.doc_id for s in query.relevant} <= spans.doc_ids:
-            unscorable.append(query.query_id)
-        merged = metrics.merge(relevant)
-        deep = [metrics.overlaps((h.doc_id, h.start, h.end), merged) for h in hits]
-        retrieved = [(h.doc_id, h.start, h.end) for h in hits[:k]]
-        flags = deep[:k]
-        row = {"query_id": query.query_id, **metrics.span_scores(relevant, retrieved),
-               "mrr": metrics.mrr(flags), "ndcg": metrics.ndcg(flags, spans.n_overlapping(merged), k)}
-        if depth:
-            row["rank"] = next((rank for rank, hit in enumerate(deep, 1) if hit), None)
-        per_query.append(row)
-    means = {m: float(np.mean([row[m] for row in per_query])) if per_query else 0.0 for m in METRICS}
-    seconds = time.perf_counter() - started
-    log.info("evaluated %d queries at k=%d in %.1fs: span recall %.3f, precision %.3f",
-             len(queries), k, seconds, means["span_recall"], means["span_precision"])
-    return EvalResult(k=k, metrics=means, n_queries=len(queries), per_query=per_query,
-                      unscorable=unscorable, seconds=seconds)
+    return evaluate_at(store, name, embedder, queries, [k], spans, depth=depth)[k]
+
+
+def evaluate_at(store: VectorStore, name: str, embedder: Embedder, queries: list[GoldenQuery], ks: list[int],
+                spans: SpanIndex, query_vectors: np.ndarray | None = None,
+                depth: int | None = None) -> dict[int, EvalResult]:
+    """Score span-level queries at each k from one search at the largest k (the top k of an exact
+    search are the first k of its top max(ks)). ``query_vectors`` saves embedding the queries
+    again. Each per-query row also lists the retrieved ``chunk_ids``, best first, and with
+    ``depth`` the ``rank`` of the first relevant hit within the top ``depth`` (or None)."""
+    started = time.perf_counter()
+    vectors = embedder.embed_queries([q.query for q in queries]) if query_vectors is None else query_vectors
+    results = store.search_many(name, vectors, max(max(ks), depth or 0))
+    unscorable = [q.query_id for q in queries if not {s.doc_id for s in q.relevant} <= spans.doc_ids]
+    out = {}
+    for k in ks:
+        per_query = []
+        for query, all_hits in zip(queries, results):
+            hits = all_hits[:k]
+            relevant = [(s.doc_id, s.start, s.end) for s in query.relevant]
+            retrieved = [(h.doc_id, h.start, h.end) for h in hits]
+            merged = metrics.merge(relevant)
+            flags = [metrics.overlaps(span, merged) for span in retrieved]
+            row = {"query_id": query.query_id, **metrics.span_scores(relevant, retrieved),
+                   "mrr": metrics.mrr(flags), "ndcg": metrics.ndcg(flags, spans.n_overlapping(merged), k),
+                   "chunk_ids": [h.chunk_id for h in hits]}
+            if depth:
+                row["rank"] = next((rank for rank, h in enumerate(all_hits, 1)
+                                    if metrics.overlaps((h.doc_id, h.start, h.end), merged)), None)
+            per_query.append(row)
+        means = {m: float(np.mean([row[m] for row in per_query])) if per_query else 0.0 for m in METRICS}
+        seconds = time.perf_counter() - started
+        log.info("evaluated %d queries at k=%d in %.1fs: span recall %.3f, precision %.3f",
+                 len(queries), k, seconds, means["span_recall"], means["span_precision"])
+        out[k] = EvalResult(k=k, metrics=means, n_queries=len(queries), per_query=per_query,
+                            unscorable=unscorable, seconds=seconds)
+    return out

@@ -22,6 +22,8 @@ def _payload(row: dict, version: str) -> dict:
                "text": row["text"], "n_tokens": row["n_tokens"], "version": version}
     if row.get("page") is not None:  # PDF chunks: the page their text starts on
         payload["page"] = row["page"]
+    if row.get("section") is not None:  # heading-aware chunks: their heading path
+        payload["section"] = row["section"]
     return payload
 
 

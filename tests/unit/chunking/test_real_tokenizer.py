@@ -2,7 +2,8 @@
 
 import pytest
 
-from indexgate.chunking import TokenWindowChunker
+from indexgate.chunking import MarkdownChunker, RecursiveChunker, SemanticChunker, SentenceChunker, TokenWindowChunker
+from indexgate.embedding.fake import FakeEmbedder
 from indexgate.embedding.sentence_transformers import SentenceTransformerEmbedder
 from indexgate.settings import EmbedderConfig
 
@@ -35,3 +36,34 @@ def test_one_huge_word_is_split_into_windows(tokenizer):
     text = "x" * 3000
     chunks = TokenWindowChunker(tokenizer, size=100).chunk("d", text)
     assert "".join(c.text for c in chunks) == text
+
+
+STRATEGIES = {
+    "recursive": lambda tok, size: RecursiveChunker(tok, size, overlap=size // 4),
+    "sentence": lambda tok, size: SentenceChunker(tok, size, overlap=size // 4),
+    "markdown+prefix": lambda tok, size: MarkdownChunker(tok, size, heading_prefix=True),
+    "semantic": lambda tok, size: SemanticChunker(tok, size, FakeEmbedder().embed_documents, "fake"),
+}
+MIXED = ("# Überblick\r\n\r\nNaïve café owners rotate TLS certificates every 90 days – über-fast! "
+         "Ещё раз, пожалуйста. 日本語のテキスト。\r\n\r\n## Détails\r\n" + "Sentence number one is here. " * 30
+         + "\r\n" + "no sentence ends just words " * 40)
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_strategies_count_exactly_what_the_model_will_see(tokenizer, name):
+    chunks = STRATEGIES[name](tokenizer, 48).chunk("d", MIXED)
+    assert len(chunks) > 5
+    for c in chunks:
+        assert MIXED[c.start:c.end] == c.text
+        # the chunk (with its heading prefix) tokenized on its own: exactly its count, within the bound
+        assert len(tokenizer.offsets((c.embed_prefix or "") + c.text)) == c.n_tokens <= 48
+    if name == "markdown+prefix":
+        assert {c.section for c in chunks} == {"Überblick", "Überblick > Détails"}
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_strategies_cut_one_huge_word_into_windows(tokenizer, name):
+    text = "x" * 3000
+    chunks = STRATEGIES[name](tokenizer, 100).chunk("d", text)
+    assert chunks[0].start == 0 and chunks[-1].end == 3000 and all(c.n_tokens <= 100 for c in chunks)
+    assert all(b.start <= a.end for a, b in zip(chunks, chunks[1:]))  # no character left out between chunks

@@ -1,0 +1,43 @@
+"""Recursive chunking: cut at the coarsest structure that makes pieces fit, pack them up to the
+token budget. Levels: blank lines (paragraphs), line breaks, sentence ends, spaces between
+words, and fixed token windows for what is left (one huge word)."""
+
+from __future__ import annotations
+
+from indexgate.chunking.base import Tokenizer, check_size
+from indexgate.chunking.packing import (
+    Packer, TokenizedText, line_cuts, paragraph_cuts, sentence_cuts, word_cuts,
+)
+from indexgate.hashing import stable_hash
+from indexgate.models import Chunk
+
+LEVELS = (paragraph_cuts, line_cuts, sentence_cuts, word_cuts)
+
+
+class RecursiveChunker:
+    """Chunks of at most ``size`` tokens, cut where the text's own structure is strongest.
+
+    With ``overlap``, a chunk starts with the trailing whole pieces (of the level that was being
+    packed) of the chunk before it, up to ``overlap`` tokens."""
+
+    strategy = "recursive"
+    levels = LEVELS
+    # Bump when the algorithm changes: the fingerprint (and so every version id) must change too.
+    algorithm = 1
+
+    def __init__(self, tokenizer: Tokenizer, size: int, overlap: int = 0):
+        check_size(tokenizer, size, overlap)
+        self.tokenizer = tokenizer
+        self.size = size
+        self.overlap = overlap
+        self.packer = Packer(self.levels, size, overlap)
+        self.fingerprint = stable_hash({"strategy": self.strategy, "algorithm": self.algorithm, "size": size,
+                                        "overlap": overlap, "tokenizer": tokenizer.fingerprint})
+
+    def describe(self) -> dict:
+        return {"strategy": self.strategy, "chunk_size": self.size, "chunk_overlap": self.overlap,
+                "fingerprint": self.fingerprint}
+
+    def chunk(self, doc_id: str, text: str) -> list[Chunk]:
+        doc = TokenizedText(text, self.tokenizer.offsets(text))
+        return [doc.chunk(doc_id, i, j, self.fingerprint) for i, j in self.packer.pack(doc, 0, len(doc))]
