@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class SmokeResult:
     passed: bool
     queries: int
-    kind: str  # "golden", "chunks" or "probe"
+    kind: str  # "golden", "chunks", "probe" or "empty"
     failures: tuple[str, ...] = ()
 
     @property
@@ -74,15 +74,20 @@ def check(res: Resources, alias: str, version: str, golden: str | None = None) -
         fresh = iter(res.embedder.embed_documents(missing)) if missing else iter(())
         vectors = np.stack([cached[r["text_hash"]] if r["text_hash"] in cached else next(fresh) for r in rows])
         kind, labels, expected_texts = "chunks", [r["text_hash"][:12] for r in rows], [r["text"] for r in rows]
-    else:  # no work files (promoted elsewhere, or collected): at least the alias must answer
-        vectors, kind, labels, expected_texts = np.ones((1, res.embedder.dimension), np.float32), "probe", ["probe"], [None]
+    else:  # no work files (promoted elsewhere, or collected), or no chunks: the alias must answer
+        vectors, labels, expected_texts = np.ones((1, res.embedder.dimension), np.float32), ["probe"], [None]
+        # An empty version (a confirmed mass delete of everything) answers with no hits at all.
+        kind = "empty" if chunks.is_file() else "probe"
     failures = []
     try:
         answers = res.store.search_many(alias, np.asarray(vectors), k)
     except Exception as exc:  # the store failing to answer through the alias is what we check for
         return SmokeResult(False, len(labels), kind, (f"search through the alias failed: {exc}",))
     for label, text, hits in zip(labels, expected_texts, answers):
-        if not hits:
+        if kind == "empty":
+            if hits:
+                failures.append(f"{label}: an empty version answered with {len(hits)} hits")
+        elif not hits:
             failures.append(f"{label}: no hits")
         elif {h.version for h in hits} != {version}:
             failures.append(f"{label}: hits from versions {sorted({h.version for h in hits})}, not {version}")
