@@ -19,11 +19,10 @@ log = logging.getLogger(__name__)
 
 def _payload(row: dict, version: str) -> dict:
     payload = {"doc_id": row["doc_id"], "chunk_id": row["chunk_id"], "start": row["start"], "end": row["end"],
-               "text": row["text"], "n_tokens": row["n_tokens"], "version": version}
+               "text": row["text"], "n_tokens": row["n_tokens"], "version": version,
+               "section": row.get("section")}  # heading path (heading-aware chunkers), else None
     if row.get("page") is not None:  # PDF chunks: the page their text starts on
         payload["page"] = row["page"]
-    if row.get("section") is not None:  # heading-aware chunks: their heading path
-        payload["section"] = row["section"]
     return payload
 
 
