@@ -17,7 +17,7 @@ from indexgate.testhook import checkpoint
 log = logging.getLogger(__name__)
 
 
-def _payload(row: dict, version: str) -> dict:
+def point_payload(row: dict, version: str) -> dict:
     payload = {"doc_id": row["doc_id"], "chunk_id": row["chunk_id"], "start": row["start"], "end": row["end"],
                "text": row["text"], "n_tokens": row["n_tokens"], "version": version,
                "section": row.get("section")}  # heading path (heading-aware chunkers), else None
@@ -49,7 +49,7 @@ def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: Embedd
                 collection,
                 ids=[r["point_id"] for r in rows],
                 vectors=np.stack([vectors[r["text_hash"]] for r in rows]),
-                payloads=[_payload(r, version) for r in rows],
+                payloads=[point_payload(r, version) for r in rows],
             )
             written += len(rows)
             log.info("loaded %d points into %s", written, collection)

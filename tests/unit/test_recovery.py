@@ -25,12 +25,13 @@ def _partial_load(res, plan, n):
     """What a run killed after upserting n points leaves behind."""
     import pyarrow.parquet as pq
 
+    from indexgate.store.load import point_payload
+
     rows = pq.read_table(plan.chunks_path).to_pylist()[:n]
     vectors = res.cache.get_many(r["text_hash"] for r in rows)
     res.store.create(plan.collection, res.embedder.dimension)
     res.store.upsert(plan.collection, [r["point_id"] for r in rows], np.stack([vectors[r["text_hash"]] for r in rows]),
-                     [{"doc_id": r["doc_id"], "chunk_id": r["chunk_id"], "start": r["start"], "end": r["end"],
-                       "text": r["text"], "n_tokens": r["n_tokens"], "version": plan.version} for r in rows])
+                     [point_payload(r, plan.version) for r in rows])
 
 
 def _points(res, collection):
