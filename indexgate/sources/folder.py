@@ -49,7 +49,9 @@ class FolderSource:
     """
 
     def __init__(self, root: str | Path, config: SourceConfig | None = None):
-        self.root = Path(root).expanduser()
+        # Absolute (not resolved: symlink rules apply to the root as given), so that a relative
+        # source such as `data/corpus` gives file URIs and a stable source name.
+        self.root = Path(root).expanduser().absolute()
         self.uri = str(self.root.resolve()) if self.root.exists() else str(self.root)
         self.config = config or SourceConfig()
         self.selection = Selection(self.config)

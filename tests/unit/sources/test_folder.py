@@ -111,3 +111,11 @@ def test_unlistable_subfolder_aborts_instead_of_looking_deleted(write_corpus, lo
     with locked_folder(root / "locked"), pytest.raises(SourceError, match="cannot list .*locked: Permission denied"):
         FolderSource(root).snapshot()
     assert [o.doc_id for o in FolderSource(root).snapshot().objects] == ["a.txt", "locked/b.txt"]
+
+
+def test_a_relative_source_path_gives_absolute_file_uris(write_corpus, tmp_path, monkeypatch):
+    root = write_corpus({"a.md": "# A\n"})
+    monkeypatch.chdir(root.parent)
+    snap = FolderSource(root.name).snapshot()
+    assert snap.source == str(root.resolve())
+    assert [o.uri for o in snap.objects] == [(root / "a.md").resolve().as_uri()]
