@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import pyarrow.parquet as pq
-from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey, FlowRunFilter, TaskRunFilter
-from prefect.client.schemas.sorting import ArtifactSort
 
 from flows.experiment import chunking_experiment
 from flows.sync import sync
@@ -27,15 +23,6 @@ select: {metric: span_recall, k: 3}
 """
 
 
-def _artifacts(key):
-    async def read():
-        async with get_client() as client:
-            return await client.read_artifacts(
-                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-                flow_run_filter=FlowRunFilter(), task_run_filter=TaskRunFilter(),
-                limit=50, sort=ArtifactSort.CREATED_DESC)
-    return asyncio.run(read())
-
 
 def _aliases(state):
     res = resources(load_settings(home=state))
@@ -43,7 +30,7 @@ def _aliases(state):
     return aliases, res.store.collections(), [m.model_dump() for m in res.registry.versions("live")]
 
 
-def test_experiment_writes_table_artifact_and_winner_and_leaves_aliases_alone(corpus, golden, state, tmp_path):
+def test_experiment_writes_table_artifact_and_winner_and_leaves_aliases_alone(corpus, golden, state, tmp_path, artifacts):
     live = sync(source=str(corpus), alias="live", golden=str(golden), state_dir=state)
     assert live["action"] == "promoted"
     before = _aliases(state)
@@ -66,7 +53,7 @@ def test_experiment_writes_table_artifact_and_winner_and_leaves_aliases_alone(co
     page = open(summary["outputs"]["html"]).read()
     assert "<svg" in page and f"{winner['config']} (winner)" in page
 
-    [artifact] = _artifacts("indexgate-chunking-experiment")
+    [artifact] = artifacts("indexgate-chunking-experiment")
     rows = json.loads(artifact.data) if isinstance(artifact.data, str) else artifact.data
     assert len(rows) == 6 and {"config", "k", "span_recall", "tokens_retrieved"} <= set(rows[0])
     assert winner["config"] in artifact.description

@@ -11,7 +11,7 @@ from indexgate import experiment, sync
 from indexgate.errors import ConfigError
 from indexgate.experiment.grid import Grid, label
 from indexgate.experiment.report import markdown_table, paired_se, select, svg_plot, write_outputs
-from indexgate.resources import embedder_for, resources
+from indexgate.resources import embedder_for
 from indexgate.settings import ChunkingConfig, load_settings
 
 DOCS = {
