@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from indexgate.tables import write_rows
+
 
 def doc_ids(table: Path) -> set[str]:
     """The distinct ``doc_id`` values of a table (reads that one column only)."""
@@ -47,8 +49,8 @@ def carry_rows(base: Path, carry: Mapping[str, Mapping[str, Any]], fresh: Path, 
     their order), so a table sorted by ``doc_id`` stays sorted whichever base it was built from.
     Written to a temporary name and renamed. Returns how many rows came from ``base``.
     """
-    tmp = out.with_suffix(".tmp")
     if not carry:
+        tmp = out.with_suffix(".tmp")
         shutil.copyfile(fresh, tmp)
         tmp.replace(out)
         return 0
@@ -61,14 +63,5 @@ def carry_rows(base: Path, carry: Mapping[str, Mapping[str, Any]], fresh: Path, 
             carried += 1
             yield {**row, **carry[row["doc_id"]]}
 
-    rows: list[dict] = []
-    with pq.ParquetWriter(tmp, schema) as writer:
-        for row in heapq.merge(from_base(), _rows(fresh, batch), key=lambda r: r["doc_id"]):
-            rows.append(row)
-            if len(rows) >= batch:
-                writer.write_table(pa.Table.from_pylist(rows, schema))
-                rows = []
-        if rows:
-            writer.write_table(pa.Table.from_pylist(rows, schema))
-    tmp.replace(out)
+    write_rows(out, schema, heapq.merge(from_base(), _rows(fresh, batch), key=lambda r: r["doc_id"]), batch)
     return carried

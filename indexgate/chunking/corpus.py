@@ -13,6 +13,7 @@ from indexgate.chunking.base import Chunker
 from indexgate.hashing import point_id
 from indexgate.parsing.base import page_at
 from indexgate.parsing.corpus import iter_documents
+from indexgate.tables import write_rows
 
 SCHEMA = pa.schema([
     ("chunk_id", pa.string()), ("point_id", pa.string()), ("doc_id", pa.string()), ("start", pa.int64()),
@@ -34,25 +35,20 @@ def chunk_table(documents: Path, chunker: Chunker, out: Path, batch: int = 256) 
     """Write ``out`` (Parquet, one row per chunk in document order). Deterministic: the same
     documents and chunker give the same rows, ids included."""
     stats = ChunkStats()
-    tmp = out.with_suffix(".tmp")
-    rows: list[dict] = []
-    with pq.ParquetWriter(tmp, SCHEMA) as writer:
+
+    def rows():
         for doc in iter_documents(documents):
             chunks = chunker.chunk(doc["doc_id"], doc["text"])
             stats.documents_without_chunks += not chunks
             for c in chunks:
-                rows.append({"chunk_id": c.chunk_id, "point_id": point_id(c.chunk_id), "doc_id": c.doc_id,
-                             "start": c.start, "end": c.end, "n_tokens": c.n_tokens,
-                             "text_hash": c.text_hash, "text": c.text, "page": page_at(doc.get("pages"), c.start),
-                             "section": c.section, "embed_prefix": c.embed_prefix})
                 stats.chunks += 1
                 stats.tokens += c.n_tokens
-            if len(rows) >= batch:
-                writer.write_table(pa.Table.from_pylist(rows, SCHEMA))
-                rows = []
-        if rows:
-            writer.write_table(pa.Table.from_pylist(rows, SCHEMA))
-    tmp.replace(out)
+                yield {"chunk_id": c.chunk_id, "point_id": point_id(c.chunk_id), "doc_id": c.doc_id,
+                       "start": c.start, "end": c.end, "n_tokens": c.n_tokens,
+                       "text_hash": c.text_hash, "text": c.text, "page": page_at(doc.get("pages"), c.start),
+                       "section": c.section, "embed_prefix": c.embed_prefix}
+
+    write_rows(out, SCHEMA, rows(), batch)
     return stats
 
 

@@ -17,6 +17,7 @@ from indexgate.parsing.worker import shared_parser
 from indexgate.settings import ParsingConfig
 from indexgate.sources.base import Source
 from indexgate.sources.spool import Spool
+from indexgate.tables import write_rows
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +60,8 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
     under the time and memory limits of ``limits``; the run goes on past any bad file.
     """
     result = ParseResult(quarantined=list(snapshot.refused))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    rows: list[dict] = []
-    with pq.ParquetWriter(tmp, SCHEMA) as writer, shared_parser(limits) as parser:
+
+    def rows(parser):
         for obj in snapshot.objects:
             try:
                 parsed = parser.parse(obj.doc_id, read_verified(source, obj, spool), obj.mime)
@@ -74,17 +73,14 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
                 result.quarantined.append(Quarantined(obj.doc_id, f"unreadable: {exc.strerror or exc}", "unreadable"))
                 log.warning("quarantined %s: %s", obj.doc_id, exc)
                 continue
-            rows.append({"doc_id": obj.doc_id, "uri": obj.uri, "content_hash": obj.content_hash,
-                         "size": obj.size, "modified": obj.modified, "mime": obj.mime, "text": parsed.text,
-                         "pages": list(parsed.pages) or None})
             result.documents += 1
             result.characters += len(parsed.text)
-            if len(rows) >= batch:
-                writer.write_table(pa.Table.from_pylist(rows, SCHEMA))
-                rows = []
-        if rows:
-            writer.write_table(pa.Table.from_pylist(rows, SCHEMA))
-    tmp.replace(out)
+            yield {"doc_id": obj.doc_id, "uri": obj.uri, "content_hash": obj.content_hash,
+                   "size": obj.size, "modified": obj.modified, "mime": obj.mime, "text": parsed.text,
+                   "pages": list(parsed.pages) or None}
+
+    with shared_parser(limits) as parser:
+        write_rows(out, SCHEMA, rows(parser), batch)
     return result
 
 
