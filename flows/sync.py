@@ -7,11 +7,12 @@ from dataclasses import asdict
 from prefect import flow
 from prefect.transactions import transaction
 
+from flows.embedding import embed_version
 from indexgate.locking import sync_lock
 from indexgate.settings import load_settings
 from tasks import (
     check_integrity, check_latency, check_quality, check_quarantine, chunk_documents, collect_garbage,
-    embed_chunks, evaluate_golden, keep_unchanged, load_shadow, parse_documents, plan_version, promote_version,
+    evaluate_golden, keep_unchanged, load_shadow, parse_documents, plan_version, promote_version,
     publish_report, reconcile_alias, smoke_check, snapshot_source, write_quality_report,
 )
 
@@ -38,7 +39,7 @@ def sync(source: str, alias: str, golden: str | None = None, config: str | None 
         else:
             parse_documents(settings, plan, source, snap)
             chunk_documents(settings, plan)
-            embed_chunks(settings, plan)
+            embed_version(settings, plan)  # one task per batch of new texts, on the flow's or a Dask runner
             # A rejected version rolls the transaction back: load_shadow's hook drops its shadow.
             with transaction() as txn:
                 load_shadow(settings, plan)

@@ -21,6 +21,10 @@ class StoreError(IndexGateError):
     """The vector store refused an operation or is in a state IndexGate will not act on."""
 
 
+class EmbeddingError(IndexGateError):
+    """Embedding finished without the vectors it should have left in the embedding cache."""
+
+
 class AliasConflict(StoreError):
     """The alias moved under us (another run promoted); nothing was changed."""
 

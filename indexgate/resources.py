@@ -41,6 +41,19 @@ def embedder_for(settings: Settings) -> Embedder:
     return _embedder(settings.embedder)
 
 
+def embedding_for(config: EmbedderConfig, cache_dir: Path) -> tuple[Embedder, EmbeddingCache]:
+    """The process's embedder and its embedding cache in ``cache_dir``, and nothing else: what an
+    embedding batch needs in any process (a Dask worker too). Opens no store and no state
+    folder; the model is loaded once per process."""
+    embedder = _embedder(config)
+    return embedder, _embedding_cache(Path(cache_dir).resolve(), embedder.fingerprint.id, embedder.dimension)
+
+
+def models_loaded() -> int:
+    """How many embedding models this process has loaded."""
+    return _embedder.cache_info().misses
+
+
 @functools.lru_cache(maxsize=16)
 def _embedding_cache(root: Path, fingerprint_id: str, dimension: int) -> EmbeddingCache:
     # One instance per folder: concurrent builds (the chunking experiment) share what they embed.
@@ -55,9 +68,8 @@ def resources(settings: Settings) -> Resources:
     key = settings.model_dump_json(round_trip=True)
     with _LOCK:
         if key not in _CACHE:
-            embedder = _embedder(settings.embedder)
+            embedder, cache = embedding_for(settings.embedder, settings.embedding_cache_dir)
             api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-            cache = _embedding_cache(settings.embedding_cache_dir.resolve(), embedder.fingerprint.id, embedder.dimension)
             _CACHE[key] = Resources(
                 settings=settings,
                 store=connect(path=settings.qdrant_folder, url=settings.qdrant_url, api_key=api_key,

@@ -261,6 +261,31 @@ class LifecycleConfig(BaseModel):
     wait_s: float = Field(0.0, ge=0)
 
 
+class DaskConfig(BaseModel):
+    """Where the sync's embedding batches run (docs/scaling.md). Neither ``address`` nor
+    ``n_workers``: on the flow's own task runner (Prefect's thread pool in the flow's process,
+    unless the flow was given another). Dask workers need the packaged model (or ``embedder.model``)
+    and must see the embedding cache folder at the same path as the flow."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # The scheduler of an existing Dask cluster, e.g. tcp://dask-scheduler:8786.
+    address: str | None = None
+    # Else a local cluster of this many worker processes, started for the run and stopped after it.
+    n_workers: int | None = Field(None, ge=1)
+    threads_per_worker: int = Field(1, ge=1)
+
+    @model_validator(mode="after")
+    def _one_cluster(self) -> DaskConfig:
+        if self.address and self.n_workers:
+            raise ValueError("give either address (an existing cluster) or n_workers (a local one), not both")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.address or self.n_workers)
+
+
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("indexgate_config_file", default=None)
 _POLICY_FILE: ContextVar[Path | None] = ContextVar("indexgate_policy_file", default=None)
 
@@ -330,7 +355,9 @@ class Settings(BaseSettings):
     parsing: ParsingConfig = ParsingConfig()
     report: ReportConfig = ReportConfig()
     lifecycle: LifecycleConfig = LifecycleConfig()
-    # Points and chunks are streamed through the pipeline in batches of this many.
+    dask: DaskConfig = DaskConfig()
+    # Points and chunks are streamed through the pipeline in batches of this many (and the sync's
+    # embedding fan-out sends this many texts to the model per task).
     batch_size: int = Field(256, ge=1)
 
     @classmethod

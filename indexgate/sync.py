@@ -24,8 +24,8 @@ from indexgate import gates as gate_checks
 from indexgate.changes import check_deletions, diff
 from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
-from indexgate.embedding.batch import embed_chunks
-from indexgate.errors import AliasConflict
+from indexgate.embedding.batch import BatchResult, EmbeddingPlan, EmbedStats, embed_chunks, plan_batches
+from indexgate.errors import AliasConflict, EmbeddingError
 from indexgate.evaluation import SpanIndex, evaluate, load_golden
 from indexgate.evaluation.audit import audit_golden
 from indexgate.evaluation.compare import compare_results
@@ -226,7 +226,34 @@ def chunk(res: Resources, plan: Plan) -> dict:
 
 
 def embed(res: Resources, plan: Plan) -> dict:
+    """Embed, in this process, every chunk whose text the cache lacks (see :func:`plan_embedding`
+    for the same work fanned out)."""
     stats = embed_chunks(plan.chunks_path, res.embedder, res.cache, batch=res.settings.batch_size)
+    _update(res, plan, embedding=stats.as_dict(), timings={"embed_s": round(stats.seconds, 3)})
+    return stats.as_dict()
+
+
+def plan_embedding(res: Resources, plan: Plan) -> EmbeddingPlan:
+    """The batches of the version's chunks whose texts the cache lacks (``settings.batch_size``
+    texts each; none when everything is cached), for :func:`indexgate.embedding.batch.embed_batch`
+    to run wherever the model and the cache folder are; then :func:`record_embedding`."""
+    res.cache.refresh()
+    return plan_batches(plan.chunks_path, res.cache, res.settings.batch_size)
+
+
+def record_embedding(res: Resources, plan: Plan, todo: EmbeddingPlan, results: list[BatchResult]) -> dict:
+    """Check that every planned text is now in the cache as this process sees it (batches that
+    ran elsewhere wrote it to the shared cache folder) and record the embedding stats.
+
+    Raises :class:`~indexgate.errors.EmbeddingError` naming the folder when a planned vector is not
+    there: the workers wrote to a cache folder this process does not see (not shared)."""
+    res.cache.refresh()
+    lost = [h for b in todo.batches for h in b.text_hashes if h not in res.cache]
+    if lost:
+        raise EmbeddingError(f"{len(lost)} embedded texts are missing from the embedding cache {res.cache.dir}"
+                         f" after their batches finished (first {lost[0][:12]}): the embedding workers must"
+                         " write to this same folder (a shared cache_dir; docs/scaling.md)")
+    stats = EmbedStats.combine(todo.chunks, results, time.time() - todo.started)
     _update(res, plan, embedding=stats.as_dict(), timings={"embed_s": round(stats.seconds, 3)})
     return stats.as_dict()
 

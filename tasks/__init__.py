@@ -10,6 +10,7 @@ from tasks.build import (
     embed_chunks, evaluate_golden, load_shadow, parse_documents, plan_scratch, plan_version, score_golden,
     snapshot_source,
 )
+from tasks.embedding import embed_batch, plan_embedding, record_embedding
 from tasks.lifecycle import collect_garbage, reconcile_alias, smoke_check
 from tasks.experiment import embed_golden, load_grid, publish_experiment, run_configuration, write_experiment
 from tasks.promote import keep_unchanged, promote_version, rollback_alias
@@ -22,6 +23,8 @@ __all__ = [
     "promote_version", "publish_report", "rollback_alias", "score_golden", "snapshot_source",
     "write_quality_report",
     "collect_garbage", "reconcile_alias", "smoke_check",
+    # the sync's embedding fan-out
+    "embed_batch", "plan_embedding", "record_embedding",
     # chunking experiment
     "embed_golden", "load_grid", "publish_experiment", "run_configuration", "write_experiment",
 ]

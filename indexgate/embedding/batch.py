@@ -1,9 +1,21 @@
-"""Embed what the cache lacks, a batch at a time, with progress."""
+"""Embed what the cache lacks, in batches that can run anywhere the model and the cache are.
+
+Embedding a version is split in two: :func:`plan_batches` reads the chunks table and the cache
+and cuts the distinct texts the cache lacks into :class:`EmbedBatch` es; :func:`embed_batch`
+embeds one batch into the cache. A batch carries its texts, so embedding it needs only the
+embedder and the embedding cache (no chunks table, no vector store, no state folder): the sync
+flow fans batches out as tasks, on Prefect's default thread pool or on Dask workers in other
+processes or machines (docs/scaling.md). :func:`embed_chunks` runs the same two steps in this
+process, one batch after another.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +31,46 @@ from indexgate.testhook import checkpoint
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class EmbedBatch:
+    """Distinct texts the cache lacked when the batch was planned. ``texts[i]`` is exactly what
+    the model is given for ``text_hashes[i]`` (the chunk's embed prefix, then its text);
+    ``n_tokens[i]`` is the chunk's token count."""
+
+    index: int
+    text_hashes: tuple[str, ...]
+    texts: tuple[str, ...]
+    n_tokens: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What embedding one batch did, and where: ``worker`` is ``host:pid`` of the process that
+    ran it, ``models_loaded`` how many times that process had loaded a model by then (set by the
+    caller that knows, else 0)."""
+
+    index: int
+    embedded: int              # texts sent to the model (fewer than planned if another build cached some)
+    tokens_embedded: int
+    seconds: float
+    worker: str
+    models_loaded: int = 0
+
+
+@dataclass(frozen=True)
+class EmbeddingPlan:
+    """The batches of one chunks table; ``started`` is the wall-clock time of planning, so the
+    embedding step's duration can be measured across processes."""
+
+    chunks: int
+    batches: tuple[EmbedBatch, ...]
+    started: float
+
+    @property
+    def texts(self) -> int:
+        return sum(len(b.texts) for b in self.batches)
+
+
 @dataclass
 class EmbedStats:
     chunks: int = 0
@@ -26,44 +78,98 @@ class EmbedStats:
     reused: int = 0            # chunks whose vector came from the cache
     tokens_embedded: int = 0
     seconds: float = 0.0
+    batches: int = 0
+    # host:pid -> {"batches", "embedded", "models_loaded"}: which processes did the work
+    workers: dict | None = None
 
     def as_dict(self) -> dict:
         return {"chunks": self.chunks, "embedded": self.embedded, "reused": self.reused,
-                "tokens_embedded": self.tokens_embedded, "seconds": round(self.seconds, 3)}
+                "tokens_embedded": self.tokens_embedded, "seconds": round(self.seconds, 3),
+                "batches": self.batches, "workers": self.workers or {}}
+
+    @classmethod
+    def combine(cls, chunks: int, results: Iterable[BatchResult], seconds: float) -> EmbedStats:
+        """The stats of a table of ``chunks`` rows whose planned batches gave ``results``."""
+        stats = cls(chunks=chunks, seconds=seconds, workers={})
+        for r in results:
+            stats.batches += 1
+            stats.embedded += r.embedded
+            stats.tokens_embedded += r.tokens_embedded
+            w = stats.workers.setdefault(r.worker, {"batches": 0, "embedded": 0, "models_loaded": 0})
+            w["batches"] += 1
+            w["embedded"] += r.embedded
+            w["models_loaded"] = max(w["models_loaded"], r.models_loaded)
+        stats.reused = chunks - stats.embedded
+        return stats
+
+
+def this_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def iter_batches(chunks: Path, cache: EmbeddingCache, size: int = 256) -> Iterator[EmbedBatch]:
+    """Batches of at most ``size`` distinct texts of the chunks table that the cache lacks, in
+    table order. Deterministic for a given table and cache content; a text that several chunks
+    share is in one batch only. Streams: holds one batch of texts at a time."""
+    parquet = pq.ParquetFile(chunks)
+    # embed_prefix is absent from tables written before it existed
+    columns = [c for c in ("text_hash", "text", "n_tokens", "embed_prefix") if c in parquet.schema_arrow.names]
+    seen: set[str] = set()
+    pending: list[dict] = []
+    index = 0
+    for rows in iter_chunk_batches(chunks, batch=size, columns=columns):
+        for row in rows:
+            if row["text_hash"] in seen or row["text_hash"] in cache:
+                continue
+            seen.add(row["text_hash"])
+            pending.append(row)
+            if len(pending) == size:
+                yield _batch(index, pending)
+                index, pending = index + 1, []
+    if pending:
+        yield _batch(index, pending)
+
+
+def _batch(index: int, rows: list[dict]) -> EmbedBatch:
+    return EmbedBatch(index, tuple(r["text_hash"] for r in rows),
+                      tuple((r.get("embed_prefix") or "") + r["text"] for r in rows),
+                      tuple(int(r["n_tokens"]) for r in rows))
+
+
+def plan_batches(chunks: Path, cache: EmbeddingCache, size: int = 256) -> EmbeddingPlan:
+    """All batches of :func:`iter_batches` at once (the fan-out needs them up front: it holds the
+    texts still to embed, never the vectors). Nothing to embed gives no batches."""
+    started = time.time()
+    return EmbeddingPlan(pq.ParquetFile(chunks).metadata.num_rows, tuple(iter_batches(chunks, cache, size)), started)
+
+
+def embed_batch(batch: EmbedBatch, embedder: Embedder, cache: EmbeddingCache) -> BatchResult:
+    """Embed the batch's texts that the cache still lacks and add them to the cache (one atomic
+    part). Idempotent: run again (a retry, another process that had the same batch) it embeds
+    nothing. Reads and writes nothing but the model and the cache folder."""
+    started = time.perf_counter()
+    with cache.lock:
+        cache.refresh()  # parts other processes wrote since this process last looked
+        todo = [i for i, h in enumerate(batch.text_hashes) if h not in cache]
+        if todo:
+            vectors = embedder.embed_documents([batch.texts[i] for i in todo])
+            cache.put_many([batch.text_hashes[i] for i in todo], vectors)
+            checkpoint("embed")
+    seconds = time.perf_counter() - started
+    if todo:
+        log.info("embedding batch %d: %d new chunks in %.2f s (%.1f chunks/s)",
+                 batch.index, len(todo), seconds, len(todo) / max(seconds, 1e-9))
+    return BatchResult(batch.index, len(todo), sum(batch.n_tokens[i] for i in todo), seconds, this_worker())
 
 
 def embed_chunks(chunks: Path, embedder: Embedder, cache: EmbeddingCache, batch: int = 256) -> EmbedStats:
-    """Make sure every chunk of the table has a cached vector. Idempotent: a second call embeds
-    nothing; after a crash, only what was not cached yet is embedded again. Never embeds the
-    same text twice (identical chunk texts share one vector), even when another build embeds
-    into the same cache at the same time. The text embedded is ``embed_prefix + text``."""
-    stats = EmbedStats()
+    """Make sure every chunk of the table has a cached vector, in this process. Idempotent: a
+    second call embeds nothing; after a crash, only what was not cached yet is embedded again.
+    Never embeds the same text twice (identical chunk texts share one vector), even when another
+    build embeds into the same cache at the same time. The text embedded is ``embed_prefix + text``."""
     started = time.perf_counter()
-    parquet = pq.ParquetFile(chunks)
-    total = parquet.metadata.num_rows
-    # embed_prefix is absent from tables written before it existed
-    columns = [c for c in ("text_hash", "text", "n_tokens", "embed_prefix") if c in parquet.schema_arrow.names]
-    for rows in iter_chunk_batches(chunks, batch=batch, columns=columns):
-        stats.chunks += len(rows)
-        with cache.lock:
-            todo = {}
-            for row in rows:
-                if row["text_hash"] not in cache and row["text_hash"] not in todo:
-                    todo[row["text_hash"]] = row
-            stats.reused += len(rows) - len(todo)
-            if todo:
-                vectors = embedder.embed_documents([(row.get("embed_prefix") or "") + row["text"]
-                                                    for row in todo.values()])
-                cache.put_many(list(todo), vectors)
-                checkpoint("embed")
-        if todo:
-            stats.embedded += len(todo)
-            stats.tokens_embedded += sum(row["n_tokens"] for row in todo.values())
-            elapsed = time.perf_counter() - started
-            log.info("embedded %d new chunks, %d/%d done (%.1f chunks/s)",
-                     stats.embedded, stats.chunks, total, stats.embedded / max(elapsed, 1e-9))
-    stats.seconds = time.perf_counter() - started
-    return stats
+    results = [embed_batch(b, embedder, cache) for b in iter_batches(chunks, cache, batch)]
+    return EmbedStats.combine(pq.ParquetFile(chunks).metadata.num_rows, results, time.perf_counter() - started)
 
 
 class CachedEmbedding:

@@ -9,6 +9,11 @@ harmless: any copy is the right one.
 One instance per cache folder per process (:func:`indexgate.resources.resources` shares it), so
 concurrent builds see each other's vectors; a writer holding :attr:`EmbeddingCache.lock` while it
 checks, embeds and adds makes a text that two concurrent builds need hit the model once.
+
+Several processes (Dask workers of the embedding fan-out, see docs/scaling.md) may write to one
+folder at once: every part has its own uuid name and appears by an atomic rename, so no writer
+ever overwrites or half-shows another's part. A process learns of other processes' parts only
+when it calls :meth:`EmbeddingCache.refresh`.
 """
 
 from __future__ import annotations
@@ -30,12 +35,23 @@ class EmbeddingCache:
         self.dimension = dimension
         self.dir.mkdir(parents=True, exist_ok=True)
         self._known: set[str] = set()
+        self._read: set[str] = set()  # names of the parts whose hashes are in _known
         self.lock = threading.RLock()
-        for part in self._parts():
-            self._known.update(pq.read_table(part, columns=["text_hash"]).column(0).to_pylist())
+        self.refresh()
 
     def _parts(self) -> list[Path]:
         return sorted(self.dir.glob("part-*.parquet"))
+
+    def refresh(self) -> int:
+        """Learn the hashes of parts written since this instance last looked (by other processes);
+        returns how many new hashes it learnt."""
+        with self.lock:
+            before = len(self._known)
+            for part in self._parts():
+                if part.name not in self._read:
+                    self._known.update(pq.read_table(part, columns=["text_hash"]).column(0).to_pylist())
+                    self._read.add(part.name)
+            return len(self._known) - before
 
     def __contains__(self, text_hash: str) -> bool:
         return text_hash in self._known
@@ -78,4 +94,6 @@ class EmbeddingCache:
         tmp = self.dir / f".{name}.tmp"
         pq.write_table(table, tmp)
         tmp.rename(self.dir / name)
-        self._known.update(hashes[i] for i in keep)
+        with self.lock:
+            self._known.update(hashes[i] for i in keep)
+            self._read.add(name)

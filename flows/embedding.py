@@ -1,0 +1,52 @@
+"""The embedding step of a sync, fanned out: one ``embed_batch`` task per batch of texts the
+embedding cache lacks (none when everything is cached), then one task that checks and records.
+
+The batches run on the flow's own task runner (Prefect's thread pool by default, or whatever
+runner the flow was given), or, when ``settings.dask`` names a cluster, on Prefect's
+``DaskTaskRunner``: an existing scheduler (``dask.address``) or a local cluster of
+``dask.n_workers`` processes started for this step. Every other task of the sync runs in the
+flow's process, which alone opens the vector store and holds the alias lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prefect import unmapped
+from prefect.task_runners import TaskRunner
+
+from indexgate.settings import DaskConfig, Settings
+from tasks import embed_batch, plan_embedding, record_embedding
+
+
+@contextmanager
+def dask_runner(config: DaskConfig) -> Iterator[TaskRunner | None]:
+    """A started ``DaskTaskRunner`` for the config, or None when the config names no cluster.
+    A local cluster is stopped when the block ends; an existing one is only disconnected from."""
+    if not config.enabled:
+        yield None
+        return
+    from prefect_dask import DaskTaskRunner
+
+    if config.address:
+        runner = DaskTaskRunner(address=config.address)
+    else:
+        runner = DaskTaskRunner(cluster_kwargs={"n_workers": config.n_workers, "processes": True,
+                                                "threads_per_worker": config.threads_per_worker,
+                                                "dashboard_address": None})
+    with runner:
+        yield runner
+
+
+def embed_version(settings: Settings, plan) -> dict:
+    """Embed every chunk of the plan's version whose text the cache lacks; returns the stats
+    that ``record_embedding`` wrote to the manifest."""
+    todo = plan_embedding(settings, plan)
+    if not todo.batches:  # nothing to embed: no batch tasks, no cluster
+        return record_embedding(settings, plan, todo, [])
+    parameters = {"embedder": unmapped(settings.embedder), "cache_dir": unmapped(str(settings.embedding_cache_dir)),
+                  "batch": list(todo.batches)}
+    with dask_runner(settings.dask) as runner:
+        results = runner.map(embed_batch, parameters) if runner else embed_batch.map(**parameters)
+        return record_embedding(settings, plan, todo, results)
