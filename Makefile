@@ -37,7 +37,14 @@ chromium:
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "could not install chromium: the browser test of the report will be skipped"; }
 
-test: install chromium
+# dclint (npm) validates docker/compose.yaml in the tests where `docker compose` is missing
+# (hadolint, for the Dockerfile, comes with the test extras). Without npm those checks skip.
+DCLINT := .tools/node_modules/.bin/dclint
+$(DCLINT):
+	@command -v npm >/dev/null && npm install --silent --no-audit --no-fund --prefix .tools dclint@3.1.0 \
+	  || echo "could not install dclint: the compose file is validated only where docker compose exists"
+
+test: install chromium $(DCLINT)
 	$(BIN)/pytest
 
 test-fast: install
@@ -48,4 +55,4 @@ contract: install
 	../shared/checks/cli-contract
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache .tools
