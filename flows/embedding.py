@@ -17,6 +17,7 @@ from prefect import unmapped
 from prefect.task_runners import TaskRunner
 
 from indexgate.settings import DaskConfig, Settings
+from indexgate.sync import Plan
 from tasks import embed_batch, plan_embedding, record_embedding
 
 
@@ -39,7 +40,7 @@ def dask_runner(config: DaskConfig) -> Iterator[TaskRunner | None]:
         yield runner
 
 
-def embed_version(settings: Settings, plan) -> dict:
+def embed_version(settings: Settings, plan: Plan) -> dict:
     """Embed every chunk of the plan's version whose text the cache lacks; returns the stats
     that ``record_embedding`` wrote to the manifest."""
     todo = plan_embedding(settings, plan)
