@@ -29,12 +29,12 @@ def check_source(source: str) -> None:
     if isinstance(opened, FolderSource):
         root = Path(source.removeprefix("file://")).expanduser()
         if not root.is_dir():
-            raise SourceError(f"source folder {source!r} not found or not a folder{_where(root)}")
+            raise SourceError(f"source folder not found or not a folder: {source}{_where(root)}")
         try:
             with os.scandir(root):
                 pass
         except OSError as exc:
-            raise SourceError(f"source folder {source!r} cannot be listed: {exc.strerror or exc}") from None
+            raise SourceError(f"cannot list source folder {source}: {exc.strerror or exc}") from None
     elif isinstance(opened, BeirSource):
         try:
             with open(opened.corpus, "rb"):

@@ -12,9 +12,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.events import emit_event
 from prefect.runtime import flow_run as current_run
+from prefect.utilities.urls import url_for
 
 from indexgate import notify, preflight
-from indexgate.settings import load_settings
+from indexgate.settings import Settings, load_settings
 
 log = logging.getLogger("indexgate.runs")
 _VERSION = re.compile(r"-v([0-9a-f]{12})(?:$|-)")
@@ -27,7 +28,7 @@ def check_inputs(alias: str | None, source: str | None = None, golden: str | Non
 
 
 @task(name="check_alias_known", cache_policy=NO_CACHE)
-def check_alias_known(settings, alias: str, version: str | None = None) -> None:
+def check_alias_known(settings: Settings, alias: str, version: str | None = None) -> None:
     preflight.check_known_alias(settings.home, alias, version)
 
 
@@ -51,7 +52,6 @@ def _announce(flow, run, outcome: str, reason: str, result: dict | None = None) 
     found = _VERSION.search(name or "")
     result = result or {}
     try:
-        from prefect.utilities.urls import url_for
         url = url_for(run)
     except Exception:  # noqa: BLE001 - no UI URL configured (temporary local API)
         url = None

@@ -46,7 +46,7 @@ def test_runs_are_named_and_only_rejections_and_failures_notify(corpus, golden, 
 
 def test_a_missing_source_fails_before_anything_is_built_and_notifies(tmp_path, state, notified):
     missing = tmp_path / "no-such-folder"
-    with pytest.raises(SourceError, match=f"source folder '{missing}' not found"):
+    with pytest.raises(SourceError, match=f"source folder not found or not a folder: {missing}"):
         sync(source=str(missing), alias="nothing", state_dir=state)
     assert not (tmp_path / "state").exists()  # no lock, no manifest, no Qdrant folder
     (post,) = notified.wait(1)

@@ -10,7 +10,7 @@ from indexgate.preflight import check_inputs, check_known_alias
 
 def test_a_missing_folder_is_named_with_where_it_was_looked_for(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SourceError, match=f"source folder 'nowhere' not found or not a folder \\(relative to {tmp_path}\\)"):
+    with pytest.raises(SourceError, match=f"source folder not found or not a folder: nowhere \\(relative to {tmp_path}\\)"):
         check_inputs("docs", "nowhere")
 
 
@@ -23,7 +23,7 @@ def test_a_file_is_not_a_source_folder(tmp_path):
 def test_an_unlistable_folder_fails_with_the_kernels_reason(tmp_path, locked_folder):
     root = tmp_path / "corpus"
     root.mkdir()
-    with locked_folder(root), pytest.raises(SourceError, match="cannot be listed: Permission denied"):
+    with locked_folder(root), pytest.raises(SourceError, match=f"cannot list source folder {root}: Permission denied"):
         check_inputs("docs", str(root))
 
 
