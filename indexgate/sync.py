@@ -24,6 +24,7 @@ from indexgate import gates as gate_checks
 from indexgate.changes import check_deletions, diff
 from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
+from indexgate.embedding import Embedder
 from indexgate.embedding.batch import embed_chunks
 from indexgate.errors import AliasConflict
 from indexgate.evaluation import SpanIndex, evaluate, load_golden
@@ -40,7 +41,6 @@ from indexgate.quality import validate_version
 from indexgate.promotion import live_version, promote
 from indexgate.recovery import expected_ids, verify_shadow
 from indexgate.registry import Manifest
-from indexgate.embedding import Embedder
 from indexgate.resources import Resources, embedder_for
 from indexgate.reuse import carry_rows, content_hashes, doc_ids
 from indexgate.settings import EmbedderConfig, Settings

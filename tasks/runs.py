@@ -32,10 +32,10 @@ def check_alias_known(settings: Settings, alias: str, version: str | None = None
     preflight.check_known_alias(settings.home, alias, version)
 
 
-def name_run(alias: str, version: str, suffix: str = "") -> str:
-    """Rename the current flow run ``<flow>-<alias>-v<version><suffix>`` (the version is known
-    only after planning, so the run starts as ``<flow>-<alias>``). Outside a run: no-op."""
-    name = f"{current_run.flow_name}-{alias}-v{version}{suffix}"
+def name_run(alias: str, version: str) -> str:
+    """Rename the current flow run ``<flow>-<alias>-v<version>`` (the version is known only
+    after planning, so the run starts as ``<flow>-<alias>``). Outside a run: no-op."""
+    name = f"{current_run.flow_name}-{alias}-v{version}"
     if current_run.id:
         with get_client(sync_client=True) as client:
             client.update_flow_run(current_run.id, name=name)
