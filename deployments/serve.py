@@ -144,7 +144,8 @@ def deploy(prefect_file: Path = REPO / "deployments" / "prefect.yaml") -> list[s
     from prefect.client.schemas.schedules import CronSchedule
     from prefect.flows import load_flow_from_entrypoint
 
-    spec = _resolve(yaml.safe_load(prefect_file.read_text()), os.environ)
+    # The pull step's {{ $INDEXGATE_REPO }} is resolved now: the runs execute in this checkout.
+    spec = _resolve(yaml.safe_load(prefect_file.read_text()), {"INDEXGATE_REPO": str(REPO), **os.environ})
     names = []
     with get_client(sync_client=True) as client:
         for item in spec["deployments"]:
