@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: install chromium run test test-fast contract clean
+.PHONY: install chromium run test test-fast contract clean serve stop
 
 install: $(STAMP)
 
@@ -28,6 +28,16 @@ run: install
 	$(BIN)/indexgate status --alias docs
 	@echo
 	$(BIN)/indexgate search --alias docs "How many days do I have to submit an expense report?" -k 3
+
+# A Prefect server and a process worker on 127.0.0.1:$(PORT) (no Docker), the work pool "indexgate"
+# and every deployment of deployments/prefect.yaml; pids and logs in $(SERVE_DIR). `make stop` ends them.
+PORT ?= 4200
+SERVE_DIR ?= .serve
+serve: install
+	$(PY) deployments/serve.py start --port $(PORT) --state-dir $(SERVE_DIR)
+
+stop:
+	$(PY) deployments/serve.py stop --state-dir $(SERVE_DIR)
 
 # The report test drives Debian's Chromium (never a browser download); install it when missing.
 # If that fails (no root, no apt), the test skips and says why; the rest of the suite still runs.

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 from prefect import flow
 
+from indexgate.params import ChunkOverlap, ChunkSize, ConfigFile, GoldenSet, Source, StateDir, TopK
 from indexgate.settings import load_settings
 from tasks import (
     chunk_documents, discard_scratch, embed_chunks, load_shadow, parse_documents, plan_scratch,
     score_golden, snapshot_source,
 )
+from tasks.runs import HOOKS, check_inputs
 
 
-@flow(name="evaluate", flow_run_name="evaluate")
-def evaluate(source: str, golden: str, chunk_size: int | None = None, chunk_overlap: int | None = None,
-             k: int | None = None, config: str | None = None, state_dir: str | None = None) -> dict:
+@flow(name="evaluate", flow_run_name="evaluate", **HOOKS)
+def evaluate(source: Source, golden: GoldenSet, chunk_size: ChunkSize | None = None,
+             chunk_overlap: ChunkOverlap | None = None, k: TopK | None = None, config: ConfigFile | None = None,
+             state_dir: StateDir | None = None) -> dict:
     settings = load_settings(config, home=state_dir, chunking={"chunk_size": chunk_size, "chunk_overlap": chunk_overlap},
                              gates={"k": k})
+    check_inputs(None, source, golden)
     snap = snapshot_source(source, settings)
     scratch, plan = plan_scratch(settings, snap)
     try:

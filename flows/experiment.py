@@ -13,8 +13,10 @@ from prefect import flow
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from indexgate import experiment
+from indexgate.params import ConfigFile, GoldenSet, GridFile, OutDir, Source, StateDir
 from indexgate.settings import load_settings
 from tasks import embed_golden, load_grid, publish_experiment, run_configuration, snapshot_source, write_experiment
+from tasks.runs import HOOKS, check_inputs
 
 # Two configurations at a time (one on one core): embedding is CPU-bound and the model already
 # uses every core for a batch, so more would only queue; two let one build chunk, load and score
@@ -23,13 +25,14 @@ PARALLEL = max(1, min(2, os.cpu_count() or 1))
 
 
 @flow(name="chunking_experiment", flow_run_name="chunking-experiment",
-      task_runner=ThreadPoolTaskRunner(max_workers=PARALLEL))
-def chunking_experiment(source: str, golden: str, grid: str, config: str | None = None,
-                        state_dir: str | None = None, out: str | None = None) -> dict:
+      task_runner=ThreadPoolTaskRunner(max_workers=PARALLEL), **HOOKS)
+def chunking_experiment(source: Source, golden: GoldenSet, grid: GridFile, config: ConfigFile | None = None,
+                        state_dir: StateDir | None = None, out: OutDir | None = None) -> dict:
     """Score every configuration of ``grid`` on ``golden`` and write the results, the HTML page
     and the winner's config file (to ``out``, default ``<state dir>/experiments/<id>``)."""
     started = datetime.now(timezone.utc)
     settings = load_settings(config, home=state_dir)
+    check_inputs(None, source, golden)
     spec = load_grid(settings, grid)
     snap = snapshot_source(source)
     gold = embed_golden(settings, golden)

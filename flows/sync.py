@@ -9,17 +9,20 @@ from prefect.transactions import transaction
 
 from flows.embedding import embed_version
 from indexgate.locking import sync_lock
+from indexgate.params import AliasName, ConfigFile, GoldenSet, Overrides, PolicyFile, Source, StateDir
 from indexgate.settings import load_settings
 from tasks import (
     check_integrity, check_latency, check_quality, check_quarantine, chunk_documents, collect_garbage,
     evaluate_golden, keep_unchanged, load_shadow, parse_documents, plan_version, promote_version,
     publish_report, reconcile_alias, smoke_check, snapshot_source, write_quality_report,
 )
+from tasks.runs import HOOKS, check_inputs, name_run
 
 
-@flow(name="sync", flow_run_name="sync-{alias}")
-def sync(source: str, alias: str, golden: str | None = None, config: str | None = None,
-         state_dir: str | None = None, allow_mass_delete: bool = False, policy: str | None = None) -> dict:
+@flow(name="sync", flow_run_name="sync-{alias}", **HOOKS)
+def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, config: ConfigFile | None = None,
+         state_dir: StateDir | None = None, allow_mass_delete: bool = False, policy: PolicyFile | None = None,
+         overrides: Overrides | None = None) -> dict:
     """Sync a source into a new validated version of ``alias`` and promote it if its gates pass.
 
     An unchanged source is a no-op. An unreadable source, or one that would delete more than
@@ -28,12 +31,16 @@ def sync(source: str, alias: str, golden: str | None = None, config: str | None 
     the promotion step, in one atomic call, and moves back if the smoke check through the alias
     fails. ``policy`` (a YAML file with a ``gates`` section) says which gates block and which only
     warn. One sync per alias at a time (another waits ``lifecycle.wait_s``, then is refused); it
-    starts by reconciling what a dead run left and ends by collecting old versions."""
-    settings = load_settings(config, policy=policy, home=state_dir)
+    starts by reconciling what a dead run left and ends by collecting old versions. ``overrides``
+    (chunking, embedder model) go over the config file's: see the ``reindex`` flow. The run is
+    renamed ``sync-<alias>-v<version>`` once the version is planned."""
+    settings = load_settings(config, policy=policy, home=state_dir, **(overrides.settings() if overrides else {}))
+    check_inputs(alias, source, golden)
     with sync_lock(settings.home, alias, settings.lifecycle.wait_s):
         recovery = reconcile_alias(settings, alias, golden)
         snap = snapshot_source(source, settings)
         plan = plan_version(settings, alias, snap, allow_mass_delete)
+        name_run(alias, plan.version)
         if plan.action == "noop":
             outcome = keep_unchanged(settings, plan)
         else:

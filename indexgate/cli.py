@@ -315,6 +315,16 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, name, None) is not None and getattr(args, name) < 1:
             print(f"indexgate: error: --{name.replace('_', '-')} must be at least 1", file=sys.stderr)
             return EXIT_USAGE
+    if getattr(args, "alias", None) is not None:
+        # Before any flow starts: the flows' typed parameters would refuse it with a regex.
+        from indexgate.errors import ConfigError
+        from indexgate.versioning import validate_alias
+
+        try:
+            validate_alias(args.alias)
+        except ConfigError as exc:
+            print(f"indexgate: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
     _environment()
     import logging
 

@@ -286,6 +286,18 @@ class DaskConfig(BaseModel):
         return bool(self.address or self.n_workers)
 
 
+class NotifyConfig(BaseModel):
+    """Where a failed, rejected or rolled-back run is announced (see :mod:`indexgate.notify`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # A URL that receives one JSON POST per such run (INDEXGATE_NOTIFY__WEBHOOK_URL); None: no POST.
+    webhook_url: str | None = None
+    timeout_s: float = Field(10.0, gt=0)
+    # Which run outcomes are announced.
+    on: tuple[Literal["failed", "rejected", "rolled_back"], ...] = ("failed", "rejected", "rolled_back")
+
+
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("indexgate_config_file", default=None)
 _POLICY_FILE: ContextVar[Path | None] = ContextVar("indexgate_policy_file", default=None)
 
@@ -356,6 +368,7 @@ class Settings(BaseSettings):
     report: ReportConfig = ReportConfig()
     lifecycle: LifecycleConfig = LifecycleConfig()
     dask: DaskConfig = DaskConfig()
+    notify: NotifyConfig = NotifyConfig()
     # Points and chunks are streamed through the pipeline in batches of this many (and the sync's
     # embedding fan-out sends this many texts to the model per task).
     batch_size: int = Field(256, ge=1)

@@ -24,6 +24,7 @@ from indexgate import gates as gate_checks
 from indexgate.changes import check_deletions, diff
 from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
+from indexgate.embedding import Embedder
 from indexgate.embedding.batch import BatchResult, EmbeddingPlan, EmbedStats, embed_chunks, plan_batches
 from indexgate.errors import AliasConflict, EmbeddingError
 from indexgate.evaluation import SpanIndex, evaluate, load_golden
@@ -40,9 +41,9 @@ from indexgate.quality import validate_version
 from indexgate.promotion import live_version, promote
 from indexgate.recovery import expected_ids, verify_shadow
 from indexgate.registry import Manifest
-from indexgate.resources import Resources
+from indexgate.resources import Resources, embedder_for
 from indexgate.reuse import carry_rows, content_hashes, doc_ids
-from indexgate.settings import Settings
+from indexgate.settings import EmbedderConfig, Settings
 from indexgate.sources import Spool, open_source
 from indexgate.store.load import load_chunks
 from indexgate.testhook import checkpoint
@@ -132,7 +133,10 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     if manifest is None:
         manifest = Manifest(
             alias=alias, version=version, collection=collection, source=snap.source,
-            snapshot_hash=snap.hash, chunker=res.chunker.describe(), embedder=res.embedder.fingerprint.as_dict(),
+            snapshot_hash=snap.hash, chunker=res.chunker.describe(),
+            # The config too, so a later version built by another model can load this one's to
+            # embed the golden queries for the regression gate (see score_live).
+            embedder={**res.embedder.fingerprint.as_dict(), "config": res.settings.embedder.model_dump(mode="json")},
             parser_version=PARSER_VERSION,
             documents=[{"doc_id": o.doc_id, "content_hash": o.content_hash, "size": o.size, "mime": o.mime,
                         "modified": o.modified, **({"etag": o.etag} if o.etag else {})} for o in snap.objects],
@@ -325,13 +329,34 @@ def score_live(res: Resources, plan: Plan, queries: list[GoldenQuery],
     collection = collection_name(plan.alias, plan.live)
     if manifest is None or not chunks.is_file():
         return None, f"live version {plan.live} has no manifest or chunks table under {chunks.parent}"
-    if manifest.embedder.get("id") != res.embedder.fingerprint.id:
-        return None, (f"live version {plan.live} was embedded by another model ({manifest.embedder.get('model')},"
-                      f" fingerprint {manifest.embedder.get('id')}): this run's query vectors cannot search it")
+    embedder, problem = _live_embedder(res, manifest)
+    if problem:
+        return None, problem
     if not res.store.exists(collection):
         return None, f"live collection {collection} does not exist"
-    return evaluate(res.store, collection, res.embedder, queries, res.settings.gates.k,
+    return evaluate(res.store, collection, embedder, queries, res.settings.gates.k,
                     SpanIndex.from_parquet(chunks), depth=depth), None
+
+
+def _live_embedder(res: Resources, manifest: Manifest) -> tuple[Embedder | None, str | None]:
+    """The embedder whose vectors the live version holds: this run's, or (after a model change)
+    the live version's own, loaded from the config its manifest recorded and accepted only if its
+    fingerprint is the recorded one. Returns (embedder, None) or (None, why not)."""
+    recorded = manifest.embedder
+    if recorded.get("id") == res.embedder.fingerprint.id:
+        return res.embedder, None
+    why = (f"live version {manifest.version} was embedded by another model ({recorded.get('model')}, fingerprint"
+           f" {recorded.get('id')})")
+    if not recorded.get("config"):
+        return None, f"{why} whose config its manifest does not record: its queries cannot be embedded"
+    try:
+        embedder = embedder_for(res.settings.model_copy(update={"embedder": EmbedderConfig(**recorded["config"])}))
+    except Exception as exc:  # noqa: BLE001 - any failure to load it leaves the gate unscored, with the reason
+        return None, f"{why} that cannot be loaded here: {exc}"
+    if embedder.fingerprint.id != recorded.get("id"):
+        return None, f"{why}; loading its config here gives fingerprint {embedder.fingerprint.id}, not the recorded one"
+    log.info("scoring live version %s with its own embedder %s", manifest.version, recorded.get("model"))
+    return embedder, None
 
 
 def check_relevance(res: Resources, plan: Plan, golden: str) -> list[GateResult]:

@@ -304,3 +304,50 @@ def library_sync():
         return outcome
 
     return run
+
+
+@pytest.fixture
+def webhook():
+    """A real HTTP receiver on a random loopback port: ``webhook.url``, and ``webhook.posts``, the
+    JSON bodies POSTed to it so far (a test that expects one waits with ``webhook.wait(n)``)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[dict] = []
+    arrived = threading.Condition()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            with arrived:
+                received.append({"path": self.path, "content_type": self.headers.get("Content-Type"),
+                              "json": json.loads(body)})
+                arrived.notify_all()
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    class Receiver:
+        url = f"http://127.0.0.1:{server.server_port}/hook"
+
+        @property
+        def posts(self):
+            return [p["json"] for p in received]
+
+        def wait(self, n: int, timeout: float = 30) -> list[dict]:
+            with arrived:
+                arrived.wait_for(lambda: len(received) >= n, timeout)
+            return self.posts
+
+        raw = received  # with each request's path and content type
+
+    yield Receiver()
+    server.shutdown()
+    server.server_close()

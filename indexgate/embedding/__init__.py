@@ -13,7 +13,7 @@ def make_embedder(config: EmbedderConfig) -> Embedder:
     if config.kind == "fake":
         from indexgate.embedding.fake import FakeEmbedder
 
-        return FakeEmbedder()
+        return FakeEmbedder() if config.model == "fake" else FakeEmbedder(model=f"fake-bag-of-words:{config.model}")
     from indexgate.embedding.sentence_transformers import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(config)

@@ -29,10 +29,12 @@ class WordTokenizer:
 
 
 class FakeEmbedder:
-    def __init__(self, dimension: int = 64, max_tokens: int = 512):
+    def __init__(self, dimension: int = 64, max_tokens: int = 512, model: str = "fake-bag-of-words"):
         self.tokenizer = WordTokenizer(max_tokens)
+        # ``model`` only names it: two names give equal vectors under different fingerprints (a
+        # model change, for tests of what a new fingerprint implies).
         self.fingerprint = EmbedderFingerprint(
-            model="fake-bag-of-words", weights_sha256="none", dimension=dimension,
+            model=model, weights_sha256="none", dimension=dimension,
             normalize=True, max_seq_length=max_tokens,
         )
         self.calls = 0  # number of texts embedded, so tests can count model work

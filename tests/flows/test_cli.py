@@ -45,7 +45,7 @@ def test_sync_status_search_eval_json_shapes(capsys, corpus, golden, state):
     assert json.loads(out)["live"] == synced["version"] and len(json.loads(out)["versions"]) == 1
 
 
-def test_human_output_and_errors(capsys, corpus, state, tmp_path):
+def test_human_output_and_errors(capsys, corpus, golden, state, tmp_path):
     code, out, _ = run(capsys, "sync", "--source", str(corpus), "--alias", "human", "--state-dir", state)
     assert code == EXIT_OK and "promoted version" in out and "integrity.point_count" in out
 
@@ -63,7 +63,10 @@ def test_human_output_and_errors(capsys, corpus, state, tmp_path):
     assert code == EXIT_ERROR and "golden set not found" in err
 
     assert run(capsys, "eval", "--source", "x", "--golden", "y", "-k", "0")[0] == EXIT_USAGE
-    code, _, err = run(capsys, "eval", "--source", str(corpus), "--golden", "y", "--chunk-size", "300",
+    code, _, err = run(capsys, "sync", "--source", str(corpus), "--alias", "bad alias", "--state-dir", state)
+    assert code == EXIT_USAGE and "invalid alias 'bad alias'" in err
+    # (a real golden set: a missing one is now refused first, at flow start)
+    code, _, err = run(capsys, "eval", "--source", str(corpus), "--golden", str(golden), "--chunk-size", "300",
                        "--state-dir", state)
     assert code == EXIT_ERROR and "exceeds the embedder's maximum of 254 tokens" in err
 

@@ -1,0 +1,38 @@
+"""Full rebuild of an alias with a chosen embedder and chunking: the sync pipeline (snapshot ->
+shadow -> gates, regression against the live version included -> promote | keep live) run with
+those settings, then a summary of what was rebuilt."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows.sync import sync
+from indexgate.params import (
+    AliasName, ChunkOverlap, ChunkSize, ConfigFile, EmbedderModel, GoldenSet, Overrides, PolicyFile, Source, StateDir,
+    Strategy,
+)
+from indexgate.settings import load_settings
+from tasks.reindex import publish_reindex
+from tasks.runs import HOOKS
+
+
+@flow(name="reindex", flow_run_name="reindex-{alias}", **HOOKS)
+def reindex(source: Source, alias: AliasName, golden: GoldenSet | None = None, config: ConfigFile | None = None,
+            embedder_model: EmbedderModel | None = None, strategy: Strategy | None = None,
+            chunk_size: ChunkSize | None = None, chunk_overlap: ChunkOverlap | None = None,
+            policy: PolicyFile | None = None, state_dir: StateDir | None = None) -> dict:
+    """Rebuild ``alias`` from ``source`` with ``embedder_model`` and the chunking given (over the
+    config file's, e.g. an experiment's ``winner.yaml``) for a model or chunking change.
+
+    The new fingerprints make a new version id, so every chunk is embedded for the new embedder
+    (or comes from the embedding cache of that same embedder) and, with a new chunker, every
+    document is chunked again. The version goes through every gate of a sync, including no
+    regression against the live version on ``golden``, and is promoted only if they pass. The run
+    is renamed ``reindex-<alias>-v<version>`` and publishes ``indexgate-reindex-<alias>``."""
+    overrides = Overrides(embedder_model=embedder_model, strategy=strategy, chunk_size=chunk_size,
+                          chunk_overlap=chunk_overlap)
+    settings = load_settings(config, policy=policy, home=state_dir, **overrides.settings())
+    # sync's body, in this run: its tasks and artifacts belong to this run, not to a subflow.
+    outcome = sync.fn(source=source, alias=alias, golden=golden, config=config, state_dir=state_dir, policy=policy,
+                      overrides=overrides)
+    return {**outcome, "reindex": publish_reindex(settings, outcome)}

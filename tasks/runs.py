@@ -1,0 +1,87 @@
+"""What a flow run tells Prefect and the people watching it: checked inputs, a name that says
+which alias and version it built, and a notification (webhook + Prefect event) when it failed,
+was rejected or was rolled back."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.events import emit_event
+from prefect.runtime import flow_run as current_run
+from prefect.utilities.urls import url_for
+
+from indexgate import notify, preflight
+from indexgate.settings import Settings, load_settings
+
+log = logging.getLogger("indexgate.runs")
+_VERSION = re.compile(r"-v([0-9a-f]{12})(?:$|-)")
+
+
+@task(name="check_inputs", cache_policy=NO_CACHE)
+def check_inputs(alias: str | None, source: str | None = None, golden: str | None = None) -> None:
+    """Fail fast, before anything is locked or built: alias name, source, golden set."""
+    preflight.check_inputs(alias, source, golden)
+
+
+@task(name="check_alias_known", cache_policy=NO_CACHE)
+def check_alias_known(settings: Settings, alias: str, version: str | None = None) -> None:
+    preflight.check_known_alias(settings.home, alias, version)
+
+
+def name_run(alias: str, version: str) -> str:
+    """Rename the current flow run ``<flow>-<alias>-v<version>`` (the version is known only
+    after planning, so the run starts as ``<flow>-<alias>``). Outside a run: no-op."""
+    name = f"{current_run.flow_name}-{alias}-v{version}"
+    if current_run.id:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(current_run.id, name=name)
+    return name
+
+
+def _announce(flow, run, outcome: str, reason: str, result: dict | None = None) -> None:
+    params = run.parameters or {}
+    try:
+        with get_client(sync_client=True) as client:
+            name = client.read_flow_run(run.id).name  # renamed after planning: holds the version
+    except Exception:  # noqa: BLE001 - the notification still goes out, with the name it started with
+        name = run.name
+    found = _VERSION.search(name or "")
+    result = result or {}
+    try:
+        url = url_for(run)
+    except Exception:  # noqa: BLE001 - no UI URL configured (temporary local API)
+        url = None
+    message = notify.Notification(
+        flow=flow.name, run=name, alias=result.get("alias") or params.get("alias"),
+        version=result.get("version") or (found.group(1) if found else None), outcome=outcome,
+        reason=reason, live=result.get("live"), url=url)
+    emit_event(event=f"indexgate.run.{outcome}",
+               resource={"prefect.resource.id": f"indexgate.alias.{message.alias}",
+                         "prefect.resource.name": str(message.alias)},
+               related=[{"prefect.resource.id": f"prefect.flow-run.{run.id}", "prefect.resource.role": "flow-run"}],
+               payload=message.as_dict())
+    try:
+        config = load_settings(params.get("config"), home=params.get("state_dir")).notify
+    except Exception:  # noqa: BLE001 - a bad config file may be why the run failed: use the environment
+        config = load_settings().notify
+    if notify.send(config, message):
+        log.info("notified %s of %s", config.webhook_url.split("?")[0], outcome)
+
+
+def notify_failure(flow, flow_run, state) -> None:
+    """State hook (on_failure, on_crashed): announce the failure and its message."""
+    _announce(flow, flow_run, "failed", state.message or state.name)
+
+
+def notify_outcome(flow, flow_run, state) -> None:
+    """State hook (on_completion): announce a rejected or rolled-back version."""
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, dict) and result.get("action") in ("rejected", "rolled_back"):
+        _announce(flow, flow_run, result["action"], result.get("reason", ""), result)
+
+
+HOOKS = {"on_completion": [notify_outcome], "on_failure": [notify_failure], "on_crashed": [notify_failure]}
