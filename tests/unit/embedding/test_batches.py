@@ -75,7 +75,7 @@ def test_in_process_embedding_counts_like_before(tmp_path):
 
 def _write_batches(cache_dir: str, batches: list[EmbedBatch]) -> int:
     # Runs in a fresh (spawned) process, as a Dask worker does: its own embedder and cache instance.
-    embedder, cache = embedding_for(EmbedderConfig(kind="fake"), Path(cache_dir))
+    embedder, cache = embedding_for(EmbedderConfig(kind="fake", model="fake"), Path(cache_dir))
     return sum(embed_batch(b, embedder, cache).embedded for b in batches)
 
 
@@ -103,9 +103,9 @@ def test_processes_writing_one_cache_at_once_leave_every_vector_readable(tmp_pat
 
 
 def test_the_embedder_and_cache_of_a_process_are_made_once(tmp_path):
-    first = embedding_for(EmbedderConfig(kind="fake"), tmp_path)
+    first = embedding_for(EmbedderConfig(kind="fake", model="fake"), tmp_path)
     loaded = models_loaded()
-    again = embedding_for(EmbedderConfig(kind="fake"), tmp_path / ".." / tmp_path.name)
+    again = embedding_for(EmbedderConfig(kind="fake", model="fake"), tmp_path / ".." / tmp_path.name)
     assert again[0] is first[0] and again[1] is first[1] and models_loaded() == loaded
 
 
