@@ -10,9 +10,9 @@ from prefect.transactions import transaction
 from indexgate.locking import sync_lock
 from indexgate.settings import load_settings
 from tasks import (
-    check_integrity, check_latency, check_quality, check_quarantine, chunk_documents, collect_garbage,
-    embed_chunks, evaluate_golden, keep_unchanged, load_shadow, parse_documents, plan_version, promote_version,
-    publish_report, reconcile_alias, smoke_check, snapshot_source, write_quality_report,
+    chunk_documents, collect_garbage, embed_chunks, keep_unchanged, load_shadow, parse_documents, plan_version,
+    promote_version, publish_report, reconcile_alias, smoke_check, snapshot_source, validate_shadow,
+    write_quality_report,
 )
 
 
@@ -42,9 +42,7 @@ def sync(source: str, alias: str, golden: str | None = None, config: str | None 
             # A rejected version rolls the transaction back: load_shadow's hook drops its shadow.
             with transaction() as txn:
                 load_shadow(settings, plan)
-                gates = check_integrity(settings, plan) + check_quarantine(settings, plan) + check_quality(settings, plan)
-                if golden:
-                    gates = gates + evaluate_golden(settings, plan, golden) + check_latency(settings, plan, golden)
+                gates = validate_shadow(settings, plan, golden)
                 outcome = smoke_check(settings, plan, promote_version(settings, plan, gates), golden)
                 if outcome.action in ("rejected", "rolled_back"):
                     txn.rollback()
