@@ -12,9 +12,9 @@ from indexgate.locking import sync_lock
 from indexgate.params import AliasName, ConfigFile, GoldenSet, Overrides, PolicyFile, Source, StateDir
 from indexgate.settings import load_settings
 from tasks import (
-    check_integrity, check_latency, check_quality, check_quarantine, chunk_documents, collect_garbage,
-    evaluate_golden, keep_unchanged, load_shadow, parse_documents, plan_version, promote_version,
-    publish_report, reconcile_alias, smoke_check, snapshot_source, write_quality_report,
+    chunk_documents, collect_garbage, keep_unchanged, load_shadow, parse_documents, plan_version,
+    promote_version, publish_report, reconcile_alias, smoke_check, snapshot_source, validate_shadow,
+    write_quality_report,
 )
 from tasks.runs import HOOKS, check_inputs, name_run
 
@@ -50,9 +50,7 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
             # A rejected version rolls the transaction back: load_shadow's hook drops its shadow.
             with transaction() as txn:
                 load_shadow(settings, plan)
-                gates = check_integrity(settings, plan) + check_quarantine(settings, plan) + check_quality(settings, plan)
-                if golden:
-                    gates = gates + evaluate_golden(settings, plan, golden) + check_latency(settings, plan, golden)
+                gates = validate_shadow(settings, plan, golden)
                 outcome = smoke_check(settings, plan, promote_version(settings, plan, gates), golden)
                 if outcome.action in ("rejected", "rolled_back"):
                     txn.rollback()

@@ -45,11 +45,13 @@ def _settings(args):
 
 
 def cmd_sync(args) -> int:
+    from flows.runtime import flow_runs
     from flows.sync import sync
     from indexgate import reports
 
-    outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
-                   state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy)
+    with flow_runs():
+        outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
+                       state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy)
     res_manifest = _manifest(args, outcome["alias"], outcome["version"])
     report = _report_path(args, outcome["alias"], outcome["version"])
     if args.json:
@@ -214,9 +216,11 @@ def cmd_gc(args) -> int:
 
 def cmd_eval(args) -> int:
     from flows.evaluate import evaluate
+    from flows.runtime import flow_runs
 
-    result = evaluate(source=args.source, golden=args.golden, chunk_size=args.chunk_size,
-                      chunk_overlap=args.chunk_overlap, k=args.k, config=args.config, state_dir=args.state_dir)
+    with flow_runs():
+        result = evaluate(source=args.source, golden=args.golden, chunk_size=args.chunk_size,
+                          chunk_overlap=args.chunk_overlap, k=args.k, config=args.config, state_dir=args.state_dir)
     if args.json:
         _print_json(result)
         return EXIT_OK
@@ -232,10 +236,12 @@ def cmd_eval(args) -> int:
 
 def cmd_experiment(args) -> int:
     from flows.experiment import chunking_experiment
+    from flows.runtime import flow_runs
     from indexgate.experiment.report import summary_text
 
-    summary = chunking_experiment(source=args.source, golden=args.golden, grid=args.grid, config=args.config,
-                                  state_dir=args.state_dir, out=args.out)
+    with flow_runs():
+        summary = chunking_experiment(source=args.source, golden=args.golden, grid=args.grid, config=args.config,
+                                      state_dir=args.state_dir, out=args.out)
     if args.json:
         _print_json(summary)
     else:

@@ -402,6 +402,16 @@ def check_latency(res: Resources, plan: Plan, golden: str) -> list[GateResult]:
     return gate_checks.latency(stats, config.latency)
 
 
+def validate(res: Resources, plan: Plan, golden: str | None = None) -> list[GateResult]:
+    """Every gate of the shadow before the decision: integrity (read back from the store), the
+    quarantine share, the data-quality suites and, with a golden set, relevance (with the
+    regression test against the live version and the golden-set audit) and query latency."""
+    gates = check_integrity(res, plan) + check_quarantine(res, plan) + check_quality(res, plan)
+    if golden:
+        gates += check_relevance(res, plan, golden) + check_latency(res, plan, golden)
+    return gates
+
+
 def conclude(res: Resources, plan: Plan, gates: list[GateResult], by: str) -> Outcome:
     """Promote when every blocking gate passed and the alias still serves ``plan.live``;
     otherwise leave the alias where it is and record why. The shadow is kept either way.

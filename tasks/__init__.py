@@ -6,9 +6,8 @@ which also survives a new flow run after a crash, unlike Prefect's default run-s
 """
 
 from tasks.build import (
-    check_integrity, check_latency, check_quality, check_quarantine, chunk_documents, discard_scratch,
-    embed_chunks, evaluate_golden, load_shadow, parse_documents, plan_scratch, plan_version, score_golden,
-    snapshot_source,
+    chunk_documents, discard_scratch, embed_chunks, load_shadow, parse_documents, plan_scratch, plan_version,
+    score_golden, snapshot_source, validate_shadow,
 )
 from tasks.embedding import embed_batch, plan_embedding, record_embedding
 from tasks.lifecycle import collect_garbage, reconcile_alias, smoke_check
@@ -17,11 +16,10 @@ from tasks.promote import keep_unchanged, promote_version, rollback_alias
 from tasks.report import publish_report, write_quality_report
 
 __all__ = [
-    "check_integrity", "check_latency", "check_quality", "check_quarantine", "chunk_documents", "discard_scratch",
-    "embed_chunks",
-    "evaluate_golden", "keep_unchanged", "load_shadow", "parse_documents", "plan_scratch", "plan_version",
+    "chunk_documents", "discard_scratch", "embed_chunks",
+    "keep_unchanged", "load_shadow", "parse_documents", "plan_scratch", "plan_version",
     "promote_version", "publish_report", "rollback_alias", "score_golden", "snapshot_source",
-    "write_quality_report",
+    "validate_shadow", "write_quality_report",
     "collect_garbage", "reconcile_alias", "smoke_check",
     # the sync's embedding fan-out
     "embed_batch", "plan_embedding", "record_embedding",

@@ -67,32 +67,14 @@ def drop_rejected_shadow(txn) -> None:
     retention.discard_rejected_shadow(resources(settings), plan.alias, plan.version)
 
 
-@task(name="check_integrity", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def check_integrity(settings: Settings, plan: sync.Plan) -> list[GateResult]:
-    return sync.check_integrity(resources(settings), plan)
-
-
-@task(name="check_quarantine", cache_policy=NO_CACHE)
-def check_quarantine(settings: Settings, plan: sync.Plan) -> list[GateResult]:
-    return sync.check_quarantine(resources(settings), plan)
-
-
-@task(name="check_quality", cache_policy=NO_CACHE)
-def check_quality(settings: Settings, plan: sync.Plan) -> list[GateResult]:
-    gates = sync.check_quality(resources(settings), plan)
+@task(name="validate_shadow", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def validate_shadow(settings: Settings, plan: sync.Plan, golden: str | None = None) -> list[GateResult]:
+    """Every gate of the shadow (integrity, quarantine, data quality; relevance and latency with a
+    golden set) in one task: each check is a few library calls, cheaper than a task run of its own."""
+    gates = sync.validate(resources(settings), plan, golden)
     failed = [g.name for g in gates if not g.passed]
-    get_run_logger().info("data quality: %d checks, %d failed %s", len(gates), len(failed), failed or "")
+    get_run_logger().info("%d gates measured, %d failed %s", len(gates), len(failed), failed or "")
     return gates
-
-
-@task(name="check_latency", cache_policy=NO_CACHE)
-def check_latency(settings: Settings, plan: sync.Plan, golden: str) -> list[GateResult]:
-    return sync.check_latency(resources(settings), plan, golden)
-
-
-@task(name="evaluate_golden", cache_policy=NO_CACHE)
-def evaluate_golden(settings: Settings, plan: sync.Plan, golden: str) -> list[GateResult]:
-    return sync.check_relevance(resources(settings), plan, golden)
 
 
 @task(name="plan_scratch", cache_policy=NO_CACHE)

@@ -19,6 +19,15 @@ from indexgate.quality.suites import Suite
 
 log = logging.getLogger(__name__)
 SAMPLE = 5  # ids of failing rows kept per check
+SITE = "local_site"
+# GX's default site, minus the pages of the bare suites and profiling runs: each validation page
+# already shows every expectation with its result, and every page costs a Jinja rendering.
+_SITE_CONFIG = {
+    "class_name": "SiteBuilder", "show_how_to_buttons": False,
+    "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": f"uncommitted/data_docs/{SITE}/"},
+    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    "site_section_builders": {"expectations": "0", "profiling": "0"},
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ def run_suites(folder: Path, tables: list[tuple[Suite, pd.DataFrame]]) -> tuple[
 
     context = gx.get_context(mode="file", project_root_dir=str(folder))
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.variables.data_docs_sites = {SITE: _SITE_CONFIG}
     context.variables.save()
     source = context.data_sources.add_or_update_pandas("indexgate")
     checks: list[Check] = []
@@ -66,25 +76,30 @@ def run_suites(folder: Path, tables: list[tuple[Suite, pd.DataFrame]]) -> tuple[
         gx_suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite.name, expectations=expectations))
         definition = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
-        checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-            name=f"indexgate-{suite.name}", validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")],
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [suite.id_column]},
-        ))
-        result = checkpoint.run(batch_parameters={"dataframe": frame})
-        [validation] = result.run_results.values()
-        results = {(r.expectation_config.meta or {}).get("indexgate"): r for r in validation.results}
-        for spec in suite.specs:
-            r = results[spec.name]
-            res = r.result or {}
-            ids = tuple(str(row.get(suite.id_column)) for row in (res.get("unexpected_index_list") or [])[:SAMPLE]
-                        if isinstance(row, dict))
-            if r.exception_info and r.exception_info.get("raised_exception"):
-                log.warning("expectation %s raised: %s", spec.name, r.exception_info.get("exception_message"))
-            checks.append(Check(
-                suite=suite.name, name=spec.name, expectation=r.expectation_config.type, success=bool(r.success),
-                observed=_plain(res.get("observed_value")), threshold=spec.threshold,
-                unexpected=_plain(res.get("unexpected_count")), rows=_plain(res.get("element_count")), sample=ids,
-            ))
-    index = folder / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+        # Stores its result in the context, from which the Data Docs below are rendered.
+        validation = definition.run(batch_parameters={"dataframe": frame}, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": [suite.id_column]})
+        checks += _checks(suite, validation)
+    # Rendering the site is most of GX's cost: once per version, not once per suite (a checkpoint
+    # per suite, each with an UpdateDataDocsAction, rebuilt the whole site three times).
+    context.build_data_docs(site_names=[SITE])
+    index = folder / "gx" / "uncommitted" / "data_docs" / SITE / "index.html"
     return checks, index
+
+
+def _checks(suite: Suite, validation) -> list[Check]:
+    results = {(r.expectation_config.meta or {}).get("indexgate"): r for r in validation.results}
+    checks = []
+    for spec in suite.specs:
+        r = results[spec.name]
+        res = r.result or {}
+        ids = tuple(str(row.get(suite.id_column)) for row in (res.get("unexpected_index_list") or [])[:SAMPLE]
+                    if isinstance(row, dict))
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            log.warning("expectation %s raised: %s", spec.name, r.exception_info.get("exception_message"))
+        checks.append(Check(
+            suite=suite.name, name=spec.name, expectation=r.expectation_config.type, success=bool(r.success),
+            observed=_plain(res.get("observed_value")), threshold=spec.threshold,
+            unexpected=_plain(res.get("unexpected_count")), rows=_plain(res.get("element_count")), sample=ids,
+        ))
+    return checks

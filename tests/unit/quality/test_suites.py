@@ -33,6 +33,11 @@ def test_good_version_passes_every_expectation_and_writes_data_docs(version):
     page = version.folder / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     assert result.data_docs == str(page) and page.is_file()
     assert "chunks" in page.read_text() and "embeddings" in page.read_text()
+    # Built once, after every suite ran: a validation page per suite, each linked from the index.
+    pages = sorted(page.parent.glob("validations/*/*/*/*.html"))
+    assert sorted(p.relative_to(page.parent / "validations").parts[0] for p in pages) == ["chunks", "documents",
+                                                                                         "embeddings"]
+    assert all(str(p.relative_to(page.parent)) in page.read_text() for p in pages)
 
 
 def _set_text(row, text):
