@@ -135,9 +135,11 @@ def _resolve(value, env: dict):
 def deploy(prefect_file: Path = REPO / "deployments" / "prefect.yaml") -> list[str]:
     """Create or update every deployment of ``prefect_file`` on the API in PREFECT_API_URL.
 
-    Done through Prefect's client, not `prefect deploy`: with the pinned server (fastapi 0.153)
-    the CLI's final worker lookup sends null paging values that the server refuses (422), which
-    aborts a multi-deployment run after the first one."""
+    Done through Prefect's client rather than `prefect deploy`, so that the pull step's
+    ``{{ $INDEXGATE_REPO }}`` becomes this checkout and a failure names the deployment.
+    `prefect --no-prompt deploy --prefect-file deployments/prefect.yaml --all` does the same by
+    hand (with fastapi 0.151-0.155 under the server it stopped after the first deployment with a
+    422 on null paging values; pyproject.toml pins 0.150.0)."""
     import yaml
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import DeploymentScheduleCreate

@@ -24,7 +24,8 @@ PY
 prefect work-pool create indexgate --type process --overwrite
 # One deployment at a time, and checked afterwards rather than trusted by exit code: after
 # creating a deployment, `prefect deploy` asks the server which workers are online, and a
-# Prefect 3.8 server that rejects the client's null paging answers 422 (the deployment exists).
+# Prefect 3.8 server on fastapi 0.151-0.155 rejects the client's null paging with 422 (the
+# deployment exists all the same); the server image's fastapi is not pinned by this project.
 names=$(python -c "import yaml; print(' '.join(d['name'] for d in yaml.safe_load(open('deployments/prefect.yaml'))['deployments']))")
 for name in $names; do
   prefect --no-prompt deploy --prefect-file deployments/prefect.yaml --name "$name" || true
