@@ -8,27 +8,16 @@ Playwright's own browser download is never used: the system Chromium at /usr/bin
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import pytest
 
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from tiny import CHROMIUM, CHROMIUM_ARGS, DOCS, write_golden
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
-DOCS = {
-    "security/passwords.md": "# Passwords\n\nPasswords must be at least 14 characters long and rotated after a compromise.\n",
-    "ops/backups.md": "# Backups\n\nBackups run every night at 02:00 UTC and are retained for 35 days.\n",
-    "hr/leave.txt": "Birth parents receive 20 weeks of paid leave; partners receive 10 weeks.\n",
-}
-GOLDEN = [("q1", "how long must passwords be", "security/passwords.md", "at least 14 characters long"),
-          ("q2", "when do backups run", "ops/backups.md", "every night at 02:00 UTC"),
-          ("q3", "weeks of paid leave for birth parents", "hr/leave.txt", "20 weeks of paid leave")]
 
 # Pixel statistics of a PNG, computed by the browser itself (no imaging library needed).
 PIXELS_JS = """async (src) => {
@@ -60,10 +49,7 @@ def _playwright():
 @pytest.fixture
 def report(tmp_path, write_corpus, build_version):
     root = write_corpus(DOCS)
-    golden = tmp_path / "golden.jsonl"
-    golden.write_text("".join(json.dumps({"query_id": q, "query": text, "relevant": [
-        {"doc_id": d, "start": DOCS[d].index(e), "end": DOCS[d].index(e) + len(e)}]}) + "\n"
-        for q, text, d, e in GOLDEN))
+    golden = write_golden(tmp_path / "golden.jsonl")
     settings = load_settings(home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"})
     build_version(settings, "kb", root, golden)
     (root / "ops/backups.md").write_text("# Backups\n\nBackups now run twice a day and are kept for 90 days.\n")
@@ -76,7 +62,7 @@ def test_report_in_headless_chromium(report):
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "report.png"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.goto(report.as_uri())

@@ -8,7 +8,6 @@ test-artifacts/. One server for the whole module."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import subprocess
@@ -21,23 +20,13 @@ import pytest
 
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from tiny import CHROMIUM, CHROMIUM_ARGS, DOCS, write_golden
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DEPLOYMENTS = ["scheduled-sync", "manual-reindex", "rollback", "evaluate", "quality-report", "chunking-experiment"]
-DOCS = {
-    "security/passwords.md": "# Passwords\n\nPasswords must be at least 14 characters long and rotated after a compromise.\n",
-    "ops/backups.md": "# Backups\n\nBackups run every night at 02:00 UTC and are retained for 35 days.\n",
-    "hr/leave.txt": "Birth parents receive 20 weeks of paid leave; partners receive 10 weeks.\n",
-}
-GOLDEN = [("q1", "how long must passwords be", "security/passwords.md", "at least 14 characters long"),
-          ("q2", "when do backups run", "ops/backups.md", "every night at 02:00 UTC"),
-          ("q3", "weeks of paid leave for birth parents", "hr/leave.txt", "20 weeks of paid leave")]
 
 
 def _free_port() -> int:
@@ -90,9 +79,7 @@ def server(tmp_path_factory):
     for rel, text in DOCS.items():
         (corpus / rel).parent.mkdir(parents=True, exist_ok=True)
         (corpus / rel).write_text(text)
-    golden = base / "golden.jsonl"
-    golden.write_text("".join(json.dumps({"query_id": q, "query": t, "relevant": [
-        {"doc_id": d, "start": DOCS[d].index(e), "end": DOCS[d].index(e) + len(e)}]}) + "\n" for q, t, d, e in GOLDEN))
+    golden = write_golden(base / "golden.jsonl")
     port = _free_port()
     env = {**os.environ, "INDEXGATE_HOME": str(home), "PREFECT_WORKER_QUERY_SECONDS": "2"}
     env.pop("PREFECT_API_URL", None)
@@ -182,7 +169,7 @@ def test_the_ui_shows_the_deployments_and_the_completed_run(server, reindexed):
     _, run = reindexed
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p, tempfile.TemporaryDirectory() as profile:
-        browser = p.chromium.launch_persistent_context(profile, executable_path=str(CHROMIUM), args=ARGS,
+        browser = p.chromium.launch_persistent_context(profile, executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
                                                        viewport={"width": 1400, "height": 1000})
         try:
             page = browser.new_page()

@@ -1,27 +1,14 @@
 """A rebuild under a new embedder fingerprint: every chunk embedded again, the live version scored
 with its own embedder by the regression gate, and the summary that says so."""
 
-import json
 
 from indexgate import reindex
 from indexgate.resources import resources
 from indexgate.settings import load_settings
-
-DOCS = {
-    "security/passwords.md": "# Passwords\n\nPasswords must be at least 14 characters long and rotated after a compromise.\n",
-    "ops/backups.md": "# Backups\n\nBackups run every night at 02:00 UTC and are retained for 35 days.\n",
-    "hr/leave.txt": "Birth parents receive 20 weeks of paid leave; partners receive 10 weeks.\n",
-}
-GOLDEN = [("q1", "how long must passwords be", "security/passwords.md", "at least 14 characters long"),
-          ("q2", "when do backups run", "ops/backups.md", "every night at 02:00 UTC"),
-          ("q3", "weeks of paid leave for birth parents", "hr/leave.txt", "20 weeks of paid leave")]
+from tiny import DOCS, write_golden
 
 
-def _golden(tmp_path):
-    path = tmp_path / "golden.jsonl"
-    path.write_text("".join(json.dumps({"query_id": q, "query": text, "relevant": [
-        {"doc_id": d, "start": DOCS[d].index(e), "end": DOCS[d].index(e) + len(e)}]}) + "\n" for q, text, d, e in GOLDEN))
-    return path
+
 
 
 def _settings(tmp_path, model, **chunking):
@@ -30,7 +17,7 @@ def _settings(tmp_path, model, **chunking):
 
 
 def test_a_model_change_is_embedded_in_full_and_compared_with_the_live_version(tmp_path, write_corpus, build_version):
-    root, golden = write_corpus(DOCS), _golden(tmp_path)
+    root, golden = write_corpus(DOCS), write_golden(tmp_path / "golden.jsonl")
     first, _ = build_version(_settings(tmp_path, "fake"), "kb", root, golden)
     plan, outcome = build_version(_settings(tmp_path, "other-model", chunk_size=12), "kb", root, golden)
     assert plan.version != first.version and outcome.action == "promoted", outcome.reason
@@ -49,7 +36,7 @@ def test_a_model_change_is_embedded_in_full_and_compared_with_the_live_version(t
 
 def test_a_live_version_without_a_recorded_embedder_config_fails_the_regression_gate(tmp_path, write_corpus,
                                                                                       build_version):
-    root, golden = write_corpus(DOCS), _golden(tmp_path)
+    root, golden = write_corpus(DOCS), write_golden(tmp_path / "golden.jsonl")
     first, _ = build_version(_settings(tmp_path, "fake"), "kb", root, golden)
     registry = resources(_settings(tmp_path, "fake")).registry
     manifest = registry.load("kb", first.version)
