@@ -29,6 +29,7 @@ import pytest  # noqa: E402
 
 from indexgate import resources  # noqa: E402
 from indexgate.settings import load_settings  # noqa: E402
+from shadow import build_shadow  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -249,12 +250,7 @@ def _build_version(settings, alias, root, golden=None):
     from indexgate.html_report import build_report
 
     res = resources.resources(settings)
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, alias, snap)
-    sync.parse(res, plan, str(root), snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    sync.load(res, plan)
+    plan = build_shadow(res, alias, root)
     found = sync.check_integrity(res, plan) + sync.check_quality(res, plan)
     if golden:
         found += sync.check_relevance(res, plan, str(golden)) + sync.check_latency(res, plan, str(golden))
@@ -287,15 +283,10 @@ def library_sync():
     def run(res, alias, root, golden=None, by="test"):
         with sync_lock(res.settings.home, alias, res.settings.lifecycle.wait_s):
             recovery.reconcile(res, alias, golden)
-            snap = sync.snapshot(str(root))
-            plan = sync.plan(res, alias, snap)
+            plan = build_shadow(res, alias, root)
             if plan.action == "noop":
                 outcome = sync.unchanged(res, plan)
             else:
-                sync.parse(res, plan, str(root), snap)
-                sync.chunk(res, plan)
-                sync.embed(res, plan)
-                sync.load(res, plan)
                 gates = sync.check_integrity(res, plan)
                 if golden:
                     gates += sync.check_relevance(res, plan, golden)

@@ -15,9 +15,9 @@ from prefect.transactions import transaction
 from processes import Run
 
 from flows.sync import sync
-from indexgate import sync as steps
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from shadow import build_shadow
 from tasks import load_shadow
 
 FAKE = "embedder: {kind: fake, model: fake}\n"
@@ -44,11 +44,7 @@ def test_transaction_rollback_drops_a_rejected_shadow_unless_kept(corpus, tmp_pa
     settings = load_settings(home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"},
                              lifecycle={"keep_rejected": keep_rejected})
     res = resources(settings)
-    snap = steps.snapshot(str(corpus))
-    plan = steps.plan(res, "docs", snap)
-    steps.parse(res, plan, str(corpus), snap)
-    steps.chunk(res, plan)
-    steps.embed(res, plan)
+    plan = build_shadow(res, "docs", corpus, load=False)  # the flow below loads it
 
     @flow
     def gated(rejected: bool):

@@ -13,6 +13,7 @@ from indexgate.evaluation.compare import compare
 from indexgate.evaluation.latency import LatencyStats
 from indexgate.resources import resources
 from indexgate.settings import LatencyConfig, load_settings
+from shadow import build_shadow
 
 N_TOPICS = 12
 
@@ -140,12 +141,7 @@ def test_audit_needs_both_versions_to_miss(tmp_path, corpus, golden, build_versi
 def test_integrity_reads_payloads_back_from_the_store(tmp_path, corpus):
     settings = _settings(tmp_path)
     res = resources(settings)
-    snap = sync.snapshot(str(corpus))
-    plan = sync.plan(res, "kb", snap)
-    sync.parse(res, plan, str(corpus), snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    sync.load(res, plan)
+    plan = build_shadow(res, "kb", corpus)
     assert all(g.passed for g in sync.check_integrity(res, plan))
     ids = list(res.store.iter_ids(plan.collection))
     res.store.client.set_payload(plan.collection, payload={"start": "0"}, points=[ids[0]], wait=True)

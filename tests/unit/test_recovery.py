@@ -6,19 +6,9 @@ from indexgate import recovery, sync
 from indexgate.promotion import live_version
 from indexgate.registry import Event
 from indexgate.resources import resources
+from shadow import build_shadow
 
 DOCS = {f"d{i}.md": f"Document {i} is about topic{i}, subject{i} and words{i}.\n" for i in range(10)}
-
-
-def _build_until_load(res, alias, root, load=True):
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, alias, snap)
-    sync.parse(res, plan, str(root), snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    if load:
-        sync.load(res, plan)
-    return plan
 
 
 def _partial_load(res, plan, n):
@@ -56,7 +46,7 @@ def test_orphans_are_dropped_but_never_the_live_collection(fake_settings, write_
 def test_a_matching_partial_shadow_is_resumed_with_only_the_missing_points(fake_settings, write_corpus, tmp_path):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
-    plan = _build_until_load(res, "docs", root, load=False)
+    plan = build_shadow(res, "docs", root, load=False)
     _partial_load(res, plan, 4)
     report = recovery.reconcile(res, "docs")
     assert report.resumable == (plan.version,) and report.dropped == ()
@@ -70,7 +60,7 @@ def test_a_matching_partial_shadow_is_resumed_with_only_the_missing_points(fake_
     from indexgate.settings import load_settings
 
     fresh = resources(load_settings(home=str(tmp_path / "fresh"), embedder={"kind": "fake", "model": "fake"}))
-    fresh_plan = _build_until_load(fresh, "docs", root)
+    fresh_plan = build_shadow(fresh, "docs", root)
     assert fresh_plan.version == plan.version
     ours, theirs = _points(res, plan.collection), _points(fresh, fresh_plan.collection)
     assert ours.keys() == theirs.keys()
@@ -80,7 +70,7 @@ def test_a_matching_partial_shadow_is_resumed_with_only_the_missing_points(fake_
 
 def test_a_shadow_that_does_not_match_its_manifest_is_discarded(fake_settings, write_corpus):
     res = resources(fake_settings)
-    plan = _build_until_load(res, "docs", write_corpus(DOCS), load=False)
+    plan = build_shadow(res, "docs", write_corpus(DOCS), load=False)
     _partial_load(res, plan, 3)
     res.store.upsert(plan.collection, ["00000000-0000-0000-0000-00000000beef"], np.ones((1, res.embedder.dimension)),
                      [{"version": "stray"}])
@@ -95,7 +85,7 @@ def test_a_shadow_that_does_not_match_its_manifest_is_discarded(fake_settings, w
 
 def test_load_itself_discards_a_mismatching_shadow_before_resuming(fake_settings, write_corpus):
     res = resources(fake_settings)
-    plan = _build_until_load(res, "docs", write_corpus(DOCS), load=False)
+    plan = build_shadow(res, "docs", write_corpus(DOCS), load=False)
     res.store.create(plan.collection, res.embedder.dimension)
     res.store.upsert(plan.collection, ["00000000-0000-0000-0000-00000000beef"], np.ones((1, res.embedder.dimension)),
                      [{"version": "stray"}])
@@ -109,7 +99,7 @@ def test_an_unrecorded_promotion_is_recorded_and_smoke_checked(fake_settings, wr
     root = write_corpus(DOCS)
     first = library_sync(res, "docs", root).version
     (root / "d1.md").write_text("Document one changed.\n")
-    plan = _build_until_load(res, "docs", root)
+    plan = build_shadow(res, "docs", root)
     res.store.point_alias("docs", plan.collection)  # the dead run's swap; it died before recording it
     report = recovery.reconcile(res, "docs")
     assert report.recorded["action"] == "promote" and report.recorded["from_version"] == first
@@ -126,7 +116,7 @@ def test_a_recorded_move_whose_manifests_lag_is_completed(fake_settings, write_c
     root = write_corpus(DOCS)
     first = library_sync(res, "docs", root).version
     (root / "d1.md").write_text("Document one changed.\n")
-    plan = _build_until_load(res, "docs", root)
+    plan = build_shadow(res, "docs", root)
     res.store.point_alias("docs", plan.collection)
     res.registry.record(Event(action="promote", alias="docs", from_version=first, to_version=plan.version, by="dead"))
     report = recovery.reconcile(res, "docs")
@@ -140,7 +130,7 @@ def test_an_unrecorded_promotion_of_a_broken_version_is_rolled_back(fake_setting
     root = write_corpus(DOCS)
     first = library_sync(res, "docs", root).version
     (root / "d1.md").write_text("Document one changed.\n")
-    plan = _build_until_load(res, "docs", root)
+    plan = build_shadow(res, "docs", root)
     points, _ = res.store.client.scroll(plan.collection, limit=100, with_payload=True)
     res.store.upsert(plan.collection, [str(p.id) for p in points],
                      np.random.default_rng(1).standard_normal((len(points), res.embedder.dimension)),

@@ -5,15 +5,11 @@ import numpy as np
 from indexgate import smoke, sync
 from indexgate.promotion import live_version
 from indexgate.resources import resources
+from shadow import build_shadow
 
 
 def _shadow(res, alias, root):
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, alias, snap)
-    sync.parse(res, plan, str(root), snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    sync.load(res, plan)
+    plan = build_shadow(res, alias, root)
     return plan, sync.check_integrity(res, plan)
 
 

@@ -8,6 +8,7 @@ from indexgate.errors import ConfigError
 from indexgate.evaluation import doc_metrics
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from shadow import build_shadow
 
 DOCS = {
     "hr/leave.md": "# Leave\n\nEmployees get 28 days of paid leave per year.\n",
@@ -23,14 +24,9 @@ def _corpus(write_corpus):
 
 
 def _build(res, alias, root, golden=None):
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, alias, snap)
+    plan = build_shadow(res, alias, root)
     if plan.action == "noop":
         return plan, sync.unchanged(res, plan)
-    sync.parse(res, plan, str(root), snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    sync.load(res, plan)
     gates = sync.check_integrity(res, plan)
     if golden:
         gates += sync.check_relevance(res, plan, golden)
@@ -77,12 +73,7 @@ def test_changed_file_embeds_only_its_chunks(fake_settings, write_corpus):
 def test_integrity_gate_fails_when_the_store_lost_a_point(fake_settings, write_corpus):
     res = resources(fake_settings)
     root = _corpus(write_corpus)
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, "docs", snap)
-    sync.parse(res, plan, str(root), snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    sync.load(res, plan)
+    plan = build_shadow(res, "docs", root)
     victim = next(res.store.iter_ids(plan.collection))
     res.store.client.delete(plan.collection, points_selector=[victim], wait=True)
     gates = {g.name: g for g in sync.check_integrity(res, plan)}

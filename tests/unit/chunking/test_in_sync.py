@@ -12,6 +12,7 @@ from indexgate.embedding.fake import FakeEmbedder
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.store.load import load_chunks
+from shadow import build_shadow
 
 DOCS = {"guide.md": "# Guide\n\nIntro.\n\n## Install\n\nRun the installer and restart.\n",
         "notes.txt": "No headings here. Just two sentences.\n"}
@@ -19,12 +20,7 @@ DOCS = {"guide.md": "# Guide\n\nIntro.\n\n## Install\n\nRun the installer and re
 
 def _build(settings, root):
     res = resources(settings)
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, "docs", snap)
-    sync.parse(res, plan, str(root), snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    sync.load(res, plan)
+    plan = build_shadow(res, "docs", root)
     return res, plan
 
 
