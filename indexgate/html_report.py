@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from indexgate import charts
 from indexgate.errors import RegistryError
+from indexgate.quality import wait_data_docs
 from indexgate.registry import Manifest, Registry
 from indexgate.reports import gate_rows
 from indexgate.settings import ReportConfig
@@ -55,6 +56,8 @@ def report_data(manifest: Manifest, baseline: Manifest | None, folder: Path, con
     live = quality.get("live") or {}
     suites = quality.get("suites") or {}
     data_docs = suites.get("data_docs")
+    if data_docs and not Path(data_docs).is_file():
+        data_docs = None  # not written (or deleted since): no dead link
     rows = gate_rows(manifest.gates)
     return {
         "alias": manifest.alias, "version": manifest.version, "state": manifest.state,
@@ -241,6 +244,7 @@ def build_report(registry: Registry, alias: str, version: str, config: ReportCon
     baseline_version = manifest.quality.get("baseline")
     baseline = registry.load(alias, baseline_version) if baseline_version else None
     folder = registry.version_dir(alias, version)
+    wait_data_docs(folder)  # the report links to them: a sync's may still be being written
     data = report_data(manifest, baseline, folder, config)
     path = folder / REPORT_NAME
     tmp = folder / f".{REPORT_NAME}.{os.getpid()}.tmp"

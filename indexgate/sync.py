@@ -37,7 +37,8 @@ from indexgate.models import GateResult, Snapshot
 from indexgate.parsing import PARSER_VERSION
 from indexgate.parsing.corpus import SCHEMA as DOCUMENTS_SCHEMA
 from indexgate.parsing.corpus import iter_documents, parse_snapshot
-from indexgate.quality import validate_version
+from indexgate.quality import start_validation, validate_version
+from indexgate.quality import warm_up as warm_up_quality
 from indexgate.promotion import live_version, promote
 from indexgate.recovery import expected_ids, verify_shadow
 from indexgate.registry import Manifest
@@ -146,6 +147,8 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     manifest.state = "building"
     manifest.changes = changes.counts()
     res.registry.save(manifest)
+    if res.settings.gates.mode("quality") != "off":
+        warm_up_quality()  # Great Expectations' imports overlap parsing, chunking and embedding
     log.info("%s against %s: %s", alias, changes.base or "nothing",
              ", ".join(f"{k} {v}" for k, v in changes.counts().items() if k != "base"))
     checkpoint("plan")
@@ -201,6 +204,7 @@ def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
                     "quarantined": len(quarantined)},
             changes={"documents_parsed": len(todo.objects), "documents_carried": len(carry)},
             timings={"parse_s": round(time.perf_counter() - started, 3)})
+    _start_quality(res, plan, "documents")
     return {"documents": documents, "characters": result.characters, "quarantined": quarantined,
             "parsed": len(todo.objects), "carried": len(carry)}
 
@@ -226,14 +230,16 @@ def chunk(res: Resources, plan: Plan) -> dict:
     _update(res, plan, counts={"chunks": stats["chunks"], "chunk_tokens": stats["tokens"]},
             changes={"chunks_carried": carried},
             timings={"chunk_s": round(time.perf_counter() - started, 3)})
+    _start_quality(res, plan, "chunks")
     return stats
 
 
 def embed(res: Resources, plan: Plan) -> dict:
     """Embed, in this process, every chunk whose text the cache lacks (see :func:`plan_embedding`
-    for the same work fanned out)."""
+    for the same work fanned out); then start the embeddings quality suite in the worker."""
     stats = embed_chunks(plan.chunks_path, res.embedder, res.cache, batch=res.settings.batch_size)
     _update(res, plan, embedding=stats.as_dict(), timings={"embed_s": round(stats.seconds, 3)})
+    _start_quality(res, plan, "embeddings")
     return stats.as_dict()
 
 
@@ -247,7 +253,8 @@ def plan_embedding(res: Resources, plan: Plan) -> EmbeddingPlan:
 
 def record_embedding(res: Resources, plan: Plan, todo: EmbeddingPlan, results: list[BatchResult]) -> dict:
     """Check that every planned text is now in the cache as this process sees it (batches that
-    ran elsewhere wrote it to the shared cache folder) and record the embedding stats.
+    ran elsewhere wrote it to the shared cache folder), record the embedding stats and start the
+    embeddings quality suite in the worker.
 
     Raises :class:`~indexgate.errors.EmbeddingError` naming the folder when a planned vector is not
     there: the workers wrote to a cache folder this process does not see (not shared)."""
@@ -259,6 +266,7 @@ def record_embedding(res: Resources, plan: Plan, todo: EmbeddingPlan, results: l
                          " write to this same folder (a shared cache_dir; docs/scaling.md)")
     stats = EmbedStats.combine(todo.chunks, results, time.time() - todo.started)
     _update(res, plan, embedding=stats.as_dict(), timings={"embed_s": round(stats.seconds, 3)})
+    _start_quality(res, plan, "embeddings")
     return stats.as_dict()
 
 
@@ -284,18 +292,31 @@ def load(res: Resources, plan: Plan) -> int:
     return written
 
 
+def _quality_job(res: Resources, plan: Plan) -> dict:
+    """The arguments of the version's data-quality suites (see :mod:`indexgate.quality`)."""
+    return {"documents": plan.documents_path, "chunks": plan.chunks_path, "cache": res.cache,
+            "dimension": res.embedder.dimension, "normalized": res.embedder.fingerprint.normalize,
+            "max_tokens": res.embedder.tokenizer.max_tokens, "config": res.settings.gates.quality,
+            "folder": Path(plan.workdir), "templates": res.settings.templates_cache_dir,
+            "source_empty": res.registry.load(plan.alias, plan.version).counts.get("objects", 0) == 0}
+
+
+def _start_quality(res: Resources, plan: Plan, suite: str) -> None:
+    """The table of ``suite`` is final: start that quality suite in the worker, to run while the
+    sync goes on (:func:`check_quality` collects the checks)."""
+    if res.settings.gates.mode("quality") != "off":
+        start_validation(**_quality_job(res, plan), suites=(suite,))
+
+
 def check_quality(res: Resources, plan: Plan) -> list[GateResult]:
-    """Great Expectations suites on the version's documents, chunks and embeddings; their Data
-    Docs go to the version's work folder."""
+    """Great Expectations suites on the version's documents, chunks and embeddings. Returns with
+    the checks; their Data Docs, in the version's work folder, may still be being written by the
+    quality worker (:func:`indexgate.quality.wait_data_docs`; the HTML report waits for them)."""
     if res.settings.gates.mode("quality") == "off":
         _update(res, plan, quality={"suites": {}})  # a rerun must not show an earlier run's checks
         return []
-    result = validate_version(plan.documents_path, plan.chunks_path, res.cache, dimension=res.embedder.dimension,
-                              normalized=res.embedder.fingerprint.normalize,
-                              max_tokens=res.embedder.tokenizer.max_tokens, config=res.settings.gates.quality,
-                              folder=Path(plan.workdir),
-                              source_empty=res.registry.load(plan.alias, plan.version).counts.get("objects", 0) == 0)
-    _update(res, plan, quality={"suites": result.as_dict()}, timings={"quality_s": round(result.seconds, 3)})
+    result = validate_version(**_quality_job(res, plan), wait_docs=False)
+    _update(res, plan, quality={"suites": result.as_dict()}, timings={"quality_s": round(result.waited, 3)})
     return result.gates()
 
 
@@ -448,10 +469,12 @@ def unchanged(res: Resources, plan: Plan) -> Outcome:
 def scratch_settings(settings: Settings) -> Settings:
     """Settings for a throw-away build: manifests and embedded Qdrant in a new temporary folder,
     the embedding cache and download spool shared with ``settings`` (nothing is embedded or
-    downloaded twice)."""
+    downloaded twice), and no data-quality suites (nothing gates a scratch build, so none is
+    started in the quality worker)."""
     home = Path(tempfile.mkdtemp(prefix="indexgate-scratch-"))
+    gates = settings.gates.model_copy(update={"modes": {**settings.gates.modes, "quality": "off"}})
     return settings.model_copy(update={"home": home, "qdrant_path": home / "qdrant",
-                                       "cache_dir": settings.embedding_cache_dir,
+                                       "cache_dir": settings.embedding_cache_dir, "gates": gates,
                                        "source": settings.source.model_copy(update={"spool_dir": settings.spool_folder})})
 
 

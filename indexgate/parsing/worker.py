@@ -9,20 +9,19 @@ and exit (its heap is suspect) and it is replaced; a worker that dies (segfault 
 extension) is replaced. Each of these quarantines that one file with a specific reason and kind
 (``timeout``, ``memory``, ``crashed``); the next file gets a fresh worker.
 
-The worker is started with ``spawn``, never ``fork``: the parent has threads (Prefect, tokenizers,
-Qdrant) and forking a threaded process can deadlock the child.
+The worker is started with ``spawn``, never ``fork`` (:mod:`indexgate.child`).
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from indexgate.child import how_ended, ignore_interrupts, messages, spawn
 from indexgate.errors import ParseError
 from indexgate.parsing import parse
 from indexgate.parsing.base import Parsed
@@ -72,19 +71,11 @@ def _limit_memory(memory_mb: int) -> None:
 def serve(conn, memory_mb: int, target: Callable[[str, bytes, str | None], Parsed]) -> None:
     """The worker's loop: receive ``(doc_id, data, mime)``, answer ``("ok", Parsed)``,
     ``("error", message, kind)`` or ``("memory",)``; ``None`` or a closed pipe ends it."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    ignore_interrupts()
     _warm_up()
     _limit_memory(memory_mb)
     conn.send(("ready",))  # start-up (imports) never counts against a file's time limit
-    while True:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            return
-        if message is None:
-            return
+    for message in messages(conn):
         doc_id, data, mime = message
         try:
             reply = ("ok", target(doc_id, data, mime))
@@ -126,12 +117,7 @@ class ParserProcess:
         self.started = 0  # worker processes started so far (one unless files broke some)
 
     def _start(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        process = context.Process(target=serve, args=(child, self.limits.memory_mb, self.target),
-                                  name="indexgate-parser", daemon=True)
-        process.start()
-        child.close()
+        process, parent = spawn(serve, (self.limits.memory_mb, self.target), "indexgate-parser")
         self._process, self._conn = process, parent
         self.started += 1
         # Wait for the worker's imports before the first file's clock starts: on a busy machine
@@ -157,8 +143,7 @@ class ParserProcess:
             process.kill()
             process.join()
         conn.close()
-        code = process.exitcode
-        return f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        return how_ended(process)
 
     @property
     def pid(self) -> int | None:

@@ -2,7 +2,8 @@
 
 :func:`validate_version` is the whole interface: it computes the tables, runs the suites
 (defined in :mod:`indexgate.quality.suites`) and writes Great Expectations Data Docs into the
-version's work folder. Great Expectations itself is used only inside :mod:`indexgate.quality.gx`.
+version's work folder. Great Expectations itself is used only inside :mod:`indexgate.quality.gx`,
+and by default in a process of its own (:mod:`indexgate.quality.worker`).
 """
 
 from __future__ import annotations
@@ -13,27 +14,31 @@ from pathlib import Path
 
 from indexgate.embedding.cache import EmbeddingCache
 from indexgate.models import GateResult
-from indexgate.parsing import MIME_PARSERS, PARSERS
-from indexgate.quality import frames
-from indexgate.quality.gx import Check, run_suites
-from indexgate.quality.suites import chunks_suite, documents_suite, embeddings_suite
+from indexgate.quality import worker
+from indexgate.quality.gx import Check, data_docs_index
+from indexgate.quality.job import QualityJob
+from indexgate.quality.worker import wait_data_docs, warm_up
 from indexgate.settings import QualityConfig
 
-__all__ = ["Check", "QualityResult", "validate_version"]
+__all__ = ["Check", "QualityResult", "start_validation", "validate_version", "wait_data_docs", "warm_up"]
 
 
 @dataclass(frozen=True)
 class QualityResult:
+    """``seconds``: what the suites took to validate (in the worker); ``waited``: how long the
+    caller waited for them (less, when they ran while the caller went on)."""
+
     checks: list[Check]
     data_docs: str
     seconds: float
+    waited: float = 0.0
 
     def gates(self) -> list[GateResult]:
         return [GateResult(c.gate, c.success, _value(c), c.threshold, detail=_detail(c)) for c in self.checks]
 
     def as_dict(self) -> dict:
         return {"checks": [asdict(c) for c in self.checks], "data_docs": self.data_docs,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), "waited_s": round(self.waited, 3)}
 
 
 def _value(c: Check):
@@ -46,21 +51,35 @@ def _detail(c: Check) -> str:
     return f"e.g. {', '.join(c.sample)}" if c.sample and not c.success else ""
 
 
-def validate_version(documents: Path, chunks: Path, cache: EmbeddingCache, *, dimension: int, normalized: bool,
-                     max_tokens: int, config: QualityConfig, folder: Path, source_empty: bool = False) -> QualityResult:
-    """Run the documents, chunks and embeddings suites on one version's tables.
+def quality_job(documents: Path, chunks: Path, cache: EmbeddingCache, *, dimension: int, normalized: bool,
+                max_tokens: int, config: QualityConfig, folder: Path, source_empty: bool = False,
+                templates: Path | None = None) -> QualityJob:
+    return QualityJob(documents=Path(documents), chunks=Path(chunks), cache_dir=Path(cache.dir), dimension=dimension,
+                      normalized=normalized, max_tokens=max_tokens, config=config, folder=Path(folder),
+                      source_empty=source_empty, templates=templates)
 
-    ``dimension``, ``normalized`` and ``max_tokens`` come from the embedder that built the
-    version (its fingerprint and tokenizer), not from the data, so data that disagrees fails.
-    ``source_empty``: the source held no objects at all (only a confirmed mass delete gets here),
-    so an empty version passes instead of failing ``documents.not_empty``."""
+
+def start_validation(documents: Path, chunks: Path, cache: EmbeddingCache, *, suites: tuple[str, ...],
+                     **job) -> None:
+    """Start ``suites`` of :func:`validate_version` (same arguments) in the quality worker now,
+    so that they run while the caller goes on; :func:`validate_version` then collects them. A
+    suite is started once its table is final: ``documents`` once the documents table is written,
+    ``chunks`` once the chunks table is, ``embeddings`` once every chunk's vector is cached."""
+    worker.start(quality_job(documents, chunks, cache, **job), suites)
+
+
+def validate_version(documents: Path, chunks: Path, cache: EmbeddingCache, *, wait_docs: bool = True,
+                     **job) -> QualityResult:
+    """Run the documents, chunks and embeddings suites on one version's tables, in the quality
+    worker (see :class:`~indexgate.quality.job.QualityJob` for the keyword arguments), or collect
+    them when :func:`start_validation` started them with the same arguments.
+
+    Returns once the checks are known. With ``wait_docs`` false, the Data Docs may still be being
+    written by the worker: :func:`wait_data_docs` with the same ``folder`` waits for them."""
     started = time.perf_counter()
-    docs = frames.documents_frame(documents)
-    chunk_rows = frames.chunks_frame(documents, chunks)
-    vectors = frames.embeddings_frame(chunks, cache, sample=config.cosine_sample)
-    checks, index = run_suites(Path(folder), [
-        (documents_suite(config, sorted(PARSERS) + sorted(MIME_PARSERS), source_empty), docs),
-        (chunks_suite(config, max_tokens, empty=chunk_rows.empty), chunk_rows),
-        (embeddings_suite(config, dimension, normalized, frames.collapse_measurable(vectors)), vectors),
-    ])
-    return QualityResult(checks=checks, data_docs=str(index), seconds=time.perf_counter() - started)
+    spec = quality_job(documents, chunks, cache, **job)
+    checks, seconds = worker.validate(spec, cache)
+    if wait_docs:
+        wait_data_docs(spec.folder)
+    return QualityResult(checks=checks, data_docs=str(data_docs_index(spec.folder)), seconds=seconds,
+                         waited=time.perf_counter() - started)

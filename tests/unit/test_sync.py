@@ -23,6 +23,14 @@ def _corpus(write_corpus):
     return root
 
 
+def _parsed(res, root):
+    """A plan for alias docs over ``root``, its documents parsed (the build's first steps)."""
+    snap = sync.snapshot(str(root))
+    plan = sync.plan(res, "docs", snap)
+    sync.parse(res, plan, str(root), snap)
+    return plan
+
+
 def _build(res, alias, root, golden=None):
     plan = build_shadow(res, alias, root)
     if plan.action == "noop":
@@ -88,9 +96,7 @@ def test_integrity_gate_fails_when_the_store_lost_a_point(fake_settings, write_c
 def test_interrupted_build_resumes_to_the_same_version(fake_settings, write_corpus):
     res = resources(fake_settings)
     root = _corpus(write_corpus)
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, "docs", snap)
-    sync.parse(res, plan, str(root), snap)
+    plan = _parsed(res, root)
     sync.chunk(res, plan)  # ... and the process dies here
     plan2, outcome = _build(res, "docs", root)
     assert plan2.version == plan.version and outcome.action == "promoted"
@@ -126,3 +132,31 @@ def test_beir_corpus_syncs_and_scores_at_document_level(fake_settings, beir_dir,
     gates = {g.name: g for g in sync.check_relevance(res, plan, f"beir:{beir_dir}")}
     assert {"relevance.recall@5", "relevance.ndcg@5", "relevance.mrr@5"} <= set(gates)
     assert "relevance.span_recall@5" not in gates
+
+
+def test_a_build_starts_its_quality_suites_as_each_table_is_final(fake_settings, write_corpus):
+    from indexgate.quality import worker
+
+    res = resources(fake_settings)
+    plan = _parsed(res, _corpus(write_corpus))
+    assert worker._STARTED[worker._key(plan.workdir)][1].sent == {"documents"}
+    sync.chunk(res, plan)
+    assert worker._STARTED[worker._key(plan.workdir)][1].sent == {"documents", "chunks"}
+    sync.embed(res, plan)
+    assert worker._STARTED[worker._key(plan.workdir)][1].sent == {"documents", "chunks", "embeddings"}
+    sync.load(res, plan)
+    [quality] = [g for g in sync.validate(res, plan) if g.name == "quality.chunks.unique_ids"]
+    assert quality.passed and worker._key(plan.workdir) not in worker._STARTED  # collected
+
+
+def test_scratch_builds_start_no_quality_suites(fake_settings, write_corpus):
+    from indexgate.quality import worker
+
+    scratch = sync.scratch_settings(fake_settings)
+    assert scratch.gates.mode("quality") == "off" and fake_settings.gates.mode("quality") == "block"
+    res = resources(scratch)
+    plan = build_shadow(res, sync.scratch_alias(), _corpus(write_corpus))
+    try:
+        assert worker._key(plan.workdir) not in worker._STARTED
+    finally:
+        sync.discard_scratch(res)

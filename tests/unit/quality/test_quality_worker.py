@@ -1,0 +1,170 @@
+"""The quality worker process: its checks are the in-process checks, it survives its own death,
+its Data Docs are complete and are those of their own run only, and nothing it holds is lost at
+exit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from indexgate.quality import gx, job, start_validation, validate_version, wait_data_docs, worker
+from indexgate.settings import QualityConfig
+from test_suites import _chunks_text_differs, _docs_unsupported
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def _arguments(version, cache, **extra):
+    return {"documents": version.documents_path, "chunks": version.chunks_path, "cache": cache, "dimension": 16,
+            "normalized": True, "max_tokens": 8, "config": QualityConfig(), "folder": version.folder, **extra}
+
+
+def _in_process(version, cache, **extra):
+    spec = {k: v for k, v in _arguments(version, cache, **extra).items() if k != "cache"}
+    return job.run(job.QualityJob(cache_dir=cache.dir, **spec), cache)[0]
+
+
+def _validation_pages(index: Path) -> list[Path]:
+    return sorted(index.parent.glob("validations/*/*/*/*.html"))
+
+
+def test_worker_checks_are_the_in_process_checks(version):
+    _chunks_text_differs(version)
+    _docs_unsupported(version)
+    cache = version.write()
+    result = validate_version(**_arguments(version, cache))
+    assert worker._WORKER.pid is not None and worker._WORKER.pid != os.getpid()
+    assert result.checks == _in_process(version, cache)
+    assert {c.gate for c in result.checks if not c.success} == {
+        "quality.chunks.text_matches_document", "quality.documents.supported_type"}
+
+
+def test_suites_started_as_their_tables_are_final_are_collected(version):
+    cache = version.write()
+    started = worker._WORKER.started
+    for suite in job.SUITES:
+        start_validation(**_arguments(version, cache), suites=(suite,))
+    result = validate_version(**_arguments(version, cache))
+    assert result.checks == _in_process(version, cache)
+    assert worker._WORKER.started == started  # the same worker, no restart
+    assert [c.suite for c in result.checks] == sorted((c.suite for c in result.checks), key=job.SUITES.index)
+
+
+def test_a_killed_worker_is_replaced_and_its_job_runs_here(version, caplog, monkeypatch):
+    cache = version.write()
+    worker.warm_up()
+    pid = worker._WORKER.pid
+    started = worker._WORKER.started
+    # the job's own suites never answer: the worker is killed while they wait
+    monkeypatch.setattr(worker._Channel, "suites", lambda self, sent, names: os.kill(self.process.pid, signal.SIGKILL))
+    with caplog.at_level(logging.WARNING, logger="indexgate.quality.worker"):
+        result = validate_version(**_arguments(version, cache))
+    assert result.checks == _in_process(version, cache)
+    assert "run in this process instead" in caplog.text and "ended (signal 9)" in caplog.text
+    assert Path(result.data_docs).is_file()
+    monkeypatch.undo()
+    again = validate_version(**_arguments(version, cache))  # a new worker takes the next job
+    assert again.checks == result.checks
+    assert worker._WORKER.started == started + 1 and worker._WORKER.pid != pid
+
+
+def test_each_run_data_docs_list_only_its_own_validations(version, tmp_path):
+    other = type(version)(tmp_path / "other")
+    other.folder.mkdir()
+    one = validate_version(**_arguments(version, version.write()))
+    two = validate_version(**_arguments(other, other.write()))  # in the GX context the first one used
+    for result, v in ((one, version), (two, other)):
+        index = Path(result.data_docs)
+        assert index.is_relative_to(v.folder)
+        pages = _validation_pages(index)
+        assert [p.relative_to(index.parent / "validations").parts[0] for p in pages] == [
+            "chunks", "documents", "embeddings"]
+        linked = set(re.findall(r"validations/[^\"'?#]+\.html", index.read_text()))
+        assert linked == {str(p.relative_to(index.parent)) for p in pages}  # none of the other run's
+
+
+def test_a_changed_threshold_is_not_served_from_the_reused_suite(version):
+    cache = version.write()
+    loose = validate_version(**_arguments(version, cache))
+    strict = validate_version(**_arguments(version, cache, config=QualityConfig(max_document_chars=80)))
+    assert {c.gate for c in loose.checks if not c.success} == set()
+    assert {c.gate for c in strict.checks if not c.success} == {"quality.documents.size_bounds"}
+    [bounds] = [c for c in strict.checks if c.name == "size_bounds"]
+    assert bounds.threshold == "[1, 80] characters"
+
+
+def test_data_docs_written_in_the_background_exist_when_the_process_has_exited(version):
+    cache = version.write()
+    script = f"""
+import sys
+sys.path[:0] = [{str(ROOT)!r}]
+from pathlib import Path
+from indexgate.embedding.cache import EmbeddingCache
+from indexgate.quality import validate_version
+from indexgate.settings import QualityConfig
+folder = Path({str(version.folder)!r})
+cache = EmbeddingCache(folder / "cache", "fp", 16)
+result = validate_version(folder / "documents.parquet", folder / "chunks.parquet", cache, dimension=16,
+                          normalized=True, max_tokens=8, config=QualityConfig(), folder=folder, wait_docs=False)
+print(result.data_docs)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    index = Path(done.stdout.strip().splitlines()[-1])
+    assert index.is_file() and len(_validation_pages(index)) == 3, done.stderr[-3000:]  # the exit waited
+
+
+def test_a_build_that_stopped_halfway_does_not_hold_the_worker(version, tmp_path, caplog):
+    """Builds that start suites and never finish (a failed sync) are set aside by the worker once
+    newer builds are open; collecting one later still gives its checks, computed here."""
+    versions = [version] + [type(version)(tmp_path / f"v{i}") for i in range(worker.OPEN_JOBS)]
+    caches = []
+    for v in versions:
+        v.folder.mkdir(exist_ok=True)
+        caches.append(v.write())
+        start_validation(**_arguments(v, caches[-1]), suites=("documents",))
+    with caplog.at_level(logging.WARNING, logger="indexgate.quality.worker"):
+        oldest = validate_version(**_arguments(version, caches[0]))
+        newest = validate_version(**_arguments(versions[-1], caches[-1]))  # still open in the worker
+    assert oldest.checks == _in_process(version, caches[0])
+    assert newest.checks == _in_process(versions[-1], caches[-1])
+    assert "set this job aside" in caplog.text and caplog.text.count("in this process instead") == 1
+
+
+def test_wait_data_docs_returns_at_once_when_none_are_pending(tmp_path):
+    started = time.perf_counter()
+    wait_data_docs(tmp_path)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_compiled_templates_are_kept_and_a_broken_one_is_compiled_again(version, tmp_path, monkeypatch):
+    cache = version.write()
+    templates = tmp_path / "templates"
+    first = validate_version(**_arguments(version, cache, templates=templates))
+    kept = sorted(templates.glob("*.cache"))
+    assert kept, "no compiled template was kept"
+    for path in kept:
+        path.write_bytes(b"not jinja bytecode")
+    monkeypatch.setattr(gx, "_COMPILED", {})  # as a new process starts: nothing compiled or kept
+    monkeypatch.setattr(gx, "_KEPT", set())
+    spec = {k: v for k, v in _arguments(version, cache, templates=templates).items() if k != "cache"}
+    checks, docs = job.run(job.QualityJob(cache_dir=cache.dir, **spec), cache)
+    index = docs.write()
+    assert checks == first.checks
+    assert "documents" in index.read_text() and len(_validation_pages(index)) == 3
+    assert all(path.read_bytes() != b"not jinja bytecode" for path in kept)  # rewritten, valid again
+
+
+@pytest.fixture(autouse=True)
+def _no_pending_work():
+    yield
+    worker._DOCS.clear()
+    worker._STARTED.clear()
