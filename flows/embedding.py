@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from prefect import unmapped
+from prefect.utilities.annotations import opaque
 from prefect.task_runners import TaskRunner
 
 from indexgate.settings import DaskConfig, Settings
@@ -43,11 +44,17 @@ def dask_runner(config: DaskConfig) -> Iterator[TaskRunner | None]:
 def embed_version(settings: Settings, plan: Plan) -> dict:
     """Embed every chunk of the plan's version whose text the cache lacks; returns the stats
     that ``record_embedding`` wrote to the manifest."""
-    todo = plan_embedding(settings, plan)
+    given = opaque(settings)  # handed to the tasks as it is (see flows/sync.py), as are the texts
+    todo = plan_embedding(given, plan)
     if not todo.batches:  # nothing to embed: no batch tasks, no cluster
-        return record_embedding(settings, plan, todo, [])
+        return record_embedding(given, plan, opaque(todo), [])
+    if len(todo.batches) == 1 and not settings.dask.enabled:
+        # One batch (an edited document): nothing to fan out, so it runs in the flow's own thread.
+        [batch] = todo.batches
+        done = embed_batch(settings.embedder, str(settings.embedding_cache_dir), opaque(batch))
+        return record_embedding(given, plan, opaque(todo), [done])
     parameters = {"embedder": unmapped(settings.embedder), "cache_dir": unmapped(str(settings.embedding_cache_dir)),
                   "batch": list(todo.batches)}
     with dask_runner(settings.dask) as runner:
         results = runner.map(embed_batch, parameters) if runner else embed_batch.map(**parameters)
-        return record_embedding(settings, plan, todo, results)
+        return record_embedding(given, plan, opaque(todo), results)

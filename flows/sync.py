@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from prefect import flow
 from prefect.transactions import transaction
+from prefect.utilities.annotations import opaque
 
 from flows.embedding import embed_version
 from indexgate.locking import sync_lock
@@ -37,24 +38,28 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
     settings = load_settings(config, policy=policy, home=state_dir, **(overrides.settings() if overrides else {}))
     check_inputs(alias, source, golden)
     with sync_lock(settings.home, alias, settings.lifecycle.wait_s):
-        recovery = reconcile_alias(settings, alias, golden)
-        snap = snapshot_source(source, settings)
-        plan = plan_version(settings, alias, snap, allow_mass_delete)
+        # The tasks get the settings and the snapshot as opaque values: Prefect hands them over as
+        # they are instead of walking them for futures (a walk per task and parameter, 45 ms of a
+        # 1%-changed sync).
+        given = opaque(settings)
+        recovery = reconcile_alias(given, alias, golden)
+        snap = opaque(snapshot_source(source, given))
+        plan = plan_version(given, alias, snap, allow_mass_delete)
         name_run(alias, plan.version)
         if plan.action == "noop":
-            outcome = keep_unchanged(settings, plan)
+            outcome = keep_unchanged(given, plan)
         else:
-            parse_documents(settings, plan, source, snap)
-            chunk_documents(settings, plan)
+            parse_documents(given, plan, source, snap)
+            chunk_documents(given, plan)
             embed_version(settings, plan)  # one task per batch of new texts, on the flow's or a Dask runner
             # A rejected version rolls the transaction back: load_shadow's hook drops its shadow.
             with transaction() as txn:
-                load_shadow(settings, plan)
-                gates = validate_shadow(settings, plan, golden)
-                outcome = smoke_check(settings, plan, promote_version(settings, plan, gates), golden)
+                load_shadow(given, plan)
+                gates = validate_shadow(given, plan, golden)
+                outcome = smoke_check(given, plan, promote_version(given, plan, gates), golden)
                 if outcome.action in ("rejected", "rolled_back"):
                     txn.rollback()
-            write_quality_report(settings, plan.alias, plan.version)
-        collect_garbage(settings, alias, (plan.version,))
-    publish_report(settings, outcome)
+            write_quality_report(given, plan.alias, plan.version)
+        collect_garbage(given, alias, (plan.version,))
+    publish_report(given, outcome)
     return {**asdict(outcome), "recovery": recovery}

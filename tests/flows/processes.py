@@ -22,8 +22,10 @@ class Run:
         self.pause = pause
         n = len(list(workdir.glob("run-*.out")))
         self.out, self.err = workdir / f"run-{n}.out", workdir / f"run-{n}.err"
-        full = {**os.environ, "PREFECT_API_URL": get_current_settings().api.url or "",
-                "PREFECT_HOME": str(workdir / "prefect-home"), **(env or {})}
+        # env: extra variables; None unsets one (PREFECT_API_URL: the command's own temporary API)
+        full = {key: value for key, value in {
+            **os.environ, "PREFECT_API_URL": get_current_settings().api.url or "",
+            "PREFECT_HOME": str(workdir / "prefect-home"), **(env or {})}.items() if value is not None}
         if pause:
             full.update(INDEXGATE_TEST_PAUSE_AT=pause, INDEXGATE_TEST_PAUSE_DIR=str(workdir))
             (workdir / f"{pause}.reached").unlink(missing_ok=True)
