@@ -16,7 +16,7 @@ from typing import Any
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_REJECTED = 0, 1, 2, 3
 
 
-def _environment() -> None:
+def offline_environment() -> None:
     """Defaults for running on one offline machine; anything the user set wins."""
     for key, value in {
         "HF_HUB_OFFLINE": "1",
@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"indexgate: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
-    _environment()
+    offline_environment()
     import logging
 
     logging.getLogger("indexgate").setLevel(logging.INFO)
