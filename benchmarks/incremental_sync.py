@@ -1,6 +1,6 @@
 """Benchmark: a full sync of 100 documents against a sync after 1 of them changed.
 
-    .venv/bin/python benchmarks/incremental_sync.py [--documents 100] [--repeat 5] [--fulls 2]
+    .venv/bin/python benchmarks/incremental_sync.py [--documents 100] [--repeat 9] [--fulls 3]
                                                     [--pause 6] [--library | --heartbeats]
 
 Everything runs in one warm Python process: the model is loaded once first (timed apart), and a
@@ -112,8 +112,8 @@ def run_library(source: str, alias: str, settings) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=100)
-    parser.add_argument("--repeat", type=int, default=5, help="1%%-changed syncs to time (default 5)")
-    parser.add_argument("--fulls", type=int, default=2, help="full syncs to time, each in a fresh state (default 2)")
+    parser.add_argument("--repeat", type=int, default=9, help="1%%-changed syncs to time (default 9)")
+    parser.add_argument("--fulls", type=int, default=3, help="full syncs to time, each in a fresh state (default 3)")
     parser.add_argument("--pause", type=float, default=6.0, help="seconds between timed syncs (default 6)")
     parser.add_argument("--library", action="store_true", help="time the library steps alone, without Prefect")
     parser.add_argument("--heartbeats", action="store_true",
