@@ -59,7 +59,7 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
                 outcome = smoke_check(given, plan, promote_version(given, plan, gates), golden)
                 if outcome.action in ("rejected", "rolled_back"):
                     txn.rollback()
-            write_quality_report(given, plan.alias, plan.version)
+            write_quality_report(given, plan.alias, plan.version, wait=False)  # publish_report waits for its artifacts
         collect_garbage(given, alias, (plan.version,))
     publish_report(given, outcome)
     return {**asdict(outcome), "recovery": recovery}

@@ -13,6 +13,7 @@ from indexgate import html_report, reports, sync
 from indexgate.registry import Registry
 from indexgate.resources import resources
 from indexgate.settings import Settings
+from tasks.runs import finish_writes, write_later
 
 
 def _key(prefix: str, alias: str) -> str:
@@ -21,25 +22,33 @@ def _key(prefix: str, alias: str) -> str:
 
 @task(name="publish_report", cache_policy=NO_CACHE)
 def publish_report(settings: Settings, outcome: sync.Outcome) -> str:
-    """A Markdown artifact per run: counts, metrics, the decision and its reason."""
+    """A Markdown artifact per run: counts, metrics, the decision and its reason. Returns once
+    every artifact of the run is written, the ones ``write_quality_report(wait=False)`` handed
+    off included (an error writing one of them fails this task, as it would have failed theirs)."""
     manifest = resources(settings).registry.load(outcome.alias, outcome.version)
     markdown = reports.sync_markdown(asdict(outcome), manifest.model_dump() if manifest else None)
-    create_markdown_artifact(markdown=markdown, key=_key("indexgate-sync", outcome.alias),
-                             description=f"{outcome.action}: {outcome.reason}"[:500])
+    write_later(create_markdown_artifact, markdown=markdown, key=_key("indexgate-sync", outcome.alias),
+                description=f"{outcome.action}: {outcome.reason}"[:500])
+    finish_writes()
     return markdown
 
 
 @task(name="write_quality_report", cache_policy=NO_CACHE)
-def write_quality_report(settings: Settings, alias: str, version: str | None = None) -> str:
+def write_quality_report(settings: Settings, alias: str, version: str | None = None, wait: bool = True) -> str:
     """Write the version's HTML data-quality report (default: the live, else the newest version)
-    and attach a table artifact (the gates) and a link artifact (the report) to the run."""
+    and attach a table artifact (the gates) and a link artifact (the report) to the run. With
+    ``wait=False`` the two artifacts are written while the run goes on, and a later
+    ``publish_report`` of the run waits for them."""
     registry = Registry(settings.home)
     version = version or html_report.default_version(registry, alias)
     path, data = html_report.build_report(registry, alias, version, settings.report)
     decision = data["decision"].get("action", data["state"])
-    create_table_artifact(table=[{k: g[k] for k in ("name", "result", "value", "threshold")} for g in data["gates"]],
-                          key=_key("indexgate-gates", alias), description=f"gates of {alias} {version}: {decision}")
-    create_link_artifact(link=path.as_uri(), link_text=f"data-quality report of {alias} {version}",
-                         key=_key("indexgate-report", alias), description=str(path))
+    write_later(create_table_artifact,
+                table=[{k: g[k] for k in ("name", "result", "value", "threshold")} for g in data["gates"]],
+                key=_key("indexgate-gates", alias), description=f"gates of {alias} {version}: {decision}")
+    write_later(create_link_artifact, link=path.as_uri(), link_text=f"data-quality report of {alias} {version}",
+                key=_key("indexgate-report", alias), description=str(path))
+    if wait:
+        finish_writes()
     get_run_logger().info("data-quality report: %s", path)
     return str(path)

@@ -4,8 +4,12 @@ was rejected or was rolled back."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -42,6 +46,45 @@ def name_run(alias: str, version: str) -> str:
     return name
 
 
+# API writes handed off by write_later, per flow run. One thread: the server answers one write at a
+# time anyway, and the artifacts of a run keep their order.
+_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexgate-api-writes")
+_pending: dict[str, list[Future]] = {}
+_pending_lock = threading.Lock()
+
+
+def write_later(write: Callable[..., object], /, **kwargs) -> None:
+    """Call ``write(**kwargs)`` (a Prefect artifact call) in a background thread, in the calling
+    task's run context, so that the run goes on while the API server stores it (20-35 ms a write
+    against the temporary API, the server busy on the other core meanwhile). The write belongs
+    to the current flow run: :func:`finish_writes` in that run waits for it. Outside a run the
+    write is made at once. A process that exits first still finishes it (the executor's thread
+    is joined at interpreter exit, before Prefect stops its temporary server)."""
+    run = str(current_run.id or "")
+    if not run:
+        write(**kwargs)
+        return
+    future = _writer.submit(contextvars.copy_context().run, write, **kwargs)
+    future.add_done_callback(_warn_failed)
+    with _pending_lock:
+        _pending.setdefault(run, []).append(future)
+
+
+def _warn_failed(future: Future) -> None:
+    if (error := future.exception()) is not None:
+        log.warning("writing a Prefect artifact failed: %s: %s", type(error).__name__, error)
+
+
+def finish_writes(run: str | None = None) -> None:
+    """Wait for the :func:`write_later` writes of ``run`` (default: the current flow run); raise
+    the first one's error, if any, once all are done."""
+    with _pending_lock:
+        futures = _pending.pop(str(run or current_run.id or ""), [])
+    errors = [e for e in (f.exception() for f in futures) if e is not None]
+    if errors:
+        raise errors[0]
+
+
 def _announce(flow, run, outcome: str, reason: str, result: dict | None = None) -> None:
     params = run.parameters or {}
     try:
@@ -72,13 +115,25 @@ def _announce(flow, run, outcome: str, reason: str, result: dict | None = None) 
         log.info("notified %s of %s", config.webhook_url.split("?")[0], outcome)
 
 
+def _settle_writes(run) -> None:
+    """Wait for what the run handed to :func:`write_later` and is still pending (a run that ended
+    before its ``publish_report``); a failed write was logged by ``_warn_failed`` already."""
+    try:
+        finish_writes(run)
+    except Exception:  # noqa: BLE001 - logged when it failed; the run's own outcome is what the hook reports
+        pass
+
+
 def notify_failure(flow, flow_run, state) -> None:
-    """State hook (on_failure, on_crashed): announce the failure and its message."""
+    """State hook (on_failure, on_crashed): announce the failure and its message (after the
+    run's handed-off artifact writes are done)."""
+    _settle_writes(flow_run.id)
     _announce(flow, flow_run, "failed", state.message or state.name)
 
 
 def notify_outcome(flow, flow_run, state) -> None:
     """State hook (on_completion): announce a rejected or rolled-back version."""
+    _settle_writes(flow_run.id)
     result = state.result(raise_on_failure=False)
     if isinstance(result, dict) and result.get("action") in ("rejected", "rolled_back"):
         _announce(flow, flow_run, result["action"], result.get("reason", ""), result)
