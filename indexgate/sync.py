@@ -147,7 +147,7 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     manifest.state = "building"
     manifest.changes = changes.counts()
     res.registry.save(manifest)
-    if res.settings.gates.mode("quality") != "off":
+    if _quality_on(res):
         warm_up_quality()  # Great Expectations' imports overlap parsing, chunking and embedding
     log.info("%s against %s: %s", alias, changes.base or "nothing",
              ", ".join(f"{k} {v}" for k, v in changes.counts().items() if k != "base"))
@@ -301,10 +301,14 @@ def _quality_job(res: Resources, plan: Plan) -> dict:
             "source_empty": res.registry.load(plan.alias, plan.version).counts.get("objects", 0) == 0}
 
 
+def _quality_on(res: Resources) -> bool:
+    return res.settings.gates.mode("quality") != "off"
+
+
 def _start_quality(res: Resources, plan: Plan, suite: str) -> None:
     """The table of ``suite`` is final: start that quality suite in the worker, to run while the
     sync goes on (:func:`check_quality` collects the checks)."""
-    if res.settings.gates.mode("quality") != "off":
+    if _quality_on(res):
         start_validation(**_quality_job(res, plan), suites=(suite,))
 
 
@@ -312,7 +316,7 @@ def check_quality(res: Resources, plan: Plan) -> list[GateResult]:
     """Great Expectations suites on the version's documents, chunks and embeddings. Returns with
     the checks; their Data Docs, in the version's work folder, may still be being written by the
     quality worker (:func:`indexgate.quality.wait_data_docs`; the HTML report waits for them)."""
-    if res.settings.gates.mode("quality") == "off":
+    if not _quality_on(res):
         _update(res, plan, quality={"suites": {}})  # a rerun must not show an earlier run's checks
         return []
     result = validate_version(**_quality_job(res, plan), wait_docs=False)

@@ -55,11 +55,12 @@ _pending_lock = threading.Lock()
 
 def write_later(write: Callable[..., object], /, **kwargs) -> None:
     """Call ``write(**kwargs)`` (a Prefect artifact call) in a background thread, in the calling
-    task's run context, so that the run goes on while the API server stores it (20-35 ms a write
-    against the temporary API, the server busy on the other core meanwhile). The write belongs
-    to the current flow run: :func:`finish_writes` in that run waits for it. Outside a run the
-    write is made at once. A process that exits first still finishes it (the executor's thread
-    is joined at interpreter exit, before Prefect stops its temporary server)."""
+    task's run context, so that the run goes on while the API server stores it (15-40 ms a write
+    measured against the temporary API; the server works on the other core meanwhile). The write
+    belongs to the current flow run: :func:`finish_writes` in that run, or the run's end hooks
+    (:data:`HOOKS`), wait for it; they must, since the run's API client is closed when the run
+    ends (a write still pending then fails, with a warning). Outside a run the write is made at
+    once."""
     run = str(current_run.id or "")
     if not run:
         write(**kwargs)

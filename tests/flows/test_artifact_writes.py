@@ -1,6 +1,9 @@
 """Artifacts handed off to the background writer (tasks.runs.write_later): written in the task's
 run context, in order, all there once finish_writes returns; a failed write fails the waiting
-task; one run never waits for, or fails on, another run's writes."""
+task; one run never waits for, or fails on, another run's writes; a run that fails before it
+waits still has its writes made before the call returns (its failure hook waits for them)."""
+
+import time
 
 import pytest
 from prefect import flow, task
@@ -8,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from tasks.runs import finish_writes, write_later
+from tasks.runs import HOOKS, finish_writes, write_later
 
 
 class WriteRefused(RuntimeError):
@@ -57,3 +60,25 @@ def test_a_failed_write_fails_the_task_that_waits_for_it(artifacts):
 def test_a_run_waits_only_for_its_own_writes():
     publish("left-behind", 0, failing=True, wait=False)  # never waited for: its error stays with that run
     assert publish("own-writes", 1) is not None  # finish_writes here does not raise the other run's error
+
+
+def slow_markdown(**kwargs):
+    time.sleep(4.0)  # still pending when the flow fails, unless something waits for it
+    create_markdown_artifact(**kwargs)
+
+
+@task(cache_policy=NO_CACHE)
+def hand_off_slowly(key: str) -> None:
+    write_later(slow_markdown, markdown="# written late", key=key, description="late")
+
+
+@flow(**HOOKS)
+def fail_after_hand_off(key: str) -> None:
+    hand_off_slowly(key)
+    raise RuntimeError("the run failed before its report")
+
+
+def test_a_failed_run_s_hook_waits_for_its_pending_writes(artifacts):
+    with pytest.raises(RuntimeError, match="failed before its report"):
+        fail_after_hand_off("failed-run-write")
+    assert [a.description for a in artifacts("failed-run-write")] == ["late"]
