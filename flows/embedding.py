@@ -44,17 +44,17 @@ def dask_runner(config: DaskConfig) -> Iterator[TaskRunner | None]:
 def embed_version(settings: Settings, plan: Plan) -> dict:
     """Embed every chunk of the plan's version whose text the cache lacks; returns the stats
     that ``record_embedding`` wrote to the manifest."""
-    given = opaque(settings)  # handed to the tasks as it is (see flows/sync.py), as are the texts
-    todo = plan_embedding(given, plan)
+    given, planned = opaque(settings), opaque(plan)  # handed to the tasks as they are (see flows/sync.py)
+    todo = plan_embedding(given, planned)
     if not todo.batches:  # nothing to embed: no batch tasks, no cluster
-        return record_embedding(given, plan, opaque(todo), [])
+        return record_embedding(given, planned, opaque(todo), [])
     if len(todo.batches) == 1 and not settings.dask.enabled:
         # One batch (an edited document): nothing to fan out, so it runs in the flow's own thread.
         [batch] = todo.batches
         done = embed_batch(settings.embedder, str(settings.embedding_cache_dir), opaque(batch))
-        return record_embedding(given, plan, opaque(todo), [done])
+        return record_embedding(given, planned, opaque(todo), [done])
     parameters = {"embedder": unmapped(settings.embedder), "cache_dir": unmapped(str(settings.embedding_cache_dir)),
                   "batch": list(todo.batches)}
     with dask_runner(settings.dask) as runner:
         results = runner.map(embed_batch, parameters) if runner else embed_batch.map(**parameters)
-        return record_embedding(given, plan, opaque(todo), results)
+        return record_embedding(given, planned, opaque(todo), results)

@@ -38,25 +38,32 @@ def check_alias_known(settings: Settings, alias: str, version: str | None = None
 
 def name_run(alias: str, version: str) -> str:
     """Rename the current flow run ``<flow>-<alias>-v<version>`` (the version is known only
-    after planning, so the run starts as ``<flow>-<alias>``). Outside a run: no-op."""
+    after planning, so the run starts as ``<flow>-<alias>``). The rename is written in the
+    background, like the artifacts (:func:`write_later`), and is done when the run ends. Outside
+    a run: no-op."""
     name = f"{current_run.flow_name}-{alias}-v{version}"
     if current_run.id:
-        with get_client(sync_client=True) as client:
-            client.update_flow_run(current_run.id, name=name)
+        write_later(_rename_run, run=current_run.id, name=name)
     return name
 
 
+def _rename_run(run, name: str) -> None:
+    with get_client(sync_client=True) as client:
+        client.update_flow_run(run, name=name)
+
+
 # API writes handed off by write_later, per flow run. One thread: the server answers one write at a
-# time anyway, and the artifacts of a run keep their order.
+# time anyway, and the writes of a run keep their order.
 _writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="indexgate-api-writes")
 _pending: dict[str, list[Future]] = {}
 _pending_lock = threading.Lock()
 
 
 def write_later(write: Callable[..., object], /, **kwargs) -> None:
-    """Call ``write(**kwargs)`` (a Prefect artifact call) in a background thread, in the calling
-    task's run context, so that the run goes on while the API server stores it (15-40 ms a write
-    measured against the temporary API; the server works on the other core meanwhile). The write
+    """Call ``write(**kwargs)`` (a Prefect API write: an artifact, the run's new name) in a
+    background thread, in the caller's run context (a task's or the flow's), so that the run goes
+    on while the API server stores it (15-40 ms a write measured against the temporary API; the
+    server works on the other core meanwhile). The write
     belongs to the current flow run: :func:`finish_writes` in that run, or the run's end hooks
     (:data:`HOOKS`), wait for it; they must, since the run's API client is closed when the run
     ends (a write still pending then fails, with a warning). Outside a run the write is made at
@@ -73,7 +80,7 @@ def write_later(write: Callable[..., object], /, **kwargs) -> None:
 
 def _warn_failed(future: Future) -> None:
     if (error := future.exception()) is not None:
-        log.warning("writing a Prefect artifact failed: %s: %s", type(error).__name__, error)
+        log.warning("a Prefect API write (artifact, run name) failed: %s: %s", type(error).__name__, error)
 
 
 def finish_writes(run: str | None = None) -> None:

@@ -54,6 +54,12 @@ def serve(conn) -> None:
     ``("failed", id, message)``); after the last suite it writes the Data Docs and answers
     ``("docs", id, error or None, seconds)``. ``None`` or a closed pipe ends it."""
     ignore_interrupts()
+    # One BLAS thread: the worker's tables are small, and an idle OpenBLAS thread spins for a
+    # while before it sleeps, on the core the sync and the API server need (0.1 s of CPU per
+    # version validated, measured; the checks are the same).
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
     import great_expectations  # noqa: F401  (the import is the worker's start-up: seconds)
 
     caches: dict[Path, EmbeddingCache] = {}

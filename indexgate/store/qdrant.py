@@ -39,6 +39,24 @@ class Hit:
                 "score": self.score, "text": self.text, "version": self.version}
 
 
+class _SharedTransaction:
+    """Stands in for a local collection's SQLite connection inside :meth:`VectorStore.bulk_writes`:
+    qdrant_client's ``with connection:`` around each point's write (a commit each) becomes a no-op,
+    so the writes join one transaction, which the store commits. Everything else is the connection's."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def __enter__(self):
+        return self._conn
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def __getattr__(self, name: str):
+        return getattr(self._conn, name)
+
+
 class VectorStore:
     """Collections of chunk points. Writes wait for Qdrant to apply them (``wait=True``)."""
 
@@ -46,6 +64,7 @@ class VectorStore:
         self.client = client
         self.location = location
         self.write_lock = threading.RLock()
+        self._batched: dict[str, object] = {}  # collection -> its SQLite connection, inside bulk_writes
 
     # -- collections -------------------------------------------------------------------------
     def collections(self) -> list[str]:
@@ -93,31 +112,41 @@ class VectorStore:
     # -- points ------------------------------------------------------------------------------
     @contextmanager
     def bulk_writes(self, name: str):
-        """Writes to collection ``name`` inside this block are committed without one fsync each.
+        """Writes to collection ``name`` inside this block are committed once per :meth:`upsert`
+        call, without an fsync each.
 
         Embedded Qdrant (qdrant_client's local mode) keeps a collection in SQLite and commits every
         point in its own transaction, with SQLite's default full sync: about 13 ms a point on this
         machine, so loading a few hundred points took seconds and dominated an incremental sync.
         Inside the block the collection's SQLite file runs in WAL mode with ``synchronous=NORMAL``
         (SQLite's documented safe pairing: a power cut can drop the last commits, never corrupt
-        the file); on leaving, a checkpoint writes and syncs everything into the file and the
-        usual rollback journal with full sync comes back. So when a load returns, its points are
-        as durable as before. A no-op for a Qdrant server, or if the local storage is not the
-        expected SQLite connection.
+        the file), and the points of one :meth:`upsert` call share one transaction, committed when
+        the call returns or fails (a commit per point cost 0.1 ms even so: 26 ms of loading 327
+        points, measured on its own). So a load that is killed keeps every batch it finished, and
+        :func:`indexgate.recovery.verify_shadow` resumes it from there. On leaving, a checkpoint
+        writes and syncs everything into the file and the usual rollback journal with full sync
+        comes back, so when a load returns its points are as durable as before. A no-op for a
+        Qdrant server, or if the local storage is not the expected SQLite connection.
         """
         local = getattr(self.client, "_client", None)
         collection = getattr(local, "collections", {}).get(name) if hasattr(local, "collections") else None
-        conn = getattr(getattr(collection, "storage", None), "storage", None)
-        if conn is None or not hasattr(conn, "execute"):
+        persistence = getattr(collection, "storage", None)
+        conn = getattr(persistence, "storage", None)
+        if conn is None or not hasattr(conn, "execute") or not hasattr(conn, "commit"):
             yield
             return
         with self.write_lock:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            persistence.storage = _SharedTransaction(conn)
+            self._batched[name] = conn
         try:
             yield
         finally:
             with self.write_lock:
+                self._batched.pop(name, None)
+                persistence.storage = conn
+                conn.commit()
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 conn.execute("PRAGMA journal_mode=DELETE")
                 conn.execute("PRAGMA synchronous=FULL")
@@ -127,11 +156,17 @@ class VectorStore:
         if not ids:
             return
         with self.write_lock:
-            self.client.upsert(
-                name,
-                points=models.Batch(ids=list(ids), vectors=np.asarray(vectors).tolist(), payloads=list(payloads)),
-                wait=True,
-            )
+            try:
+                self.client.upsert(
+                    name,
+                    points=models.Batch(ids=list(ids), vectors=np.asarray(vectors).tolist(), payloads=list(payloads)),
+                    wait=True,
+                )
+            finally:
+                # Inside bulk_writes: the points applied so far are in the collection's memory, so
+                # they are committed even if a later one failed, as a commit per point would have.
+                if (conn := self._batched.get(name)) is not None:
+                    conn.commit()
 
     def iter_ids(self, name: str, batch: int = 1024) -> Iterator[str]:
         """Every point id, read back from the store (not from what we believe we wrote)."""

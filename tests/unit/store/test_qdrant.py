@@ -73,3 +73,30 @@ def test_bulk_writes_leave_durable_points_and_the_usual_journal(tmp_path):
         assert db.execute("SELECT count(*) FROM points").fetchone() == (50,)
     again = connect(path=tmp_path / "bulk")
     assert again.count("c") == 50 and sorted(again.iter_ids("c")) == sorted(ids)
+
+
+def test_bulk_writes_commit_once_per_upsert_call(tmp_path):
+    """Inside bulk_writes the points of one upsert share a transaction (not one commit a point),
+    and each call's points are committed when it returns, so a killed load keeps finished batches."""
+    import sqlite3
+
+    store = connect(path=tmp_path / "one")
+    store.create("c", 4)
+    conn = store.client._client.collections["c"].storage.storage
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    ids, vectors, payloads = _points(10)
+    file = tmp_path / "one" / "collection" / "c" / "storage.sqlite"
+    with store.bulk_writes("c"):
+        store.upsert("c", ids[:6], vectors[:6], payloads[:6])
+        reader = sqlite3.connect(file)
+        assert reader.execute("SELECT count(*) FROM points").fetchone() == (6,)  # committed, seen by another connection
+        reader.close()
+        store.upsert("c", ids[6:], vectors[6:], payloads[6:])
+    conn.set_trace_callback(None)
+    assert sum(s.upper().startswith("COMMIT") for s in statements) == 2
+    assert store.client._client.collections["c"].storage.storage is conn  # the connection itself is back
+    store.upsert("c", ids[:1], vectors[:1], payloads[:1])  # outside the block: qdrant_client's own commit
+    reader = sqlite3.connect(file)
+    assert reader.execute("SELECT count(*) FROM points").fetchone() == (10,)
+    reader.close()
