@@ -63,11 +63,10 @@ def write_later(write: Callable[..., object], /, **kwargs) -> None:
     """Call ``write(**kwargs)`` (a Prefect API write: an artifact, the run's new name) in a
     background thread, in the caller's run context (a task's or the flow's), so that the run goes
     on while the API server stores it (15-40 ms a write measured against the temporary API; the
-    server works on the other core meanwhile). The write
-    belongs to the current flow run: :func:`finish_writes` in that run, or the run's end hooks
-    (:data:`HOOKS`), wait for it; they must, since the run's API client is closed when the run
-    ends (a write still pending then fails, with a warning). Outside a run the write is made at
-    once."""
+    server works on the other core meanwhile). The write belongs to the current flow run:
+    :func:`finish_writes` in that run, or the run's end hooks (:data:`HOOKS`), wait for it; they
+    must, since the run's API client is closed when the run ends (a write still pending then
+    fails, with a warning). Outside a run the write is made at once."""
     run = str(current_run.id or "")
     if not run:
         write(**kwargs)
