@@ -18,8 +18,10 @@ Then it times, with ``time.perf_counter`` around the call:
 
 Each timed sync starts ``--pause`` seconds after the previous one ended: the temporary API
 writes a run's task runs and events in batches every 5 s (``flows/runtime.py``), and syncs of
-one alias are hours apart, not back to back. The ratio is the median 1%-changed sync over the
-mean full sync.
+one alias are hours apart, not back to back. The two kinds alternate: each full sync is followed by
+its share of the 1%-changed syncs (F I I I F I I I F I I I with the defaults), so that a machine
+that gets faster or slower during the run weighs on both figures alike. The ratio is the median
+1%-changed sync over the mean full sync.
 
 The flow runs as ``indexgate sync`` runs it (:func:`flows.runtime.flow_runs`, entered once for
 the process as the command does: no flow-run heartbeats against the temporary API, batched
@@ -172,22 +174,29 @@ def main() -> int:
                          f" {m.counts['chunks']} (carried {m.changes.get('chunks_carried')}), embedded"
                          f" {m.embedding['embedded']}, reused {m.embedding['reused']}\n{'':<18} steps (s): {steps}")
 
+    victims = sorted(corpus.rglob("*.md"))
+
+    def incremental(i: int) -> tuple[float, str]:
+        victim = victims[(args.documents // 2 + 7 * i) % args.documents]
+        with open(victim, "a", encoding="utf-8") as fh:
+            fh.write(f"\nThe planning group verifies the revised cut-off times before {16 + i % 8}:00 UTC.\n")
+        return timed(str(corpus), states[0])
+
     with runtime:
         started = time.perf_counter()
         sync_once(str(warm), "warmup", states[0])
         print(f"warm-up sync of 1 tiny document (starts Prefect's API when used): {time.perf_counter() - started:.2f} s")
-        fulls = [timed(str(corpus), state) for state in states]
-        victims = sorted(corpus.rglob("*.md"))
-        incrementals = []
-        for i in range(args.repeat):
-            victim = victims[(args.documents // 2 + 7 * i) % args.documents]
-            with open(victim, "a", encoding="utf-8") as fh:
-                fh.write(f"\nThe planning group verifies the revised cut-off times before {16 + i % 8}:00 UTC.\n")
-            incrementals.append(timed(str(corpus), states[0]))
+        # F I I I F I I I ... (module docstring); the first full sync makes the live version that the
+        # 1%-changed syncs start from.
+        fulls, incrementals, rows = [], [], []
+        for f, state in enumerate(states):
+            fulls.append(timed(str(corpus), state))
+            rows.append((f"full sync {f + 1}", *fulls[-1]))
+            for i in range(args.repeat * f // args.fulls, args.repeat * (f + 1) // args.fulls):
+                incrementals.append(incremental(i))
+                rows.append((f"1%-changed sync {i + 1}", *incrementals[-1]))
 
-    print(f"\ntimed: {mode}, whole call, warm process, {args.pause:g} s pause before each\n")
-    rows = [(f"full sync {i + 1}", *run) for i, run in enumerate(fulls)]
-    rows += [(f"1%-changed sync {i + 1}", *run) for i, run in enumerate(incrementals)]
+    print(f"\ntimed: {mode}, whole call, warm process, {args.pause:g} s pause before each, in this order\n")
     for label, seconds, summary in rows:
         print(f"{label:<18} {seconds:7.2f} s   {summary}")
     full_s = statistics.mean(s for s, _ in fulls)
