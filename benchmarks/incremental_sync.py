@@ -1,4 +1,4 @@
-"""Benchmark: a full sync of 100 documents against a sync after 1 of them changed.
+"""Benchmark: a full sync of 100 documents against a sync after 1 of them (1%) changed.
 
     .venv/bin/python benchmarks/incremental_sync.py [--documents 100] [--repeat 9] [--fulls 3]
                                                     [--pause 6] [--library | --heartbeats]
@@ -12,16 +12,18 @@ Then it times, with ``time.perf_counter`` around the call:
   parse, chunk, embed, load into a new Qdrant collection, every gate (integrity, quarantine,
   Great Expectations suites with Data Docs), promotion, smoke check, HTML report, gc, report
   artifact;
-- 1%-changed sync (``--repeat`` times, in the first state folder): the same call after one more
-  document got one more paragraph (every step again, with the unchanged documents' rows carried
-  from the live version and their vectors from the cache).
+- 1%-changed sync (``--repeat`` times, in the first state folder): the same call after 1% of the
+  documents (at least one; one of the default 100) got one more paragraph each (every step
+  again, with the unchanged documents' rows carried from the live version and their vectors
+  from the cache).
 
 Each timed sync starts ``--pause`` seconds after the previous one ended: the temporary API
 writes a run's task runs and events in batches every 5 s (``flows/runtime.py``), and syncs of
 one alias are hours apart, not back to back. The two kinds alternate: each full sync is followed by
 its share of the 1%-changed syncs (F I I I F I I I F I I I with the defaults), so that a machine
-that gets faster or slower during the run weighs on both figures alike. The ratio is the median
-1%-changed sync over the mean full sync.
+that gets faster or slower during the run weighs on both figures alike; every full sync reads an
+unedited copy of the corpus, so the later ones do not sync the paragraphs added meanwhile. The
+ratio is the median 1%-changed sync over the mean full sync.
 
 The flow runs as ``indexgate sync`` runs it (:func:`flows.runtime.flow_runs`, entered once for
 the process as the command does: no flow-run heartbeats against the temporary API, batched
@@ -130,14 +132,16 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="indexgate-bench-"))
     os.environ.setdefault("PREFECT_HOME", str(work / "prefect"))
-    corpus, warm = work / "corpus", work / "warm"
+    corpus, original, warm = work / "corpus", work / "original", work / "warm"
     states = [work / f"state-{i}" for i in range(args.fulls)]
-    write_corpus(corpus, args.documents)
+    write_corpus(corpus, args.documents)  # edited by the 1%-changed syncs
+    write_corpus(original, args.documents)  # the same documents, never edited: for the later full syncs
     (warm / "a.md").parent.mkdir(parents=True)
     (warm / "a.md").write_text("# Warm-up\n\nA tiny document that starts the machinery.\n")
     size = sum(p.stat().st_size for p in corpus.rglob("*.md"))
+    changed = max(1, round(args.documents / 100))  # documents edited before each 1%-changed sync
     print(f"corpus: {args.documents} Markdown documents, {size / 1024:.0f} KiB ({size / args.documents / 1024:.1f} KiB"
-          f" each on average), in {corpus}")
+          f" each on average), in {corpus}; {changed} of them edited before each 1%-changed sync")
 
     started = time.perf_counter()
     res = [resources(load_settings(home=str(state))) for state in states]  # what the flow loads: reused
@@ -177,20 +181,21 @@ def main() -> int:
     victims = sorted(corpus.rglob("*.md"))
 
     def incremental(i: int) -> tuple[float, str]:
-        victim = victims[(args.documents // 2 + 7 * i) % args.documents]
-        with open(victim, "a", encoding="utf-8") as fh:
-            fh.write(f"\nThe planning group verifies the revised cut-off times before {16 + i % 8}:00 UTC.\n")
+        first = args.documents // 2 + 7 * changed * i
+        for k in range(changed):  # consecutive documents: distinct
+            with open(victims[(first + k) % args.documents], "a", encoding="utf-8") as fh:
+                fh.write(f"\nThe planning group verifies the revised cut-off times before {16 + i % 8}:00 UTC.\n")
         return timed(str(corpus), states[0])
 
     with runtime:
         started = time.perf_counter()
         sync_once(str(warm), "warmup", states[0])
         print(f"warm-up sync of 1 tiny document (starts Prefect's API when used): {time.perf_counter() - started:.2f} s")
-        # F I I I F I I I ... (module docstring); the first full sync makes the live version that the
-        # 1%-changed syncs start from.
+        # F I I I F I I I ... (module docstring). The first full sync (of the corpus, not edited yet)
+        # makes the live version that the 1%-changed syncs of the same folder start from.
         fulls, incrementals, rows = [], [], []
         for f, state in enumerate(states):
-            fulls.append(timed(str(corpus), state))
+            fulls.append(timed(str(corpus if f == 0 else original), state))
             rows.append((f"full sync {f + 1}", *fulls[-1]))
             for i in range(args.repeat * f // args.fulls, args.repeat * (f + 1) // args.fulls):
                 incrementals.append(incremental(i))
