@@ -48,20 +48,24 @@ class WorkerFailed(RuntimeError):
     """The worker could not run a job (it died, or the job raised there)."""
 
 
+def start_up() -> None:
+    """Import GX (the worker's start-up: seconds), then give every BLAS library now loaded one
+    thread: numpy's OpenBLAS, and scipy's, which the GX import loads (hence after it: a limit
+    set before would miss it). The worker's tables are small, and an idle OpenBLAS thread spins
+    for a while before it sleeps, on the core the sync and the API server need."""
+    import great_expectations  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def serve(conn) -> None:
     """The worker's loop. ``("begin", id, QualityJob)`` opens a job; ``("suite", id, name)``
     validates one of its suites and answers ``("checks", id, name, checks, seconds)`` (or
     ``("failed", id, message)``); after the last suite it writes the Data Docs and answers
     ``("docs", id, error or None, seconds)``. ``None`` or a closed pipe ends it."""
     ignore_interrupts()
-    # One BLAS thread: the worker's tables are small, and an idle OpenBLAS thread spins for a
-    # while before it sleeps, on the core the sync and the API server need (0.1 s of CPU per
-    # version validated, measured; the checks are the same).
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=1, user_api="blas")
-    import great_expectations  # noqa: F401  (the import is the worker's start-up: seconds)
-
+    start_up()
     caches: dict[Path, EmbeddingCache] = {}
     # Open jobs, oldest first; None: the job failed, its later suites are ignored. A job whose
     # build stopped before its last suite is forgotten once OPEN_JOBS newer ones are open.

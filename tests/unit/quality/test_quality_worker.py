@@ -4,6 +4,7 @@ exit."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -168,3 +169,16 @@ def _no_pending_work():
     yield
     worker._DOCS.clear()
     worker._STARTED.clear()
+
+
+def test_worker_start_up_leaves_every_blas_library_one_thread():
+    # In a process of its own: the limit is process-wide. numpy's OpenBLAS is loaded by the
+    # worker's imports, scipy's only by the GX import; a limit set before that import misses it.
+    code = ("import json; from indexgate.quality.worker import start_up; start_up();"
+            " from threadpoolctl import threadpool_info;"
+            " print(json.dumps([(i['filepath'], i['num_threads']) for i in threadpool_info()"
+            " if i['user_api'] == 'blas']))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    libraries = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(libraries) >= 2, libraries  # numpy's and scipy's
+    assert all(threads == 1 for _, threads in libraries), libraries
