@@ -51,8 +51,8 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
             outcome = keep_unchanged(given, planned)
         else:
             parse_documents(given, planned, source, snap)
-            chunk_documents(given, planned)
-            embed_version(settings, plan)  # one task per batch of new texts, on the flow's or a Dask runner
+            chunked = chunk_documents(given, planned)
+            embed_version(settings, plan, chunked)  # a task per batch of new texts, on the flow's or a Dask runner
             # A rejected version rolls the transaction back: load_shadow's hook drops its shadow.
             with transaction() as txn:
                 load_shadow(given, planned)

@@ -211,6 +211,8 @@ def cmd_gc(args) -> int:
         print(f"  removed {version}  (collection, manifest and work files)")
     if not collected.removed:
         print("  nothing to remove")
+    if collected.cache_parts_merged:
+        print(f"  merged {collected.cache_parts_merged} embedding cache parts into one")
     return EXIT_OK
 
 

@@ -39,10 +39,12 @@ class Collected:
     kept: dict[str, str]
     removed: tuple[str, ...]          # versions whose collection, manifest and files were removed
     dropped: tuple[str, ...] = ()     # collections dropped whose manifest was kept
+    cache_parts_merged: int = 0       # embedding cache parts merged into one (EmbeddingCache.compact)
 
     def as_dict(self) -> dict:
         return {"alias": self.alias, "live": self.live, "rollback_target": self.rollback_target,
-                "kept": self.kept, "removed": list(self.removed), "dropped": list(self.dropped)}
+                "kept": self.kept, "removed": list(self.removed), "dropped": list(self.dropped),
+                "cache_parts_merged": self.cache_parts_merged}
 
 
 def _recent_promotions(res: Resources, alias: str, live: str | None, n: int) -> list[str]:
@@ -103,7 +105,9 @@ def discard_rejected_shadow(res: Resources, alias: str, version: str) -> bool:
 
 
 def gc(res: Resources, alias: str, keep: Iterable[str] = ()) -> Collected:
-    """Remove every version of ``alias`` that is not retained (see the module docstring).
+    """Remove every version of ``alias`` that is not retained (see the module docstring), then
+    compact the embedding cache (:meth:`~indexgate.embedding.cache.EmbeddingCache.compact`: the
+    same vectors in fewer files; safe beside other builds, so outside the alias lock).
 
     The caller holds the alias's sync lock (or knows no build of the alias runs), so an
     unfinished build found here belongs to a dead run. Idempotent."""
@@ -132,4 +136,7 @@ def gc(res: Resources, alias: str, keep: Iterable[str] = ()) -> Collected:
             removed.append(version)
     if removed or dropped:
         log.info("gc %s: removed %s; dropped the rejected shadow of %s", alias, removed or "nothing", dropped or "nothing")
-    return Collected(alias, live, target, why, tuple(removed), tuple(dropped))
+    merged = res.cache.compact()
+    if merged:
+        log.info("gc: merged %d embedding cache parts into one", merged)
+    return Collected(alias, live, target, why, tuple(removed), tuple(dropped), merged)

@@ -42,7 +42,7 @@ from indexgate.quality import warm_up as warm_up_quality
 from indexgate.promotion import live_version, promote
 from indexgate.recovery import expected_ids, verify_shadow
 from indexgate.registry import Manifest
-from indexgate.resources import Resources, embedder_for
+from indexgate.resources import Resources, embedder_for, models_loaded
 from indexgate.reuse import carry_rows, content_hashes, doc_ids
 from indexgate.settings import EmbedderConfig, Settings
 from indexgate.sources import Spool, open_source
@@ -212,7 +212,9 @@ def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
 def chunk(res: Resources, plan: Plan) -> dict:
     """Write the version's chunks table. When the parse step carried documents from the base and
     the chunker fingerprint is the base's, their chunk rows are carried too (identical by
-    construction, ids included); only the documents parsed in this run are chunked."""
+    construction, ids included); only the documents parsed in this run are chunked. The stats
+    say how many distinct chunk texts the embedding cache lacks (``uncached``): how big the
+    embedding step will be."""
     started = time.perf_counter()
     base = _base_table(res, plan, "chunks.parquet")
     carried_docs = doc_ids(plan.documents_path) - doc_ids(plan.parsed_path) if plan.parsed_path.is_file() else set()
@@ -225,8 +227,12 @@ def chunk(res: Resources, plan: Plan) -> dict:
         fresh.unlink()
     else:
         chunk_table(plan.documents_path, res.chunker, plan.chunks_path, batch=res.settings.batch_size)
-    tokens = pq.read_table(plan.chunks_path, columns=["n_tokens"]).column(0)
-    stats = {"chunks": len(tokens), "tokens": int(pc.sum(tokens).as_py() or 0), "carried": carried}
+    table = pq.read_table(plan.chunks_path, columns=["n_tokens", "text_hash"])
+    tokens = table.column("n_tokens")
+    res.cache.refresh()  # vectors other processes (embedding workers) cached meanwhile
+    uncached = len(res.cache.missing(table.column("text_hash").to_pylist()))
+    stats = {"chunks": len(tokens), "tokens": int(pc.sum(tokens).as_py() or 0), "carried": carried,
+             "uncached": uncached}
     _update(res, plan, counts={"chunks": stats["chunks"], "chunk_tokens": stats["tokens"]},
             changes={"chunks_carried": carried},
             timings={"chunk_s": round(time.perf_counter() - started, 3)})
@@ -238,6 +244,8 @@ def embed(res: Resources, plan: Plan) -> dict:
     """Embed, in this process, every chunk whose text the cache lacks (see :func:`plan_embedding`
     for the same work fanned out); then start the embeddings quality suite in the worker."""
     stats = embed_chunks(plan.chunks_path, res.embedder, res.cache, batch=res.settings.batch_size)
+    for worker in (stats.workers or {}).values():  # this process: as the fan-out's tasks report it
+        worker["models_loaded"] = models_loaded()
     _update(res, plan, embedding=stats.as_dict(), timings={"embed_s": round(stats.seconds, 3)})
     _start_quality(res, plan, "embeddings")
     return stats.as_dict()

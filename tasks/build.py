@@ -38,7 +38,8 @@ def parse_documents(settings: Settings, plan: sync.Plan, source: str, snap: Snap
 @task(name="chunk_documents", cache_policy=NO_CACHE)
 def chunk_documents(settings: Settings, plan: sync.Plan) -> dict:
     stats = sync.chunk(resources(settings), plan)
-    get_run_logger().info("%d chunks (%d carried), %d tokens", stats["chunks"], stats["carried"], stats["tokens"])
+    get_run_logger().info("%d chunks (%d carried), %d tokens, %d texts to embed", stats["chunks"], stats["carried"],
+                          stats["tokens"], stats["uncached"])
     return stats
 
 

@@ -157,11 +157,12 @@ class VectorStore:
             return
         with self.write_lock:
             try:
-                self.client.upsert(
-                    name,
-                    points=models.Batch(ids=list(ids), vectors=np.asarray(vectors).tolist(), payloads=list(payloads)),
-                    wait=True,
-                )
+                # Points built without pydantic validation: the ids, float lists and JSON payloads
+                # are ours, and the client validates every point itself (embedded Qdrant) or the
+                # server does. Validating them here too cost 20-25 ms per 327 points, a Batch as well.
+                points = [models.PointStruct.model_construct(id=i, vector=v, payload=p)
+                          for i, v, p in zip(ids, np.asarray(vectors).tolist(), payloads, strict=True)]
+                self.client.upsert(name, points=points, wait=True)
             finally:
                 # Inside bulk_writes: the points applied so far are in the collection's memory, so
                 # they are committed even if a later one failed, as a commit per point would have.

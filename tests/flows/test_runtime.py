@@ -15,9 +15,10 @@ from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_se
 from flows.runtime import TEMPORARY_API, flow_runs
 from processes import Run
 
-# The task runs of a sync that builds a version from a small corpus (one embedding batch).
+# The task runs of a sync that builds a version from a small corpus (fewer new texts than a batch:
+# one embedding task, no fan-out).
 SYNC_TASKS = ["check_inputs", "reconcile_alias", "snapshot_source", "plan_version", "parse_documents",
-              "chunk_documents", "plan_embedding", "embed_batch", "record_embedding", "load_shadow",
+              "chunk_documents", "embed_chunks", "load_shadow",
               "validate_shadow", "promote_version", "smoke_check", "write_quality_report", "collect_garbage",
               "publish_report"]
 

@@ -97,3 +97,17 @@ def test_gc_removes_dead_builds_and_orphans_but_not_a_kept_version(tmp_path, wri
     collected = retention.gc(res, "docs")
     assert collected.removed == (plan.version,) and _collections(res, "docs") == {live}
     assert not res.registry.version_dir("docs", plan.version).exists()
+
+
+def test_each_sync_keeps_the_embedding_cache_to_a_few_parts(tmp_path, write_corpus, library_sync):
+    # Every sync that embeds writes a cache part; its gc merges the small ones, so the number of
+    # files a read opens stays bounded however many syncs ran, and no vector is lost.
+    res = resources(_settings(tmp_path))
+    root = write_corpus({"a.md": "Alpha text.\n", "b.md": "Beta text.\n"})
+    for i in range(12):  # 12 parts written in all: the first sync embeds both documents in one
+        (root / "a.md").write_text(f"Alpha text, revision {i}.\n")
+        assert library_sync(res, "docs", root).action == "promoted"
+        assert len(list(res.cache.dir.glob("part-*.parquet"))) <= 8
+    assert len(res.cache) == 13  # b.md's text and a.md's 12 revisions, all still cached
+    fresh = type(res.cache)(res.cache.dir.parent, res.cache.dir.name, res.cache.dimension)
+    assert len(fresh.get_many(res.cache._known)) == len(res.cache)

@@ -1,6 +1,7 @@
 """The Parquet embedding cache."""
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from indexgate.embedding.cache import EmbeddingCache
@@ -36,3 +37,70 @@ def test_shape_mismatch_is_refused(tmp_path):
         cache.put_many(["a", "b"], np.ones((1, 2)))
     with pytest.raises(ValueError, match="3 dimensions"):
         cache.put_many(["a"], np.ones((1, 3)))
+
+
+def _parts(cache):
+    return sorted(p.name for p in cache.dir.glob("part-*.parquet"))
+
+
+def _other_hashes(cache, parts, merged):
+    return {h for p in parts if p != merged for h in pq.read_table(cache.dir / p).column("text_hash").to_pylist()}
+
+
+def test_compaction_merges_the_smallest_parts_into_one_and_keeps_every_vector(tmp_path):
+    cache = EmbeddingCache(tmp_path, "fp", 2)
+    big = {f"big{i}": [i, 1] for i in range(10)}
+    cache.put_many(list(big), np.array(list(big.values()), dtype=np.float32))
+    [big_part] = _parts(cache)
+    small = {f"s{i}": [i, 2] for i in range(9)}
+    for h, v in small.items():
+        cache.put_many([h], np.array([v], dtype=np.float32))
+    other = EmbeddingCache(tmp_path, "fp", 2)  # another process: writes "s0" again (a duplicate)
+    other._known.discard("s0")
+    other.put_many(["s0"], np.array([[0, 2]], dtype=np.float32))
+    assert len(_parts(cache)) == 11
+
+    assert cache.compact(max_parts=4) == 8  # 11 parts -> 4: the 8 smallest become one
+    parts = _parts(cache)
+    assert len(parts) == 4 and big_part in parts  # the large part was not rewritten
+    merged = [p for p in parts if p != big_part and len(pq.read_table(cache.dir / p)) > 1]
+    assert len(merged) == 1
+    hashes = pq.read_table(cache.dir / merged[0]).column("text_hash").to_pylist()
+    assert len(set(hashes)) == len(hashes)  # each hash once
+    # 8 of the 10 one-vector parts (equal sizes: which ones is arbitrary): 8 hashes, or 7 when
+    # both copies of "s0" were among them
+    both_copies = "s0" in hashes and "s0" not in _other_hashes(cache, parts, merged[0])
+    assert len(hashes) == (7 if both_copies else 8)
+    fresh = EmbeddingCache(tmp_path, "fp", 2)
+    got = fresh.get_many([*big, *small])
+    assert {h: v.tolist() for h, v in got.items()} == {**big, **small}
+    assert not list(cache.dir.glob(".*.tmp"))
+
+
+def test_compaction_leaves_a_folder_with_few_parts_alone(tmp_path):
+    cache = EmbeddingCache(tmp_path, "fp", 2)
+    for i in range(3):
+        cache.put_many([f"h{i}"], np.ones((1, 2)))
+    before = _parts(cache)
+    assert cache.compact(max_parts=3) == 0 and _parts(cache) == before
+    with pytest.raises(ValueError, match="at least 1"):
+        cache.compact(max_parts=0)
+
+
+def test_a_reader_that_meets_a_part_merged_under_it_reads_the_folder_again(tmp_path, monkeypatch):
+    reader = EmbeddingCache(tmp_path, "fp", 2)
+    early = EmbeddingCache(tmp_path, "fp", 2)  # another process, opened before anything was written
+    for i in range(6):
+        reader.put_many([f"h{i}"], np.full((1, 2), i, dtype=np.float32))
+    stale = reader._parts()  # what the reader listed just before another process compacted
+    assert EmbeddingCache(tmp_path, "fp", 2).compact(max_parts=2) == 5
+    assert not all(p.exists() for p in stale)
+
+    real = EmbeddingCache._parts
+    listings = iter([stale])
+    monkeypatch.setattr(EmbeddingCache, "_parts", lambda self: next(listings, None) or real(self))
+    got = reader.get_many([f"h{i}" for i in range(6)])
+    assert {h: v.tolist() for h, v in got.items()} == {f"h{i}": [i, i] for i in range(6)}
+
+    listings = iter([stale])
+    assert early.refresh() == 6  # the hashes of the deleted parts, from the merged part
