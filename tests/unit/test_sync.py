@@ -160,3 +160,19 @@ def test_scratch_builds_start_no_quality_suites(fake_settings, write_corpus):
         assert worker._key(plan.workdir) not in worker._STARTED
     finally:
         sync.discard_scratch(res)
+
+
+def test_the_chunk_step_counts_the_texts_the_embedding_cache_lacks(fake_settings, write_corpus):
+    # The flow embeds a change of at most batch_size such texts in one task (flows/embedding.py).
+    res = resources(fake_settings)
+    root = write_corpus({"a.md": "Alpha text about ships.\n", "b.md": "Beta text about trains.\n",
+                         "c.md": "Beta text about trains.\n"})  # the same text as b.md: one vector
+    plan = _parsed(res, root)
+    first = sync.chunk(res, plan)
+    assert (first["chunks"], first["uncached"]) == (3, 2)
+    sync.embed(res, plan)
+    sync.load(res, plan)
+    sync.conclude(res, plan, sync.check_integrity(res, plan), by="test")
+    (root / "a.md").write_text("Alpha text about ships and ports.\n")
+    again = sync.chunk(res, _parsed(res, root))
+    assert (again["chunks"], again["carried"], again["uncached"]) == (3, 2, 1)
