@@ -2,7 +2,7 @@
 embedding cache lacks (none when everything is cached), then one task that checks and records.
 A change too small to fan out (at most ``batch_size`` chunk texts the cache lacks, without Dask)
 is one ``embed_chunks`` task instead, which plans, embeds and records in the flow's
-process: the same vectors and manifest, two task runs fewer (each costs Prefect 10-15 ms, a few
+process: the same vectors and manifest, two task runs fewer (each costs Prefect 11-14 ms, a few
 percent of a 1%-changed sync).
 
 The batches run on the flow's own task runner (Prefect's thread pool by default, or whatever
