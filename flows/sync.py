@@ -15,12 +15,11 @@ from indexgate.settings import load_settings
 from tasks import (
     chunk_documents, collect_garbage, keep_unchanged, load_shadow, parse_documents, plan_version,
     promote_version, publish_report, reconcile_alias, smoke_check, snapshot_source, validate_shadow,
-    write_quality_report,
 )
-from tasks.runs import HOOKS, check_inputs, name_run
+from tasks.runs import HOOKS, check_inputs, finish_writes, name_run
 
 
-@flow(name="sync", flow_run_name="sync-{alias}", **HOOKS)
+@flow(name="sync", **HOOKS)
 def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, config: ConfigFile | None = None,
          state_dir: StateDir | None = None, allow_mass_delete: bool = False, policy: PolicyFile | None = None,
          overrides: Overrides | None = None) -> dict:
@@ -34,7 +33,9 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
     warn. One sync per alias at a time (another waits ``lifecycle.wait_s``, then is refused); it
     starts by reconciling what a dead run left and ends by collecting old versions. ``overrides``
     (chunking, embedder model) go over the config file's: see the ``reindex`` flow. The run is
-    renamed ``sync-<alias>-v<version>`` once the version is planned."""
+    named ``sync-<alias>``, then ``sync-<alias>-v<version>`` once the version is planned. It ends
+    once every artifact of its report is written."""
+    name_run(alias)  # written in the background, like the artifacts (a flow_run_name template waits for it)
     settings = load_settings(config, policy=policy, home=state_dir, **(overrides.settings() if overrides else {}))
     check_inputs(alias, source, golden)
     with sync_lock(settings.home, alias, settings.lifecycle.wait_s):
@@ -60,7 +61,7 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
                 outcome = smoke_check(given, planned, opaque(promote_version(given, planned, gates)), golden)
                 if outcome.action in ("rejected", "rolled_back"):
                     txn.rollback()
-            write_quality_report(given, plan.alias, plan.version, wait=False)  # publish_report waits for its artifacts
+        publish_report(given, opaque(outcome))  # the HTML report; its artifacts are written while gc runs
         collect_garbage(given, alias, (plan.version,))
-    publish_report(given, opaque(outcome))
+    finish_writes()  # every artifact of the run is written (an error writing one fails the run here)
     return {**asdict(outcome), "recovery": recovery}

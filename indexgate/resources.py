@@ -7,6 +7,7 @@ every step of a run shares these objects instead of opening its own.
 from __future__ import annotations
 
 import functools
+import gc
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,23 @@ class Resources:
 
 @functools.lru_cache(maxsize=4)
 def _embedder(config: EmbedderConfig) -> Embedder:
-    return make_embedder(config)
+    embedder = make_embedder(config)
+    if _embedder.cache_info().misses == 1:  # (counted on entry) the process's first model
+        freeze_start_up()
+    return embedder
+
+
+def freeze_start_up() -> None:
+    """Move every object this process holds now out of reach of the cyclic garbage collector
+    (``gc.freeze``); the objects made later are collected as usual.
+
+    Called once, when the process's first model is loaded: by then it holds what it keeps for
+    its whole life (imported modules, the model, the clients), about 730,000 objects with Prefect
+    and torch, and every full collection scanned them all: 0.55 s on the development machine, in
+    the middle of whatever sync it fell in (one comes every few syncs of a warm process). Frozen
+    objects are still freed when nothing refers to them; only reference cycles among them are
+    never broken, so a start-up cycle that is garbage already stays in memory."""
+    gc.freeze()
 
 
 def embedder_for(settings: Settings) -> Embedder:

@@ -22,23 +22,24 @@ def _key(prefix: str, alias: str) -> str:
 
 @task(name="publish_report", cache_policy=NO_CACHE)
 def publish_report(settings: Settings, outcome: sync.Outcome) -> str:
-    """A Markdown artifact per run: counts, metrics, the decision and its reason. Returns once
-    every artifact of the run is written, the ones ``write_quality_report(wait=False)`` handed
-    off included (an error writing one of them fails this task, as it would have failed theirs)."""
+    """The run's report: a Markdown artifact per run (counts, metrics, the decision and its
+    reason) and, for a built version (promoted, rejected or rolled back), its HTML data-quality
+    report with a table artifact (the gates) and a link artifact (the report). The artifacts are
+    written in the background (:func:`tasks.runs.write_later`) while the run goes on (the
+    Markdown one while the HTML report is built); the flow waits for them with
+    :func:`tasks.runs.finish_writes` before it ends, where an error writing one fails the run."""
     manifest = resources(settings).registry.load(outcome.alias, outcome.version)
     markdown = reports.sync_markdown(asdict(outcome), manifest.model_dump() if manifest else None)
     write_later(create_markdown_artifact, markdown=markdown, key=_key("indexgate-sync", outcome.alias),
                 description=f"{outcome.action}: {outcome.reason}"[:500])
-    finish_writes()
+    if outcome.action != "unchanged":
+        _quality_report(settings, outcome.alias, outcome.version)
     return markdown
 
 
-@task(name="write_quality_report", cache_policy=NO_CACHE)
-def write_quality_report(settings: Settings, alias: str, version: str | None = None, wait: bool = True) -> str:
-    """Write the version's HTML data-quality report (default: the live, else the newest version)
-    and attach a table artifact (the gates) and a link artifact (the report) to the run. With
-    ``wait=False`` the two artifacts are written while the run goes on, and a later
-    ``publish_report`` of the run waits for them."""
+def _quality_report(settings: Settings, alias: str, version: str | None) -> str:
+    """Write the HTML data-quality report of ``version`` (default: the live, else the newest
+    version) and hand off its table and link artifacts to the background writer."""
     registry = Registry(settings.home)
     version = version or html_report.default_version(registry, alias)
     path, data = html_report.build_report(registry, alias, version, settings.report)
@@ -48,7 +49,15 @@ def write_quality_report(settings: Settings, alias: str, version: str | None = N
                 key=_key("indexgate-gates", alias), description=f"gates of {alias} {version}: {decision}")
     write_later(create_link_artifact, link=path.as_uri(), link_text=f"data-quality report of {alias} {version}",
                 key=_key("indexgate-report", alias), description=str(path))
-    if wait:
-        finish_writes()
     get_run_logger().info("data-quality report: %s", path)
     return str(path)
+
+
+@task(name="write_quality_report", cache_policy=NO_CACHE)
+def write_quality_report(settings: Settings, alias: str, version: str | None = None) -> str:
+    """Write the version's HTML data-quality report (default: the live, else the newest version)
+    and attach a table artifact (the gates) and a link artifact (the report) to the run; returns
+    once both are written."""
+    path = _quality_report(settings, alias, version)
+    finish_writes()
+    return path

@@ -36,13 +36,13 @@ def check_alias_known(settings: Settings, alias: str, version: str | None = None
     preflight.check_known_alias(settings.home, alias, version)
 
 
-def name_run(alias: str, version: str) -> str:
-    """Rename the current flow run ``<flow>-<alias>-v<version>`` (the version is known only
-    after planning, so the run starts as ``<flow>-<alias>``). The rename is written in the
-    background, like the artifacts (:func:`write_later`), and is done when the run ends. Outside
-    a run: no-op."""
-    name = f"{current_run.flow_name}-{alias}-v{version}"
-    if current_run.id:
+def name_run(alias: str, version: str | None = None) -> str:
+    """Rename the current flow run ``<flow>-<alias>``, or ``<flow>-<alias>-v<version>`` (the
+    version is known only after planning, so a run is named twice). The rename is written in the
+    background, like the artifacts (:func:`write_later`), in order, and is done when the run
+    ends. Outside a run: no-op."""
+    name = f"{current_run.flow_name}-{alias}" + (f"-v{version}" if version else "")
+    if current_run.id and name != current_run.name:  # (a reindex run has its name from its template)
         write_later(_rename_run, run=current_run.id, name=name)
     return name
 

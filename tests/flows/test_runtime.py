@@ -19,8 +19,7 @@ from processes import Run
 # one embedding task, no fan-out).
 SYNC_TASKS = ["check_inputs", "reconcile_alias", "snapshot_source", "plan_version", "parse_documents",
               "chunk_documents", "embed_chunks", "load_shadow",
-              "validate_shadow", "promote_version", "smoke_check", "write_quality_report", "collect_garbage",
-              "publish_report"]
+              "validate_shadow", "promote_version", "smoke_check", "publish_report", "collect_garbage"]
 
 
 @flow
