@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from indexgate.locking import alias_lock
 from indexgate.promotion import live_version, previous_version
+from indexgate.quality.worker import settle as settle_quality
 from indexgate.resources import Resources
 from indexgate.versioning import SEPARATOR, collection_name, version_of
 
@@ -132,6 +133,7 @@ def gc(res: Resources, alias: str, keep: Iterable[str] = ()) -> Collected:
                 continue
             if version in in_store:
                 store.drop(name)
+            settle_quality(registry.version_dir(alias, version))  # the quality worker writes there no more
             shutil.rmtree(registry.version_dir(alias, version), ignore_errors=True)
             removed.append(version)
     if removed or dropped:

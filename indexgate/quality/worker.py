@@ -58,9 +58,9 @@ def start_up() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")
-    # GX's modules, about 290,000 objects, live as long as the worker: out of the cyclic
-    # collector's reach, so a full collection no longer scans them (190 ms, in the middle of a
-    # suite the sync was waiting for). See indexgate.resources.freeze_start_up.
+    # GX's modules, about 275,000 objects, live as long as the worker: out of the cyclic
+    # collector's reach, so a full collection no longer scans them (190 ms, then 6 ms, added to
+    # a suite the sync may be waiting for). See indexgate.resources.freeze_start_up.
     gc.freeze()
 
 
@@ -68,7 +68,9 @@ def serve(conn) -> None:
     """The worker's loop. ``("begin", id, QualityJob)`` opens a job; ``("suite", id, name)``
     validates one of its suites and answers ``("checks", id, name, checks, seconds)`` (or
     ``("failed", id, message)``); after the last suite it writes the Data Docs and answers
-    ``("docs", id, error or None, seconds)``. ``None`` or a closed pipe ends it."""
+    ``("docs", id, error or None, seconds)``. ``("forget", id, None)`` drops the job, after
+    whatever the worker was doing for it (its Data Docs included), and answers ``("forgot", id)``.
+    ``None`` or a closed pipe ends it."""
     ignore_interrupts()
     start_up()
     caches: dict[Path, EmbeddingCache] = {}
@@ -78,6 +80,10 @@ def serve(conn) -> None:
     conn.send(("ready",))
     for kind, job_id, arg in messages(conn):
         try:
+            if kind == "forget":  # its folder is being removed: nothing more is written there
+                jobs.pop(job_id, None)
+                conn.send(("forgot", job_id))
+                continue
             if kind == "begin":
                 jobs[job_id] = VersionValidation(arg)
                 while len(jobs) > OPEN_JOBS:
@@ -133,7 +139,8 @@ class _Channel:
     def __init__(self) -> None:
         self.process, self.conn = spawn(serve, (), "indexgate-quality")
         self.jobs: dict[int, _Job] = {}
-        self.lock = threading.Lock()  # guards jobs (the reader takes only this one)
+        self.forgetting: dict[int, Future] = {}  # job id -> answered when the worker dropped the job
+        self.lock = threading.Lock()  # guards jobs and forgetting (the reader takes only this one)
         self.send_lock = threading.Lock()  # one sender at a time on the pipe
         self.ended = threading.Event()  # set by the reader once the process is reaped
         threading.Thread(target=self._read, name="indexgate-quality-reader", daemon=True).start()
@@ -149,9 +156,15 @@ class _Channel:
             if message[0] == "ready":
                 continue
             with self.lock:
+                if message[0] == "forgot":
+                    forgotten = self.forgetting.pop(message[1], None)
                 job = self.jobs.get(message[1])
-                if message[0] in ("failed", "docs"):
+                if message[0] in ("failed", "docs", "forgot"):
                     self.jobs.pop(message[1], None)
+            if message[0] == "forgot":
+                if forgotten is not None:
+                    forgotten.set_result(None)
+                continue
             if job is None:
                 continue
             if message[0] == "checks":
@@ -167,18 +180,23 @@ class _Channel:
         ended = how_ended(self.process)
         with self.lock:
             lost, self.jobs = list(self.jobs.values()), {}
+            forgetting, self.forgetting = list(self.forgetting.values()), {}
         for job in lost:
             job.fail(WorkerFailed(f"the quality worker process ended ({ended})"))
+        for future in forgetting:  # a worker that is gone writes nothing more
+            future.set_result(None)
 
-    def _send(self, job: _Job, message: tuple) -> None:
+    def _send(self, job: _Job, message: tuple) -> bool:
         """Send under ``send_lock`` (held by the caller), never under ``lock``: the reader needs
-        ``lock`` to take the answers that let the worker read on."""
+        ``lock`` to take the answers that let the worker read on. False: the worker is gone."""
         try:
             self.conn.send(message)
         except (BrokenPipeError, ConnectionResetError, EOFError, OSError) as exc:
             with self.lock:
                 self.jobs.pop(job.id, None)
             job.fail(WorkerFailed(f"the quality worker process is gone ({exc})"))
+            return False
+        return True
 
     def begin(self, job: _Job) -> None:
         with self.lock:
@@ -193,6 +211,24 @@ class _Channel:
                 if name in names and name not in job.sent:
                     job.sent.add(name)
                     self._send(job, ("suite", job.id, name))
+
+    def forget(self, job: _Job, timeout: float) -> None:
+        """Have the worker drop ``job``, and return once it has (or is gone)."""
+        done = Future()
+        with self.lock:
+            if self.ended.is_set():
+                return
+            self.forgetting[job.id] = done
+        with self.send_lock:
+            sent = self._send(job, ("forget", job.id, None))
+        if not sent:  # the worker is gone: it writes nothing more
+            with self.lock:
+                self.forgetting.pop(job.id, None)
+            return
+        try:
+            done.result(timeout)
+        except TimeoutError:
+            log.warning("quality worker did not let go of %s within %g s", job.job.folder, timeout)
 
     def close(self, timeout: float) -> None:
         with self.send_lock:
@@ -309,6 +345,26 @@ def wait_data_docs(folder: Path) -> None:
     except WorkerFailed as exc:
         log.warning("Data Docs of %s are written in this process instead: %s", folder, exc)
         _run_here(job, cache)
+
+
+def settle(folder: Path, timeout: float = 120) -> None:
+    """Return once the worker will write nothing more into ``folder``, a version's work folder
+    about to be removed (:func:`indexgate.retention.gc`): Data Docs it is writing for a run that
+    collected its checks are waited for; a job whose checks were never collected (its build
+    stopped after starting suites) is dropped, after whatever the worker was doing for it. Without
+    this, the Data Docs of such a job could be written after the folder was removed, bringing back
+    a folder with no manifest that no gc would ever remove again. At once when the worker holds
+    nothing for the folder."""
+    with _LOCK:
+        started = _STARTED.pop(_key(folder), None)
+        docs = _DOCS.pop(_key(folder), None)
+    if docs is not None:
+        try:
+            docs[0].result(timeout)
+        except (WorkerFailed, TimeoutError):
+            pass  # the folder goes: its Data Docs are not written here instead
+    if started is not None:
+        started[0].forget(started[1], timeout)
 
 
 def close_worker() -> None:

@@ -182,3 +182,30 @@ def test_worker_start_up_leaves_every_blas_library_one_thread():
     libraries = json.loads(out.stdout.strip().splitlines()[-1])
     assert len(libraries) >= 2, libraries  # numpy's and scipy's
     assert all(threads == 1 for _, threads in libraries), libraries
+
+
+def test_a_folder_settled_before_removal_is_never_written_again(version, tmp_path):
+    """gc removes an old version's folder: suites started there and never collected (a build
+    that stopped) must not bring it back with their Data Docs (nor with a folder no manifest
+    names, which no gc would remove)."""
+    cache = version.write()
+    work, other = tmp_path / "old-version", tmp_path / "other-version"
+    start_validation(**_arguments(version, cache, folder=work), suites=job.SUITES)  # never collected
+    worker.settle(work)
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)
+    # A later job in the same worker: once its Data Docs are written, every earlier message is handled.
+    validate_version(**_arguments(version, cache, folder=other))
+    wait_data_docs(other)
+    assert gx.data_docs_index(other).is_file()
+    assert not work.exists()
+
+
+def test_settling_waits_for_the_data_docs_of_a_collected_run(version, tmp_path):
+    cache = version.write()
+    work = tmp_path / "collected"
+    validate_version(**_arguments(version, cache, folder=work), wait_docs=False)
+    worker.settle(work)  # the Data Docs being written are done when it returns
+    assert gx.data_docs_index(work).is_file()
+    worker.settle(work)  # nothing held any more: returns at once
