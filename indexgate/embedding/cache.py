@@ -154,8 +154,10 @@ class EmbeddingCache:
         except FileNotFoundError:
             return 0
         hashes = table.column("text_hash").to_pylist()
-        first = list({h: i for i, h in reversed(list(enumerate(hashes)))}.values())
-        merged = self._write(table.take(sorted(first)))
+        first: dict[str, int] = {}  # each hash's first row, in row order
+        for row, text_hash in enumerate(hashes):
+            first.setdefault(text_hash, row)
+        merged = self._write(table.take(list(first.values())))
         with self.lock:
             self._known.update(hashes)
             self._read.add(merged)

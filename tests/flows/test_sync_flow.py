@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+import tasks.report
 from flows.rollback import rollback
 from flows.sync import sync
 from indexgate.resources import resources
@@ -68,3 +71,18 @@ def test_impossible_threshold_keeps_the_live_version(corpus, golden, state, tmp_
     assert manifest.state == "rejected"
     assert manifest.decision["action"] == "rejected" and "span_precision" in manifest.decision["reason"]
     assert res.registry.load("kb", first["version"]).state == "live"
+
+
+def test_a_refused_artifact_write_fails_the_run_once_its_version_is_live(corpus, state, artifacts, monkeypatch):
+    def refuse(**_):
+        raise RuntimeError("the API refused the sync's Markdown artifact")
+
+    monkeypatch.setattr(tasks.report, "create_markdown_artifact", refuse)
+    with pytest.raises(RuntimeError, match="refused the sync's Markdown artifact"):
+        sync(source=str(corpus), alias="refused", state_dir=state)
+    # The flow waits for its artifacts at its very end: the version was promoted and gc ran first,
+    # and the writes handed off after the refused one were still made.
+    res = resources(load_settings(home=state))
+    [manifest] = res.registry.versions("refused")
+    assert manifest.state == "live" and res.store.alias_target("refused") == manifest.collection
+    assert len(artifacts("indexgate-gates-refused")) == 1 and len(artifacts("indexgate-report-refused")) == 1
