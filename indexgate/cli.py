@@ -158,24 +158,51 @@ def cmd_status(args) -> int:
 
 
 def cmd_search(args) -> int:
-    from indexgate.errors import StoreError
-    from indexgate.resources import resources
-    from indexgate.versioning import validate_alias
+    from indexgate.serving import Index
 
-    validate_alias(args.alias)
-    res = resources(_settings(args))
-    if res.store.alias_target(args.alias) is None:
-        raise StoreError(f"alias {args.alias!r} does not exist; run `indexgate sync --alias {args.alias}` first")
-    hits = res.store.search(args.alias, res.embedder.embed_queries([args.text])[0], args.k)
+    # The alias and its version are checked before the model is loaded (resolve loads none).
+    with Index.open(args.alias, _settings(args)) as index:
+        index.resolve()
+        answer = index.search(args.text, args.k)
     if args.json:
-        _print_json({"alias": args.alias, "query": args.text, "hits": [h.as_dict() for h in hits]})
+        _print_json(answer.as_dict())
         return EXIT_OK
-    for rank, h in enumerate(hits, 1):
+    for rank, h in enumerate(answer.hits, 1):
         snippet = " ".join(h.text.split())
         print(f"{rank}. {h.doc_id} [{h.start}:{h.end}] score {h.score:.3f} (version {h.version})")
         print(f"   {snippet[:200]}{'...' if len(snippet) > 200 else ''}")
-    if not hits:
-        print("no hits")
+    if not answer.hits:
+        print(f"no hits (version {answer.version})")
+    return EXIT_OK
+
+
+def cmd_serve_api(args) -> int:
+    from indexgate.errors import ConfigError, NotServing
+    from indexgate.serving import Index
+    from indexgate.serving.http import serve
+
+    settings = _settings(args)
+    if args.api_key_env:
+        key = os.environ.get(args.api_key_env, "")
+        if not key:
+            raise ConfigError(f"--api-key-env {args.api_key_env}: that environment variable is not set or empty")
+    else:
+        key = settings.api.key.get_secret_value() if settings.api.key else None
+    host = args.host or settings.api.host
+    port = settings.api.port if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port must be from 0 to 65535, not {port}")
+    if not key and host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"indexgate: warning: serving {host} without an API key: anyone who reaches it can search"
+              " (set INDEXGATE_API__KEY or --api-key-env)", file=sys.stderr)
+    index = Index.open(args.alias, settings)
+    try:
+        served = index.warm()
+        print(f"alias {args.alias}: serving version {served.version}", file=sys.stderr)
+    except NotServing as exc:
+        # Serve anyway: /health answers 503 until a sync promotes a version, then it is picked up.
+        print(f"indexgate: warning: {exc}", file=sys.stderr)
+    serve(index, host, port, key)
     return EXIT_OK
 
 
@@ -284,6 +311,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", help="the query text")
     p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("serve-api", parents=[common],
+                       help="serve the alias over HTTP: POST /search, GET /health, OpenAPI at /docs")
+    p.add_argument("--alias", required=True)
+    p.add_argument("--host", help="address to bind (default: api.host, 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, help="port (default: api.port, 8000; 0 picks a free one)")
+    p.add_argument("--api-key-env", metavar="VAR",
+                   help="require the API key held in this environment variable (default: INDEXGATE_API__KEY, if set)")
+    p.set_defaults(func=cmd_serve_api)
 
     p = sub.add_parser("rollback", parents=[common], help="point the alias back at an earlier version")
     p.add_argument("--alias", required=True)

@@ -25,6 +25,19 @@ class EmbeddingError(IndexGateError):
     """Embedding finished without the vectors it should have left in the embedding cache."""
 
 
+class NotServing(StoreError):
+    """The alias serves no version (it does not exist, or its version cannot be read)."""
+
+
+class EmbedderMismatch(IndexGateError):
+    """Query vectors would come from another model than the one the served version was embedded
+    with: refused, never a silent mismatch."""
+
+
+class QueryError(IndexGateError):
+    """A search request is out of bounds (empty or too long query, k out of range)."""
+
+
 class AliasConflict(StoreError):
     """The alias moved under us (another run promoted); nothing was changed."""
 

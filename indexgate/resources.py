@@ -15,6 +15,7 @@ from pathlib import Path
 from indexgate.chunking import Chunker, make_chunker
 from indexgate.embedding import Embedder, EmbeddingCache, make_embedder
 from indexgate.embedding.batch import CachedEmbedding
+from indexgate.errors import EmbedderMismatch
 from indexgate.registry import Registry
 from indexgate.settings import EmbedderConfig, Settings
 from indexgate.store import VectorStore, connect, disconnect, disconnect_all
@@ -56,6 +57,27 @@ def freeze_start_up() -> None:
 def embedder_for(settings: Settings) -> Embedder:
     """The process's embedder for these settings, without opening a store (model-only work)."""
     return _embedder(settings.embedder)
+
+
+def pinned_embedder(settings: Settings, recorded: dict, have: Embedder | None = None) -> Embedder:
+    """The embedder a version's manifest pins (``Manifest.embedder``: its fingerprint and config).
+
+    ``have`` when its fingerprint is the recorded one; else the process's embedder built from the
+    recorded config, accepted only if its fingerprint is the recorded one. Raises
+    :class:`EmbedderMismatch` saying why when neither fits: never an embedder of another model."""
+    if have is not None and have.fingerprint.id == recorded.get("id"):
+        return have
+    what = f"model {recorded.get('model')} (fingerprint {recorded.get('id')})"
+    if not recorded.get("config"):
+        raise EmbedderMismatch(f"{what}: its config is not recorded, so queries cannot be embedded")
+    try:
+        embedder = embedder_for(settings.model_copy(update={"embedder": EmbedderConfig(**recorded["config"])}))
+    except Exception as exc:  # noqa: BLE001 - any failure to load it is reported with its reason
+        raise EmbedderMismatch(f"{what} cannot be loaded here: {exc}") from None
+    if embedder.fingerprint.id != recorded.get("id"):
+        raise EmbedderMismatch(f"{what}: loading its config here gives fingerprint {embedder.fingerprint.id},"
+                               " not the recorded one")
+    return embedder
 
 
 def embedding_for(config: EmbedderConfig, cache_dir: Path) -> tuple[Embedder, EmbeddingCache]:

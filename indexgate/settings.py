@@ -298,6 +298,22 @@ class NotifyConfig(BaseModel):
     on: tuple[Literal["failed", "rejected", "rolled_back"], ...] = ("failed", "rejected", "rolled_back")
 
 
+class ApiConfig(BaseModel):
+    """The search API for applications (``indexgate serve-api``, docs/serving.md), and the bounds
+    every search obeys, in Python, over HTTP and on the command line."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Loopback by default: another machine reaches the API only when told to (e.g. 0.0.0.0).
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    # When set (INDEXGATE_API__KEY), every search request must carry it in the X-API-Key header.
+    key: SecretStr | None = None
+    # Bounds of one search: hits asked for, and characters of the query text.
+    max_k: int = Field(100, ge=1)
+    max_query_chars: int = Field(2000, ge=1)
+
+
 _CONFIG_FILE: ContextVar[Path | None] = ContextVar("indexgate_config_file", default=None)
 _POLICY_FILE: ContextVar[Path | None] = ContextVar("indexgate_policy_file", default=None)
 
@@ -369,6 +385,7 @@ class Settings(BaseSettings):
     lifecycle: LifecycleConfig = LifecycleConfig()
     dask: DaskConfig = DaskConfig()
     notify: NotifyConfig = NotifyConfig()
+    api: ApiConfig = ApiConfig()
     # Points and chunks are streamed through the pipeline in batches of this many (and the sync's
     # embedding fan-out sends this many texts to the model per task).
     batch_size: int = Field(256, ge=1)

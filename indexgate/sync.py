@@ -26,7 +26,7 @@ from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
 from indexgate.embedding import Embedder
 from indexgate.embedding.batch import BatchResult, EmbeddingPlan, EmbedStats, embed_chunks, plan_batches
-from indexgate.errors import AliasConflict, EmbeddingError
+from indexgate.errors import AliasConflict, EmbedderMismatch, EmbeddingError
 from indexgate.evaluation import SpanIndex, evaluate, load_golden
 from indexgate.evaluation.audit import audit_golden
 from indexgate.evaluation.compare import compare_results
@@ -42,9 +42,9 @@ from indexgate.quality import warm_up as warm_up_quality
 from indexgate.promotion import live_version, promote
 from indexgate.recovery import expected_ids, verify_shadow
 from indexgate.registry import Manifest
-from indexgate.resources import Resources, embedder_for, models_loaded
+from indexgate.resources import Resources, models_loaded, pinned_embedder
 from indexgate.reuse import carry_rows, content_hashes, doc_ids
-from indexgate.settings import EmbedderConfig, Settings
+from indexgate.settings import Settings
 from indexgate.sources import Spool, open_source
 from indexgate.store.load import load_chunks
 from indexgate.testhook import checkpoint
@@ -375,20 +375,13 @@ def _live_embedder(res: Resources, manifest: Manifest) -> tuple[Embedder | None,
     """The embedder whose vectors the live version holds: this run's, or (after a model change)
     the live version's own, loaded from the config its manifest recorded and accepted only if its
     fingerprint is the recorded one. Returns (embedder, None) or (None, why not)."""
-    recorded = manifest.embedder
-    if recorded.get("id") == res.embedder.fingerprint.id:
+    if manifest.embedder.get("id") == res.embedder.fingerprint.id:
         return res.embedder, None
-    why = (f"live version {manifest.version} was embedded by another model ({recorded.get('model')}, fingerprint"
-           f" {recorded.get('id')})")
-    if not recorded.get("config"):
-        return None, f"{why} whose config its manifest does not record: its queries cannot be embedded"
     try:
-        embedder = embedder_for(res.settings.model_copy(update={"embedder": EmbedderConfig(**recorded["config"])}))
-    except Exception as exc:  # noqa: BLE001 - any failure to load it leaves the gate unscored, with the reason
-        return None, f"{why} that cannot be loaded here: {exc}"
-    if embedder.fingerprint.id != recorded.get("id"):
-        return None, f"{why}; loading its config here gives fingerprint {embedder.fingerprint.id}, not the recorded one"
-    log.info("scoring live version %s with its own embedder %s", manifest.version, recorded.get("model"))
+        embedder = pinned_embedder(res.settings, manifest.embedder)
+    except EmbedderMismatch as exc:
+        return None, f"live version {manifest.version} was embedded by another model, {exc}"
+    log.info("scoring live version %s with its own embedder %s", manifest.version, manifest.embedder.get("model"))
     return embedder, None
 
 

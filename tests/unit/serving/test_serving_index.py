@@ -1,0 +1,153 @@
+"""The Python search API: an Index follows its alias, answers from one version and says which,
+embeds with the embedder the served version pins, and refuses what does not fit."""
+
+import numpy as np
+import pytest
+
+from indexgate.embedding.fake import FakeEmbedder
+from indexgate.errors import EmbedderMismatch, NotServing, QueryError
+from indexgate.promotion import rollback
+from indexgate.resources import models_loaded, resources
+from indexgate.serving import Index
+from indexgate.settings import load_settings
+
+DOCS = {
+    "leave.md": "Birth parents receive 20 weeks of paid leave; partners receive 10 weeks.\n",
+    "backups.md": "Backups run every night at 02:00 UTC and are kept for 35 days.\n",
+    "passwords.md": "Passwords must be at least 14 characters long.\n",
+}
+
+
+@pytest.fixture
+def two_versions(fake_settings, write_corpus, build):
+    """The alias ``docs`` with two promoted versions (the second one live): (first, second)."""
+    res = resources(fake_settings)
+    root = write_corpus(DOCS)
+    _, first = build(res, root)
+    (root / "canteen.md").write_text("The canteen serves lunch from noon until two.\n")
+    _, second = build(res, root)
+    assert first.action == second.action == "promoted"
+    return first.version, second.version
+
+
+def test_answers_from_the_live_version_and_follows_rollback_and_promotion(fake_settings, two_versions):
+    first, second = two_versions
+    res = resources(fake_settings)
+    with Index.open("docs", fake_settings) as index:
+        answer = index.search("backups run every night", k=2)
+        assert answer.version == second == index.live_version
+        assert answer.hits[0].doc_id == "backups.md" and len(answer.hits) == 2
+        assert {h.version for h in answer.hits} == {second}
+        assert index.search("canteen serves lunch", k=1).hits[0].doc_id == "canteen.md"
+
+        rollback(res.store, res.registry, "docs", by="test")
+        answer = index.search("canteen serves lunch", k=3)  # the same object, no reopen
+        assert answer.version == first and {h.version for h in answer.hits} == {first}
+        assert "canteen.md" not in {h.doc_id for h in answer.hits}
+
+        rollback(res.store, res.registry, "docs", to=second, by="test")
+        assert index.search("canteen serves lunch", k=1).hits[0].doc_id == "canteen.md"
+        assert answer.as_dict()["version"] == first and answer.as_dict()["hits"][0]["version"] == first
+
+
+class _MovesTheAlias(FakeEmbedder):
+    """The fake embedder (same fingerprint), which rolls the alias back while it embeds the first
+    query: the alias moves after the search started and before the store is asked."""
+
+    def __init__(self, res):
+        super().__init__()
+        self.res, self.moved = res, False
+
+    def embed_queries(self, texts):
+        if not self.moved:
+            self.moved = True
+            rollback(self.res.store, self.res.registry, "docs", by="test")
+        return super().embed_queries(texts)
+
+
+def test_an_answer_comes_from_the_version_served_when_the_search_started(fake_settings, two_versions):
+    first, second = two_versions
+    res = resources(fake_settings)
+    index = Index.open("docs", fake_settings, embedder=_MovesTheAlias(res))
+    answer = index.search("canteen serves lunch", k=3)
+    assert index.live_version == first  # the alias moved during the search...
+    assert answer.version == second and {h.version for h in answer.hits} == {second}  # ...which still served second
+    assert answer.hits[0].doc_id == "canteen.md"
+    assert index.search("canteen serves lunch", k=3).version == first  # the next one follows it
+
+
+def test_queries_are_embedded_by_the_model_the_served_version_pins(fake_settings, two_versions, write_corpus, build,
+                                                                   tmp_path):
+    _, second = two_versions
+    # The reader's own settings name another model: the version's manifest decides, not them.
+    reader = fake_settings.model_copy(update={"embedder": fake_settings.embedder.model_copy(update={"model": "other"})})
+    index = Index.open("docs", reader)
+    assert index.search("backups run every night", k=1).hits[0].doc_id == "backups.md"
+    assert index.resolve().fingerprint == FakeEmbedder().fingerprint.id
+
+    # A version built by another model is promoted: the index switches to that model by itself.
+    other = load_settings(home=str(fake_settings.home), embedder={"kind": "fake", "model": "other"})
+    res = resources(other)
+    root = write_corpus({**DOCS, "new.md": "Bicycles are parked in the basement.\n"}, root=tmp_path / "c2")
+    plan, outcome = build(res, root)
+    assert outcome.action == "promoted"
+    served = index.resolve()
+    assert served.version == plan.version and served.fingerprint == res.embedder.fingerprint.id != FakeEmbedder().fingerprint.id
+    assert index.search("bicycles parked in the basement", k=1).hits[0].doc_id == "new.md"
+
+
+def test_an_embedder_or_vectors_of_another_model_are_refused(fake_settings, two_versions):
+    _, second = two_versions
+    stranger = FakeEmbedder(model="fake-bag-of-words:stranger")
+    with pytest.raises(EmbedderMismatch, match=f"not the one version {second} of 'docs' was embedded by"):
+        Index.open("docs", fake_settings, embedder=stranger).search("backups")
+
+    index = Index.open("docs", fake_settings)
+    vector = stranger.embed_queries(["backups run every night"])[0]
+    with pytest.raises(EmbedderMismatch, match="the query vector comes from embedder"):
+        index.search_vector(vector, 2, fingerprint=stranger.fingerprint)
+    answer = index.search_vector(vector, 2, fingerprint=FakeEmbedder().fingerprint)  # the same vectors, its model
+    assert answer.version == second and answer.hits[0].doc_id == "backups.md" and answer.query is None
+
+
+def test_a_version_whose_pinned_model_cannot_be_loaded_is_an_error(fake_settings, two_versions):
+    _, second = two_versions
+    res = resources(fake_settings)
+    manifest = res.registry.load("docs", second)
+    manifest.embedder = {**manifest.embedder, "id": "not-the-real-fingerprint"}
+    res.registry.save(manifest)
+    with pytest.raises(EmbedderMismatch, match="loading its config here gives fingerprint"):
+        Index.open("docs", fake_settings).search("backups")
+
+
+def test_a_missing_alias_or_unreadable_version_fails_before_any_model_loads(fake_settings, two_versions):
+    _, second = two_versions
+    loaded = models_loaded()
+    with pytest.raises(NotServing, match="alias 'nothing' does not exist; run `indexgate sync --alias nothing`"):
+        Index.open("nothing", fake_settings).search("backups")
+    res = resources(fake_settings)
+    manifest_file = res.registry.version_dir("docs", second) / "manifest.json"
+    manifest_file.rename(manifest_file.with_suffix(".away"))
+    with pytest.raises(NotServing, match=f"version {second} of alias 'docs' has no manifest"):
+        Index.open("docs", fake_settings).search("backups")
+    assert models_loaded() == loaded
+
+
+def test_bounds_on_k_and_the_query(fake_settings, two_versions):
+    settings = fake_settings.model_copy(update={"api": fake_settings.api.model_copy(update={"max_k": 3,
+                                                                                           "max_query_chars": 20})})
+    index = Index.open("docs", settings)
+    for text, k, message in (("backups", 4, "k must be a whole number from 1 to 3"), ("backups", 0, "from 1 to 3"),
+                             ("   ", 2, "the query is empty"), ("x" * 21, 2, "the query has 21 characters; at most 20")):
+        with pytest.raises(QueryError, match=message):
+            index.search(text, k)
+    with pytest.raises(QueryError, match="from 1 to 3"):
+        index.search_vector(np.zeros(64), 4, fingerprint="x")
+    assert len(index.search("x" * 20, 3).hits) == 3
+
+
+def test_a_closed_index_refuses_searches(fake_settings, two_versions):
+    with Index.open("docs", fake_settings) as index:
+        index.search("backups")
+    with pytest.raises(Exception, match="the index of alias 'docs' is closed"):
+        index.search("backups")
