@@ -54,12 +54,13 @@ class Health(BaseModel):
 def create_app(index: Index, api_key: str | None = None) -> FastAPI:
     """The app serving ``index``. ``api_key``: when given, every search must carry it."""
     limits = index.settings.api
+    default_k = min(DEFAULT_K, limits.max_k)
 
     class SearchRequest(BaseModel):
         model_config = ConfigDict(extra="forbid")
 
         query: str = Field(min_length=1, max_length=limits.max_query_chars, description="the query text")
-        k: int = Field(DEFAULT_K, ge=1, le=limits.max_k, description="how many hits")
+        k: int = Field(default_k, ge=1, le=limits.max_k, description="how many hits")
 
     app = FastAPI(
         title=f"IndexGate search: {index.alias}", version=__version__,
@@ -99,7 +100,7 @@ def create_app(index: Index, api_key: str | None = None) -> FastAPI:
              responses={401: {"description": "missing or wrong API key"},
                         503: {"description": "the alias serves nothing, or its version cannot be searched"}})
     def search_get(q: str = Query(min_length=1, max_length=limits.max_query_chars, description="the query text"),
-                   k: int = Query(DEFAULT_K, ge=1, le=limits.max_k, description="how many hits")) -> dict:
+                   k: int = Query(default_k, ge=1, le=limits.max_k, description="how many hits")) -> dict:
         """The top-k chunks for a query, as a GET."""
         return answer(q, k).as_dict()
 
