@@ -67,15 +67,15 @@ def pinned_embedder(settings: Settings, recorded: dict, have: Embedder | None = 
     :class:`EmbedderMismatch` saying why when neither fits: never an embedder of another model."""
     if have is not None and have.fingerprint.id == recorded.get("id"):
         return have
-    what = f"model {recorded.get('model')} (fingerprint {recorded.get('id')})"
+    what = f"{recorded.get('model')} (fingerprint {recorded.get('id')})"
     if not recorded.get("config"):
-        raise EmbedderMismatch(f"{what}: its config is not recorded, so queries cannot be embedded")
+        raise EmbedderMismatch(f"{what}, whose config its manifest does not record: its queries cannot be embedded")
     try:
         embedder = embedder_for(settings.model_copy(update={"embedder": EmbedderConfig(**recorded["config"])}))
     except Exception as exc:  # noqa: BLE001 - any failure to load it is reported with its reason
-        raise EmbedderMismatch(f"{what} cannot be loaded here: {exc}") from None
+        raise EmbedderMismatch(f"{what}, which cannot be loaded here: {exc}") from None
     if embedder.fingerprint.id != recorded.get("id"):
-        raise EmbedderMismatch(f"{what}: loading its config here gives fingerprint {embedder.fingerprint.id},"
+        raise EmbedderMismatch(f"{what}; loading its config here gives fingerprint {embedder.fingerprint.id},"
                                " not the recorded one")
     return embedder
 
