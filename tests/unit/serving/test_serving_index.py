@@ -52,16 +52,19 @@ def test_answers_from_the_live_version_and_follows_rollback_and_promotion(fake_s
 
 class _MovesTheAlias(FakeEmbedder):
     """The fake embedder (same fingerprint), which rolls the alias back while it embeds the first
-    query: the alias moves after the search started and before the store is asked."""
+    query: the alias moves after the search started and before the store is asked. With
+    ``drop``, the version it moved away from is removed too (as gc may do)."""
 
-    def __init__(self, res):
+    def __init__(self, res, drop=False):
         super().__init__()
-        self.res, self.moved = res, False
+        self.res, self.drop, self.moved = res, drop, False
 
     def embed_queries(self, texts):
         if not self.moved:
             self.moved = True
-            rollback(self.res.store, self.res.registry, "docs", by="test")
+            event = rollback(self.res.store, self.res.registry, "docs", by="test")
+            if self.drop:
+                self.res.store.drop(f"docs__{event.from_version}")
         return super().embed_queries(texts)
 
 
@@ -74,6 +77,13 @@ def test_an_answer_comes_from_the_version_served_when_the_search_started(fake_se
     assert answer.version == second and {h.version for h in answer.hits} == {second}  # ...which still served second
     assert answer.hits[0].doc_id == "canteen.md"
     assert index.search("canteen serves lunch", k=3).version == first  # the next one follows it
+
+
+def test_a_version_removed_under_a_search_is_searched_again_where_the_alias_points(fake_settings, two_versions):
+    first, _ = two_versions
+    index = Index.open("docs", fake_settings, embedder=_MovesTheAlias(resources(fake_settings), drop=True))
+    answer = index.search("canteen serves lunch", k=3)
+    assert answer.version == first and {h.version for h in answer.hits} == {first}
 
 
 def test_queries_are_embedded_by_the_model_the_served_version_pins(fake_settings, two_versions, write_corpus, build,
