@@ -90,7 +90,7 @@ def resources(settings: Settings) -> Resources:
             _CACHE[key] = Resources(
                 settings=settings,
                 store=connect(path=settings.qdrant_folder, url=settings.qdrant_url, api_key=api_key,
-                              wait_s=settings.lifecycle.wait_s),
+                              wait_s=settings.lifecycle.wait_s, mode=settings.store.mode()),
                 registry=Registry(settings.home),
                 embedder=embedder,
                 chunker=make_chunker(settings.chunking, embedder.tokenizer, embed=CachedEmbedding(embedder, cache),
