@@ -42,6 +42,7 @@ import qdrant_edge as qe
 
 from indexgate.errors import StoreError
 from indexgate.store.base import PAYLOAD_FIELDS, Hit, SearchMode, StoredPoint, VectorStore, hit_of
+from indexgate.testhook import checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,15 @@ _COPY_BELOW = 256 * 1024
 _BATCH = 256  # queries per query_batch call
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, pause: str | None = None) -> None:
     """Write ``path`` whole or not at all: a temp file, fsync, rename over, fsync the folder."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     with open(tmp, "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+    if pause:
+        checkpoint(pause)
     os.replace(tmp, path)
     fd = os.open(path.parent, os.O_RDONLY)
     try:
@@ -357,6 +360,7 @@ class EdgeStore(VectorStore):
                 fh = self._lock_writer(path)  # raises if another process writes it
                 trash = self.shards / f".trash-{name}-{uuid.uuid4().hex[:8]}"
                 os.replace(path, trash)
+                checkpoint("drop")
                 fcntl.flock(fh, fcntl.LOCK_UN)
                 fh.close()
                 shutil.rmtree(trash, ignore_errors=True)
@@ -524,7 +528,7 @@ class EdgeStore(VectorStore):
         if not self.exists(collection):
             raise StoreError(f"collection {collection} does not exist; cannot point {alias!r} at it")
         with self.write_lock:
-            write_atomically(self._pointer(alias), json.dumps({"collection": collection}).encode())
+            write_atomically(self._pointer(alias), json.dumps({"collection": collection}).encode(), pause="pointer")
 
     # -- housekeeping ------------------------------------------------------------------------
     def sweep(self) -> list[str]:
