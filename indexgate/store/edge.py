@@ -70,6 +70,31 @@ def write_atomically(path: Path, data: bytes, pause: str | None = None) -> None:
         os.close(fd)
 
 
+def copy_sparse(src: Path, dst: Path) -> None:
+    """Copy a file's data, leaving its holes as holes: Edge preallocates 32 MiB WAL segments
+    that hold almost nothing, and a view copies its shard's WAL."""
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        size = os.fstat(fin.fileno()).st_size
+        pos = 0
+        while pos < size:
+            try:
+                start = os.lseek(fin.fileno(), pos, os.SEEK_DATA)
+            except OSError:  # no data after pos: the rest is a hole
+                break
+            end = os.lseek(fin.fileno(), start, os.SEEK_HOLE)
+            fin.seek(start)
+            fout.seek(start)
+            left = end - start
+            while left > 0:
+                chunk = fin.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                fout.write(chunk)
+                left -= len(chunk)
+            pos = end
+        fout.truncate(size)
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -226,7 +251,7 @@ class EdgeStore(VectorStore):
                         continue
                     src, dst = Path(src_dir) / file, folder / rel / file
                     if in_wal or src.stat().st_size < _COPY_BELOW:
-                        shutil.copy2(src, dst)
+                        copy_sparse(src, dst)
                     else:
                         os.link(src, dst)
             shard = qe.EdgeShard.load(str(folder))
