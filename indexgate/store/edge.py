@@ -240,6 +240,27 @@ class EdgeStore(VectorStore):
         return pids
 
     def _open_view(self, name: str, path: Path, seal_id: str) -> _View:
+        # A shared lock while linking: a process reopening the shard for writing takes it
+        # exclusively, then looks for views, so no view is made of files about to change.
+        try:
+            guard = open(path / LOCK_FILE, "a+")
+        except FileNotFoundError:
+            raise StoreError(f"collection {name} was removed while opening a view of it") from None
+        try:
+            fcntl.flock(guard, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            guard.close()
+            raise StoreError(f"shard {path} is being written again by another process; read it when it is"
+                             " sealed") from None
+        try:
+            if not (path / SEALED_FILE).is_file() or (path / SEALED_FILE).read_text().strip() != seal_id:
+                raise StoreError(f"shard {path} was unsealed while opening a view of it; read it again")
+            return self._link_view(name, path, seal_id)
+        finally:
+            fcntl.flock(guard, fcntl.LOCK_UN)
+            guard.close()
+
+    def _link_view(self, name: str, path: Path, seal_id: str) -> _View:
         folder = self.views_dir / f"{name}@{os.getpid()}-{uuid.uuid4().hex[:8]}"
         try:
             for src_dir, dirs, files in os.walk(path):
