@@ -1,6 +1,6 @@
 """The outside systems a run uses, built from settings once per process.
 
-Loading the model takes seconds and embedded Qdrant allows one client per folder per process, so
+Loading the model takes seconds and an Edge shard opens once per process, so
 every step of a run shares these objects instead of opening its own.
 """
 
