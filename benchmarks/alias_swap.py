@@ -7,16 +7,15 @@ rollback. It prints, per size, the time of the single ``update_collection_aliase
 the whole promotion or rollback (lock, check of the current target, green-status check, the
 call, read-back, history and manifests), first with no readers, then while reader threads query
 the alias, with the queries they got answered and the ones that failed (an error, an empty
-result, or hits from two versions in one response). With embedded Qdrant the readers search in
-this process, so under load the swap also waits for Python's GIL, more so the larger the
-collections (each query scans them); the no-readers columns show the swap's own cost.
+result, or hits from two versions in one response). Embedded (Qdrant Edge), the alias is a
+pointer file replaced by one rename, and the readers search in this process; the no-readers
+columns show the swap's own cost.
 
-    python benchmarks/alias_swap.py                          # embedded Qdrant in a temporary folder
+    python benchmarks/alias_swap.py                          # embedded (Qdrant Edge) in a temporary folder
     python benchmarks/alias_swap.py --sizes 1000 10000       # fewer sizes
     QDRANT_URL=http://127.0.0.1:6333 python benchmarks/alias_swap.py   # a Qdrant server
 
-Building the 100k collections takes minutes on embedded Qdrant (every point is its own SQLite
-transaction); the swaps themselves do not depend on N.
+The swaps themselves do not depend on N.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ import tempfile
 import threading
 import time
 import uuid
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -41,22 +39,11 @@ from indexgate.registry import Manifest, Registry  # noqa: E402
 from indexgate.store import connect, disconnect_all  # noqa: E402
 
 
-def _fast_embedded_writes(store, name: str) -> None:
-    """Embedded Qdrant commits (and fsyncs) every point on its own; building 2 x 100k points that
-    way takes far too long on a busy disk. The data written is the same: only the build is sped
-    up (SQLite ``synchronous=OFF`` on this benchmark's own collections), not the swap measured."""
-    local = getattr(store.client, "_client", None)
-    collection = getattr(local, "collections", {}).get(name)
-    if collection is not None and collection.storage is not None:
-        collection.storage.storage.execute("PRAGMA synchronous=OFF")
-
-
 def build(store, registry, alias: str, version: str, n: int, dim: int, seed: int) -> float:
     started = time.perf_counter()
     name = f"{alias}__{version}"
     store.drop(name)
     store.create(name, dim)
-    _fast_embedded_writes(store, name)
     rng = np.random.default_rng(seed)
     for start in range(0, n, 2000):
         m = min(2000, n - start)
@@ -64,6 +51,7 @@ def build(store, registry, alias: str, version: str, n: int, dim: int, seed: int
         store.upsert(name, ids, rng.standard_normal((m, dim)).astype(np.float32),
                      [{"doc_id": f"d{start + i}", "chunk_id": f"c{start + i}", "start": 0, "end": 1, "text": "t",
                        "version": version} for i in range(m)])
+    store.seal(name)
     registry.save(Manifest(alias=alias, version=version, collection=name, source="benchmark", snapshot_hash="-",
                            chunker={}, embedder={}, state="built"))
     return time.perf_counter() - started
@@ -128,9 +116,8 @@ def main() -> int:
     parser.add_argument("--swaps", type=int, default=10, help="promote + rollback pairs per size")
     parser.add_argument("--readers", type=int, default=4, help="threads querying the alias")
     parser.add_argument("--dwell", type=float, default=0.2, help="seconds between two moves")
-    parser.add_argument("--path", help="embedded Qdrant folder (default: a new temporary folder)")
+    parser.add_argument("--path", help="embedded store folder (default: a new temporary folder)")
     args = parser.parse_args()
-    warnings.filterwarnings("ignore", message="Local mode is not recommended")
     url = os.environ.get("QDRANT_URL")
     work = Path(tempfile.mkdtemp(prefix="indexgate-bench-"))
     store = connect(url=url) if url else connect(path=Path(args.path) if args.path else work / "qdrant")

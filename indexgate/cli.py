@@ -243,6 +243,26 @@ def cmd_gc(args) -> int:
     return EXIT_OK
 
 
+def cmd_migrate_store(args) -> int:
+    from indexgate.errors import ConfigError
+    from indexgate.registry import Registry
+    from indexgate.store.migrate import migrate_local
+
+    settings = _settings(args)
+    if settings.qdrant_url:
+        raise ConfigError("migrate-store converts the embedded store folder; QDRANT_URL names a server")
+    done = migrate_local(settings.qdrant_folder, Registry(settings.home).installation_id, settings.store.mode())
+    if args.json:
+        _print_json(done)
+        return EXIT_OK
+    for name, n in sorted(done["collections"].items()):
+        print(f"  copied {name}: {n} points")
+    for alias, target in sorted(done["aliases"].items()):
+        print(f"  alias  {alias} -> {target}")
+    print(f"the old files are in {done['moved_aside']}; delete them once the store serves")
+    return EXIT_OK
+
+
 def cmd_eval(args) -> int:
     from flows.evaluate import evaluate
     from flows.runtime import flow_runs
@@ -334,6 +354,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gc", parents=[common], help="remove versions outside retention (never the live one or the rollback target)")
     p.add_argument("--alias", required=True)
     p.set_defaults(func=cmd_gc)
+
+    p = sub.add_parser("migrate-store", parents=[common],
+                       help="copy an embedded store of qdrant-client's local mode into Qdrant Edge shards")
+    p.set_defaults(func=cmd_migrate_store)
 
     p = sub.add_parser("eval", parents=[common], help="score a throw-away index of a source on a golden set")
     p.add_argument("--source", required=True, help="folder of documents, or beir:DIR")

@@ -19,7 +19,7 @@ from indexgate.evaluation.evaluate import EvalResult
 from indexgate.evaluation.latency import LatencyStats
 from indexgate.models import Decision, GateResult
 from indexgate.settings import GateConfig, LatencyConfig, RegressionConfig
-from indexgate.store.qdrant import VectorStore
+from indexgate.store.base import VectorStore
 
 # What every point's payload must hold, and of which type (bool is not an int here).
 PAYLOAD_SCHEMA: dict[str, type] = {"doc_id": str, "chunk_id": str, "start": int, "end": int, "text": str,

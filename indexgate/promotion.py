@@ -1,11 +1,12 @@
 """Pointing an alias at a version: promotion and rollback.
 
 Guarantees:
-- the alias moves in ONE ``update_collection_aliases`` call, so readers of the alias see the old
+- the alias moves in one atomic store call (a pointer file renamed over the old one on Qdrant
+  Edge, one ``update_collection_aliases`` call on a server), so readers of the alias see the old
   collection or the new one, never neither;
 - under a per-alias lock, the alias is first checked to still point where the caller's gates
   compared against: if another run moved it meanwhile, nothing is changed (AliasConflict);
-- only a collection whose status is green (fully optimised) is promoted, and never a version its
+- only a collection that is ready to serve (sealed on Edge, green on a server) is promoted, and never a version its
   gates rejected;
 - the alias is read back after the call; the manifests and the alias history record the move.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 from indexgate.errors import AliasConflict, StoreError
 from indexgate.locking import alias_lock
 from indexgate.registry import Event, Registry, now
-from indexgate.store.qdrant import VectorStore
+from indexgate.store.base import VectorStore
 from indexgate.testhook import checkpoint
 from indexgate.versioning import collection_name, version_of
 

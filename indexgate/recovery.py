@@ -8,7 +8,9 @@ of the alias is running: every manifest still in state ``building`` belongs to a
 - finishes the records of an alias move whose process died between the alias call and the
   records (the alias serves a version whose manifest is not ``live``), then smoke-checks a version
   recovered this way and moves the alias back if it fails (the dead run never checked it);
-- drops orphan collections: ``<alias>__<version>`` with no manifest (never the alias's target);
+- drops orphan collections: ``<alias>__<version>`` with no manifest that this installation
+  created (its id, :attr:`indexgate.registry.Registry.installation_id`, is recorded in the
+  collection); never the alias's target, never another installation's (a shared server);
 - checks the shadow of every unfinished build against its chunks table (vector size, point ids
   read back are a subset of the expected ones, exact count equals the ids read back) and drops a
   shadow that does not match, so a resumed build never trusts a damaged collection. A matching
@@ -16,10 +18,8 @@ of the alias is running: every manifest still in state ``building`` belongs to a
 
 Unfinished builds whose inputs never come back are removed later by :func:`indexgate.retention.gc`.
 
-Crash safety of the alias write itself needs a Qdrant server: embedded Qdrant keeps its
-metadata (collections and aliases) in one JSON file written without fsync (and rewritten in
-place by qdrant-client releases before 1.20), so a power loss right after a swap, or with an
-older client a kill during the write, can lose or corrupt it.
+The embedded store writes an alias as one fsynced file renamed over the old one
+(:mod:`indexgate.store.edge`), so a crash leaves the old target or the new one.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from indexgate.locking import alias_lock
 from indexgate.promotion import live_version, record_move
 from indexgate.registry import Event
 from indexgate.resources import Resources
-from indexgate.store.qdrant import VectorStore
+from indexgate.store.base import VectorStore
 from indexgate.versioning import SEPARATOR, version_of
 
 log = logging.getLogger(__name__)
@@ -131,9 +131,17 @@ def reconcile(res: Resources, alias: str, golden: str | None = None) -> Recovery
             if version is None or SEPARATOR in version or name == target:
                 continue
             if registry.load(alias, version) is None:
+                owner = store.owner(name)
+                if owner != registry.installation_id:
+                    # Another installation's (a shared server), or made before owners were
+                    # recorded: a manifest elsewhere may name it, so it stays.
+                    notes.append(f"left {name}: no manifest here, but created by"
+                                 f" {'installation ' + owner if owner else 'an unknown installation'}")
+                    continue
                 store.drop(name)
                 dropped.append(name)
-                notes.append(f"dropped {name}: a collection of {alias!r} with no manifest (orphan shadow)")
+                notes.append(f"dropped {name}: a collection of {alias!r} this installation created, with no"
+                             " manifest (orphan shadow)")
         for manifest in registry.versions(alias):
             if manifest.state != "building" or manifest.version == live:
                 continue

@@ -13,6 +13,7 @@ The live version is what the Qdrant alias points at; manifests record what was d
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -75,6 +76,26 @@ class Manifest(BaseModel):
 class Registry:
     def __init__(self, home: Path):
         self.home = Path(home)
+
+    @property
+    def installation_id(self) -> str:
+        """This installation's id (``<home>/installation-id``), made on first use. Written into
+        every collection it creates, so start-up recovery drops only its own orphans."""
+        path = self.home / "installation-id"
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            pass
+        self.home.mkdir(parents=True, exist_ok=True)
+        tmp = self.home / f".installation-id.{os.getpid()}.tmp"
+        tmp.write_text(uuid.uuid4().hex, encoding="utf-8")
+        try:
+            os.link(tmp, path)  # first writer wins; a concurrent one reads the winner's id
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        return path.read_text(encoding="utf-8").strip()
 
     def alias_dir(self, alias: str) -> Path:
         return self.home / "aliases" / validate_alias(alias)

@@ -1,6 +1,6 @@
 """The outside systems a run uses, built from settings once per process.
 
-Loading the model takes seconds and embedded Qdrant allows one client per folder per process, so
+Loading the model takes seconds and an Edge shard opens once per process, so
 every step of a run shares these objects instead of opening its own.
 """
 
@@ -112,7 +112,7 @@ def resources(settings: Settings) -> Resources:
             _CACHE[key] = Resources(
                 settings=settings,
                 store=connect(path=settings.qdrant_folder, url=settings.qdrant_url, api_key=api_key,
-                              wait_s=settings.lifecycle.wait_s),
+                              wait_s=settings.lifecycle.wait_s, mode=settings.store.mode()),
                 registry=Registry(settings.home),
                 embedder=embedder,
                 chunker=make_chunker(settings.chunking, embedder.tokenizer, embed=CachedEmbedding(embedder, cache),

@@ -4,7 +4,7 @@ Kept: the live version (what the alias points at, read from the store), the roll
 (:func:`indexgate.promotion.previous_version`), the last ``lifecycle.keep_promoted`` promoted
 versions besides the live one, the versions the caller names (the current run's), and rejected
 versions when ``lifecycle.keep_rejected`` is set. Everything else, including unfinished builds
-of dead runs and orphan collections, is removed: its collection, its manifest and its work files.
+of dead runs and orphan collections this installation created, is removed: its collection, its manifest and its work files.
 A rejected version the caller names keeps its manifest (the report of why it was rejected) but
 loses its collection unless ``keep_rejected`` is set. The alias history is never truncated, and
 the embedding cache is shared by all versions and never collected here.
@@ -120,6 +120,12 @@ def gc(res: Resources, alias: str, keep: Iterable[str] = ()) -> Collected:
         serving = store.alias_target(alias)
         manifests = {m.version for m in registry.versions(alias)}
         in_store = {v for v in (version_of(c, alias) for c in store.collections()) if v and SEPARATOR not in v}
+        # A collection with no manifest here is collected only if this installation created it.
+        foreign = {v for v in in_store - manifests
+                   if store.owner(collection_name(alias, v)) != registry.installation_id}
+        if foreign:
+            log.info("gc %s: left %s: no manifest here and not created by this installation", alias, sorted(foreign))
+        in_store -= foreign
         for version in sorted(manifests | in_store):
             name = collection_name(alias, version)
             if name == serving:
@@ -136,6 +142,9 @@ def gc(res: Resources, alias: str, keep: Iterable[str] = ()) -> Collected:
             settle_quality(registry.version_dir(alias, version))  # the quality worker writes there no more
             shutil.rmtree(registry.version_dir(alias, version), ignore_errors=True)
             removed.append(version)
+    swept = store.sweep()
+    if swept:
+        log.info("gc: removed what dead processes left in the store: %s", swept)
     if removed or dropped:
         log.info("gc %s: removed %s; dropped the rejected shadow of %s", alias, removed or "nothing", dropped or "nothing")
     merged = res.cache.compact()

@@ -256,9 +256,26 @@ class LifecycleConfig(BaseModel):
     keep_rejected: bool = False
     # Queries the smoke check sends through the alias right after a promotion.
     smoke_queries: int = Field(3, ge=1)
-    # Seconds a sync (or gc) waits for another run of the same alias, or for the embedded Qdrant
-    # folder held by another process, before giving up with a clear message; 0 refuses at once.
+    # Seconds a sync (or gc) waits for another run of the same alias before giving up with a
+    # clear message; 0 refuses at once.
     wait_s: float = Field(0.0, ge=0)
+
+
+class StoreConfig(BaseModel):
+    """How collections are searched (indexgate.store.SearchMode; figures in docs/scaling.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Collections with fewer points are searched exactly; larger ones get an HNSW graph.
+    exact_below: int = Field(20_000, ge=1)
+    # HNSW edges per node and build candidates; search candidates per query.
+    hnsw_m: int = Field(16, ge=4)
+    hnsw_ef_construct: int = Field(128, ge=4)
+    hnsw_ef: int = Field(128, ge=1)
+
+    def mode(self):
+        from indexgate.store.base import SearchMode
+        return SearchMode(self.exact_below, self.hnsw_m, self.hnsw_ef_construct, self.hnsw_ef)
 
 
 class DaskConfig(BaseModel):
@@ -367,7 +384,7 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(default_factory=lambda: Path("~/.indexgate").expanduser())
-    # Where embedded Qdrant and the embedding cache live; both default to folders under home.
+    # Where the embedded store (Qdrant Edge shards) and the embedding cache live; both default to folders under home.
     qdrant_path: Path | None = None
     cache_dir: Path | None = None
     qdrant_url: str | None = Field(
@@ -383,6 +400,7 @@ class Settings(BaseSettings):
     parsing: ParsingConfig = ParsingConfig()
     report: ReportConfig = ReportConfig()
     lifecycle: LifecycleConfig = LifecycleConfig()
+    store: StoreConfig = StoreConfig()
     dask: DaskConfig = DaskConfig()
     notify: NotifyConfig = NotifyConfig()
     api: ApiConfig = ApiConfig()

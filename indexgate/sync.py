@@ -292,9 +292,11 @@ def load(res: Resources, plan: Plan) -> int:
         else:
             log.warning("dropping shadow %s: it does not match its chunks table (%s)", plan.collection, check.reason)
             res.store.drop(plan.collection)
-    res.store.create(plan.collection, res.embedder.dimension)
+    res.store.create(plan.collection, res.embedder.dimension, owner=res.registry.installation_id)
     written = load_chunks(res.store, plan.collection, plan.chunks_path, res.cache, plan.version,
                           batch=res.settings.batch_size, skip=present)
+    # Built: sealed (indexed if large, closed), so the gates read what readers will be served.
+    res.store.seal(plan.collection)
     _update(res, plan, counts={"points_written": written, "points_resumed": len(present)},
             timings={"load_s": round(time.perf_counter() - started, 3)})
     return written

@@ -7,7 +7,9 @@ exists. A test can SIGKILL the process at that exact moment, or let it go on.
 
 Points: ``plan`` (version planned, nothing built), ``embed`` (after each batch of new vectors
 is cached), ``load`` (after each batch of points is upserted into the shadow), ``swap`` (right
-after the alias call, before history and manifests record it).
+after the alias call, before history and manifests record it), ``pointer`` (embedded store: the
+alias's new pointer file written and synced, not yet renamed over the old one), ``drop``
+(embedded store: a dropped shard renamed into ``shards/.trash-*``, not yet deleted).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 from indexgate.embedding.base import Embedder
 from indexgate.evaluation import doc_metrics, metrics
 from indexgate.evaluation.golden import GoldenQuery
-from indexgate.store.qdrant import VectorStore
+from indexgate.store.base import VectorStore
 
 log = logging.getLogger(__name__)
 METRICS = ("span_recall", "span_precision", "span_iou", "mrr", "ndcg")

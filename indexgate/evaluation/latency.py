@@ -9,7 +9,7 @@ import numpy as np
 
 from indexgate.embedding.base import Embedder
 from indexgate.evaluation.golden import GoldenQuery
-from indexgate.store.qdrant import VectorStore
+from indexgate.store.base import VectorStore
 
 
 @dataclass(frozen=True)

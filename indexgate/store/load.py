@@ -11,7 +11,7 @@ import numpy as np
 from indexgate.chunking.corpus import iter_chunk_batches
 from indexgate.embedding.cache import EmbeddingCache
 from indexgate.errors import StoreError
-from indexgate.store.qdrant import VectorStore
+from indexgate.store.base import VectorStore
 from indexgate.testhook import checkpoint
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ def _store_view(state):
     try:
         points = {}
         for name in store.collections():
-            found, _ = store.client.scroll(name, limit=10_000, with_payload=True, with_vectors=True)
+            found = store.scroll(name, limit=10_000, with_vectors=True)
             points[name] = {str(p.id): (p.payload, np.asarray(p.vector, dtype=np.float32)) for p in found}
         return store.alias_target(ALIAS), points
     finally:

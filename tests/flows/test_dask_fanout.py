@@ -19,12 +19,8 @@ pytestmark = pytest.mark.slow  # starts two worker processes that each load the 
 
 def _points(state: str, collection: str) -> dict[str, tuple[dict, np.ndarray]]:
     store = resources(load_settings(home=state)).store
-    points, offset = [], None
-    while True:
-        page, offset = store.client.scroll(collection, limit=256, offset=offset, with_payload=True, with_vectors=True)
-        points += page
-        if offset is None:
-            return {str(p.id): (dict(p.payload), np.asarray(p.vector, dtype=np.float32)) for p in points}
+    points = store.scroll(collection, limit=100_000, with_vectors=True)
+    return {p.id: (dict(p.payload), np.asarray(p.vector, dtype=np.float32)) for p in points}
 
 
 def _config(tmp_path, name: str, **extra) -> str:

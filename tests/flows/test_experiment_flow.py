@@ -26,7 +26,7 @@ select: {metric: span_recall, k: 3}
 
 def _aliases(state):
     res = resources(load_settings(home=state))
-    aliases = sorted((a.alias_name, a.collection_name) for a in res.store.client.get_aliases().aliases)
+    aliases = sorted(res.store.aliases().items())
     return aliases, res.store.collections(), [m.model_dump() for m in res.registry.versions("live")]
 
 

@@ -47,7 +47,7 @@ def test_mixed_folder_sync_pages_and_quarantine(tmp_path, state, artifacts):
     assert all(q["reason"] for q in manifest.quarantined)
     assert manifest.counts["documents"] == 6 and manifest.counts["objects"] == 8
 
-    points, _ = res.store.client.scroll(f"mixed__{outcome['version']}", limit=1000, with_payload=True)
+    points = res.store.scroll(f"mixed__{outcome['version']}", limit=1000)
     by_doc: dict[str, list[dict]] = {}
     for p in points:
         by_doc.setdefault(p.payload["doc_id"], []).append(p.payload)

@@ -144,11 +144,11 @@ def test_integrity_reads_payloads_back_from_the_store(tmp_path, corpus):
     plan = build_shadow(res, "kb", corpus)
     assert all(g.passed for g in sync.check_integrity(res, plan))
     ids = list(res.store.iter_ids(plan.collection))
-    res.store.client.set_payload(plan.collection, payload={"start": "0"}, points=[ids[0]], wait=True)
-    res.store.client.delete_payload(plan.collection, keys=["text", "chunk_id"], points=[ids[1]], wait=True)
+    res.store.set_payload(plan.collection, [ids[0]], {"start": "0"})
+    res.store.delete_payload(plan.collection, [ids[1]], ["text", "chunk_id"])
     # every point of one document disappears: count, ids and documents all notice
     victim = next(pid for pid, p in res.store.iter_payloads(plan.collection, ["doc_id"]) if p["doc_id"] == "topic07.md")
-    res.store.client.delete(plan.collection, points_selector=[victim], wait=True)
+    res.store.delete_points(plan.collection, [victim])
     table = {g.name: g for g in sync.check_integrity(res, plan)}
     assert table["integrity.payload_schema"].value == "2 invalid" and not table["integrity.payload_schema"].passed
     assert "'start' is str, not int" in table["integrity.payload_schema"].detail or "no 'text'" in table[

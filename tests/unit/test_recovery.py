@@ -25,22 +25,45 @@ def _partial_load(res, plan, n):
 
 
 def _points(res, collection):
-    points, _ = res.store.client.scroll(collection, limit=10_000, with_payload=True, with_vectors=True)
+    points = res.store.scroll(collection, limit=10_000, with_vectors=True)
     return {str(p.id): (p.payload, np.asarray(p.vector)) for p in points}
 
 
 def test_orphans_are_dropped_but_never_the_live_collection(fake_settings, write_corpus, library_sync):
     res = resources(fake_settings)
     live = library_sync(res, "docs", write_corpus(DOCS)).version
-    res.store.create("docs__deadbeef0000", res.embedder.dimension)   # a shadow whose manifest never got written
-    res.store.create("other__deadbeef0000", res.embedder.dimension)  # another alias's: not ours to touch
+    mine = res.registry.installation_id
+    res.store.create("docs__deadbeef0000", res.embedder.dimension, owner=mine)  # a shadow whose manifest never got written
+    res.store.create("other__deadbeef0000", res.embedder.dimension, owner=mine)  # another alias's: not ours to touch
+    res.store.create("docs__0ld000000000", res.embedder.dimension)  # no owner recorded: a manifest elsewhere may name it
     # even with its manifest gone, the collection the alias serves stays
     (res.registry.version_dir("docs", live) / "manifest.json").unlink()
     report = recovery.reconcile(res, "docs")
     assert report.dropped == ("docs__deadbeef0000",)
-    assert res.store.collections() == sorted([f"docs__{live}", "other__deadbeef0000"])
+    assert "left docs__0ld000000000: no manifest here, but created by an unknown installation" in report.notes
+    assert res.store.collections() == sorted([f"docs__{live}", "docs__0ld000000000", "other__deadbeef0000"])
     assert live_version(res.store, "docs") == live
     assert recovery.reconcile(res, "docs").dropped == ()  # idempotent
+
+
+def test_a_fresh_state_folder_drops_no_version_of_another_installation(fake_settings, tmp_path, write_corpus,
+                                                                      library_sync):
+    """Issue 19: workers sharing one store, one of them with a fresh state folder. Its start-up
+    reconciliation must keep the other installation's rollback target and unfinished shadow."""
+    first = resources(fake_settings)
+    root = write_corpus(DOCS)
+    old = library_sync(first, "docs", root).version
+    (root / "d0.md").write_text("Document 0 changed.\n")
+    live = library_sync(first, "docs", root).version
+    shadow = build_shadow(first, "docs", write_corpus({**DOCS, "d9.md": "Doc nine.\n"}), load=True)
+    ours = {f"docs__{old}", f"docs__{live}", shadow.collection}
+    assert ours <= set(first.store.collections())
+    fresh = resources(fake_settings.model_copy(update={"home": tmp_path / "fresh-state",
+                                                       "qdrant_path": first.settings.qdrant_folder}))
+    assert fresh.store is first.store  # the same store, a state folder with no manifests
+    report = recovery.reconcile(fresh, "docs")
+    assert report.dropped == () and ours <= set(first.store.collections())
+    assert any("no manifest here, but created by installation" in n for n in report.notes)
 
 
 def test_a_matching_partial_shadow_is_resumed_with_only_the_missing_points(fake_settings, write_corpus, tmp_path):
@@ -131,7 +154,7 @@ def test_an_unrecorded_promotion_of_a_broken_version_is_rolled_back(fake_setting
     first = library_sync(res, "docs", root).version
     (root / "d1.md").write_text("Document one changed.\n")
     plan = build_shadow(res, "docs", root)
-    points, _ = res.store.client.scroll(plan.collection, limit=100, with_payload=True)
+    points = res.store.scroll(plan.collection, limit=100)
     res.store.upsert(plan.collection, [str(p.id) for p in points],
                      np.random.default_rng(1).standard_normal((len(points), res.embedder.dimension)),
                      [p.payload for p in points])

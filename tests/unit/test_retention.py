@@ -89,13 +89,15 @@ def test_gc_removes_dead_builds_and_orphans_but_not_a_kept_version(tmp_path, wri
     sync.chunk(res, plan)
     sync.embed(res, plan)
     sync.load(res, plan)
-    res.store.create("docs__orphan0000", 64)
-    res.store.upsert("docs__orphan0000", ["00000000-0000-0000-0000-000000000001"], np.ones((1, 64)),
-                     [{"version": "orphan0000"}])
+    # An orphan this installation created goes; one another installation created (a shared
+    # server: its manifest is in another state folder) stays.
+    for name, owner in (("docs__orphan0000", res.registry.installation_id), ("docs__theirs0000", "another-install")):
+        res.store.create(name, 64, owner=owner)
+        res.store.upsert(name, ["00000000-0000-0000-0000-000000000001"], np.ones((1, 64)), [{"version": name[6:]}])
     assert retention.gc(res, "docs", keep=(plan.version,)).removed == ("orphan0000",)
-    assert _collections(res, "docs") == {live, plan.version}
+    assert _collections(res, "docs") == {live, plan.version, "theirs0000"}
     collected = retention.gc(res, "docs")
-    assert collected.removed == (plan.version,) and _collections(res, "docs") == {live}
+    assert collected.removed == (plan.version,) and _collections(res, "docs") == {live, "theirs0000"}
     assert not res.registry.version_dir("docs", plan.version).exists()
 
 

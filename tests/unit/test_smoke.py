@@ -15,7 +15,7 @@ def _shadow(res, alias, root):
 
 def _scramble_vectors(res, collection):
     """Store wrong vectors under the right ids: integrity (count, ids, size) still passes."""
-    points, _ = res.store.client.scroll(collection, limit=1000, with_payload=True)
+    points = res.store.scroll(collection, limit=1000)
     rng = np.random.default_rng(7)
     res.store.upsert(collection, [str(p.id) for p in points], rng.standard_normal((len(points), res.embedder.dimension)),
                      [p.payload for p in points])

@@ -83,7 +83,7 @@ def test_integrity_gate_fails_when_the_store_lost_a_point(fake_settings, write_c
     root = _corpus(write_corpus)
     plan = build_shadow(res, "docs", root)
     victim = next(res.store.iter_ids(plan.collection))
-    res.store.client.delete(plan.collection, points_selector=[victim], wait=True)
+    res.store.delete_points(plan.collection, [victim])
     gates = {g.name: g for g in sync.check_integrity(res, plan)}
     assert not gates["integrity.point_count"].passed
     assert gates["integrity.point_ids"].value == "1 missing, 0 extra"

@@ -62,7 +62,7 @@ def test_s3_sync_with_pages_quarantine_and_etags(s3_env, tmp_path):
     assert manifest.counts["documents"] == 3
     assert manifest.counts["objects"] == manifest.counts["documents"] + manifest.counts["quarantined"] == 8
 
-    points, _ = res.store.client.scroll(plan.collection, limit=1000, with_payload=True)
+    points = res.store.scroll(plan.collection, limit=1000)
     pdf = [p.payload for p in points if p.payload["doc_id"] == "policy.pdf"]
     assert {p["page"] for p in pdf} == {1, 2, 3}
     # independently: where each chunk's words start in the pages' words gives its page

@@ -34,7 +34,7 @@ def test_markdown_sections_reach_the_table_and_the_payload_and_the_prefix_is_emb
     for r in rows:
         assert DOCS[r["doc_id"]][r["start"]:r["end"]] == r["text"]
         assert r["embed_prefix"] == (f"{r['section']}\n\n" if r["section"] else None)
-    points, _ = res.store.client.scroll(plan.collection, limit=100, with_payload=True, with_vectors=True)
+    points = res.store.scroll(plan.collection, limit=100, with_vectors=True)
     assert {p.payload["section"] for p in points} == {"Guide", "Guide > Install", None}
     install = next(p for p in points if p.payload["section"] == "Guide > Install")
     expected = FakeEmbedder().embed_documents(["Guide > Install\n\n" + install.payload["text"]])[0]
@@ -70,7 +70,7 @@ def test_tables_written_before_the_section_column_still_embed(tmp_path, write_co
     assert embed_chunks(path, res.embedder, cache).embedded == old.num_rows
     res.store.create("old", res.embedder.dimension)
     assert load_chunks(res.store, "old", path, cache, "v") == old.num_rows
-    assert {p.payload["section"] for p in res.store.client.scroll("old", limit=10)[0]} == {None}
+    assert {p.payload["section"] for p in res.store.scroll("old", limit=10)} == {None}
 
 
 def test_cached_embedding_embeds_each_text_once(tmp_path):
