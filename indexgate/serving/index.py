@@ -86,7 +86,7 @@ class Index:
         settings = settings or load_settings()
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
         store = connect(path=settings.qdrant_folder, url=settings.qdrant_url, api_key=api_key,
-                        wait_s=settings.lifecycle.wait_s)
+                        wait_s=settings.lifecycle.wait_s, mode=settings.store.mode())
         return cls(alias, settings, store, Registry(settings.home), embedder)
 
     # -- where the alias points ----------------------------------------------------------------

@@ -166,8 +166,6 @@ def _possibly_live(moves, first, t0, t1):
     return possible | {live}
 
 
-@pytest.mark.xfail(reason="embedded Qdrant in local mode locks its folder to one process; passes with the"
-                          " Qdrant Edge store (branch edge-store)", strict=False)
 @pytest.mark.parametrize("kind", ["python", "http", "cli"])
 def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(kind, fake_settings, write_corpus,
                                                                                  build, tmp_path):
