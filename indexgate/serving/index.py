@@ -74,6 +74,7 @@ class Index:
         self._own_embedder = embedder
         self._lock = threading.Lock()
         self._served: Served | None = None
+        self._embedders: dict[str, Embedder] = {}  # fingerprint id -> the embedder checked to match it
         self._closed = False
 
     @classmethod
@@ -177,11 +178,18 @@ class Index:
                     f" is not the one version {served.version} of {self.alias!r} was embedded by"
                     f" ({served.embedder.get('model')}, {served.fingerprint})")
             return self._own_embedder
+        # Known fingerprints skip pinned_embedder's settings copy and checks (most of a search's
+        # own cost with a fast model).
+        if (embedder := self._embedders.get(served.fingerprint)) is not None:
+            return embedder
         try:
             # The process's embedder for the recorded config: each model is loaded once.
-            return pinned_embedder(self.settings, served.embedder)
+            embedder = pinned_embedder(self.settings, served.embedder)
         except EmbedderMismatch as exc:
             raise EmbedderMismatch(f"version {served.version} of {self.alias!r} was embedded by {exc}") from None
+        with self._lock:
+            self._embedders[served.fingerprint] = embedder
+        return embedder
 
     # -- bounds ----------------------------------------------------------------------------------
     def _check_k(self, k: int) -> None:
@@ -208,6 +216,7 @@ class Index:
         with self._lock:
             self._closed = True
             self._served = None
+            self._embedders.clear()
 
     def __enter__(self) -> Index:
         return self
