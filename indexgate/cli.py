@@ -160,9 +160,8 @@ def cmd_status(args) -> int:
 def cmd_search(args) -> int:
     from indexgate.serving import Index
 
-    # The alias and its version are checked before the model is loaded (resolve loads none).
+    # A search checks the alias and its version before it loads the model the version pins.
     with Index.open(args.alias, _settings(args)) as index:
-        index.resolve()
         answer = index.search(args.text, args.k)
     if args.json:
         _print_json(answer.as_dict())

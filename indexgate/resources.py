@@ -59,14 +59,11 @@ def embedder_for(settings: Settings) -> Embedder:
     return _embedder(settings.embedder)
 
 
-def pinned_embedder(settings: Settings, recorded: dict, have: Embedder | None = None) -> Embedder:
-    """The embedder a version's manifest pins (``Manifest.embedder``: its fingerprint and config).
-
-    ``have`` when its fingerprint is the recorded one; else the process's embedder built from the
-    recorded config, accepted only if its fingerprint is the recorded one. Raises
-    :class:`EmbedderMismatch` saying why when neither fits: never an embedder of another model."""
-    if have is not None and have.fingerprint.id == recorded.get("id"):
-        return have
+def pinned_embedder(settings: Settings, recorded: dict) -> Embedder:
+    """The embedder a version's manifest pins (``Manifest.embedder``: its fingerprint and config):
+    the process's embedder built from the recorded config, accepted only if its fingerprint is the
+    recorded one. Raises :class:`EmbedderMismatch` saying why not: never an embedder of another
+    model."""
     what = f"{recorded.get('model')} (fingerprint {recorded.get('id')})"
     if not recorded.get("config"):
         raise EmbedderMismatch(f"{what}, whose config its manifest does not record: its queries cannot be embedded")
