@@ -10,6 +10,7 @@ each move is picked up without a restart.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -139,18 +140,17 @@ class Reader:
     def stop(self) -> None:
         self.stop_file.touch()
         self._stop.set()
-        if self._thread is not None and self.kind == "cli":
+        if self._thread is not None:
+            # The querying thread finishes its last query before the server goes away.
             self._thread.join(300)
         if self.proc is not None:
             if self.kind == "http":
-                self.proc.send_signal(2)  # SIGINT: uvicorn's own shutdown
+                self.proc.send_signal(signal.SIGINT)  # uvicorn's own shutdown
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        if self._thread is not None:
-            self._thread.join(60)
 
 
 def _possibly_live(moves, first, t0, t1):
