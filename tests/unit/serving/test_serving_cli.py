@@ -122,3 +122,19 @@ def test_serve_api_refuses_an_unset_key_variable_in_one_line(capsys, tmp_path):
                        "--state-dir", str(tmp_path))
     assert code == EXIT_ERROR
     assert err == "indexgate: error: --api-key-env IG_NO_SUCH_KEY: that environment variable is not set or empty\n"
+
+
+def test_serve_api_takes_its_key_from_the_settings_and_serves_a_model_free_version(fake_settings, write_corpus,
+                                                                                    build):
+    # Built by the fake embedder: the server loads what the manifest pins, no model.
+    _, outcome = build(resources.resources(fake_settings), write_corpus(DOCS))
+    env = {**os.environ, "INDEXGATE_API__KEY": "from-settings"}
+    server = ServeApi(["--alias", "docs", "--state-dir", str(fake_settings.home)], env)
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            assert http.post("/search", json={"query": "backups"}).status_code == 401
+            body = http.post("/search", json={"query": "backups run every night", "k": 1},
+                             headers={"X-API-Key": "from-settings"}).json()
+            assert body["version"] == outcome.version and body["hits"][0]["doc_id"] == "backups.md"
+    finally:
+        server.stop()
