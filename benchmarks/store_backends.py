@@ -5,7 +5,8 @@ Synthetic unit vectors (384-d, seeded) with the payloads a sync writes. Per back
 fresh processes so that memory and reopening are measured honestly:
 
 - load: upsert in batches of --batch points, then seal (Edge builds its HNSW graph at or above
-  ``store.exact_below`` points); the time of both, the loading process's peak RSS;
+  ``store.exact_below`` points); the time of both; the loading process's peak RSS (file pages
+  Edge maps count in it) and its peak anonymous memory while upserting (sampled per batch);
 - disk: the store folder's size after loading;
 - query p50/p95: one query at a time through the alias (after one warm-up query);
 - reopen: a new process, from ``connect()`` to the first answer through the alias (the
@@ -64,18 +65,29 @@ def _queries(n: int = 100) -> np.ndarray:
     return _vectors(10**9, n)
 
 
+def _anon_mib() -> float:
+    """This process's anonymous resident memory (heap, not file pages Edge maps), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def load(backend: str, folder: Path, n: int, batch: int) -> dict:
     store = _connect(backend, folder)
     name = f"{ALIAS}__big"
     started = time.perf_counter()
     store.create(name, DIM)
+    anon = 0.0
     for start in range(0, n, batch):
         m = min(batch, n - start)
         store.upsert(name, [str(uuid.UUID(int=start + i + 1)) for i in range(m)], _vectors(start, m),
                      [_payload(start + i) for i in range(m)])
+        anon = max(anon, _anon_mib())
     loaded = time.perf_counter() - started
     store.seal(name)
     sealed = time.perf_counter() - started
+    anon_sealed = _anon_mib()
     store.create(f"{ALIAS}__tiny", DIM)
     store.upsert(f"{ALIAS}__tiny", [str(uuid.UUID(int=1))], _vectors(0, 1), [_payload(0)])
     store.seal(f"{ALIAS}__tiny")
@@ -96,6 +108,7 @@ def load(backend: str, folder: Path, n: int, batch: int) -> dict:
     store.close()
     return {"load_s": loaded, "load_and_seal_s": sealed,
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_anon_loading_mib": anon, "anon_after_seal_mib": anon_sealed,
             "query_p50_ms": 1000 * float(np.percentile(times, 50)), "query_p95_ms": 1000 * float(np.percentile(times, 95)),
             "swap_ms": 1000 * statistics.median(swaps)}
 
@@ -138,7 +151,7 @@ def main() -> int:
         print(json.dumps(result))
         return 0
     work = Path(args.work or tempfile.mkdtemp(prefix="indexgate-store-bench-"))
-    print(f"{'backend':>7} {'points':>8} {'load s':>7} {'+seal s':>7} {'peak MiB':>8} {'disk MiB':>8}"
+    print(f"{'backend':>7} {'points':>8} {'load s':>7} {'+seal s':>7} {'peak MiB':>8} {'anon MiB':>8} {'disk MiB':>8}"
           f" {'p50 ms':>7} {'p95 ms':>7} {'reopen s':>8} {'reopen MiB':>10} {'swap ms':>7}", flush=True)
     for n in args.sizes:
         for backend in ("edge", "local"):
@@ -149,7 +162,7 @@ def main() -> int:
             shutil.rmtree(folder, ignore_errors=True)
             r = _child("load", backend, str(folder), str(n), str(args.batch))
             r.update(_child("reopen", backend, str(folder)))
-            print(f"{backend:>7} {n:>8} {r['load_s']:>7.1f} {r['load_and_seal_s']:>7.1f} {r['peak_rss_mib']:>8.0f}"
+            print(f"{backend:>7} {n:>8} {r['load_s']:>7.1f} {r['load_and_seal_s']:>7.1f} {r['peak_rss_mib']:>8.0f} {r['peak_anon_loading_mib']:>8.0f}"
                   f" {_du(folder):>8.0f} {r['query_p50_ms']:>7.2f} {r['query_p95_ms']:>7.2f} {r['reopen_s']:>8.2f}"
                   f" {r['reopen_peak_rss_mib']:>10.0f} {r['swap_ms']:>7.2f}", flush=True)
             shutil.rmtree(folder, ignore_errors=True)

@@ -13,9 +13,7 @@ from indexgate.errors import StoreError
 from indexgate.store import connect, disconnect
 
 
-def _server_up(url: str | None) -> str | None:
-    if not url:
-        return "needs a Qdrant server: set QDRANT_URL (e.g. http://127.0.0.1:6333)"
+def _server_up(url: str) -> str | None:
     try:
         urllib.request.urlopen(url.rstrip("/") + "/readyz", timeout=2)
     except OSError as exc:
@@ -26,10 +24,10 @@ def _server_up(url: str | None) -> str | None:
 @pytest.fixture(params=["edge", "local", "server"])
 def store(request, tmp_path):
     if request.param == "server":
-        from conftest import QDRANT_SERVER_URL
-        if (why := _server_up(QDRANT_SERVER_URL)) is not None:
+        url = request.getfixturevalue("qdrant_url")  # skips when QDRANT_URL is not set
+        if (why := _server_up(url)) is not None:
             pytest.skip(why)
-        store = connect(url=QDRANT_SERVER_URL, api_key=os.environ.get("QDRANT_API_KEY"))
+        store = connect(url=url, api_key=os.environ.get("QDRANT_API_KEY"))
     else:
         store = connect(path=tmp_path / "q", backend=request.param)
     prefix = f"t{uuid.uuid4().hex[:8]}"  # a server is shared: names of this test only
