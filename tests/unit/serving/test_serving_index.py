@@ -161,3 +161,36 @@ def test_a_closed_index_refuses_searches(fake_settings, two_versions):
         index.search("backups")
     with pytest.raises(Exception, match="the index of alias 'docs' is closed"):
         index.search("backups")
+
+
+def test_threads_sharing_one_index_through_swaps_get_whole_answers(fake_settings, two_versions):
+    import threading
+
+    first, second = two_versions
+    res = resources(fake_settings)
+    index = Index.open("docs", fake_settings)
+    stop, answers, errors = threading.Event(), [], []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                answers.append(index.search("canteen serves lunch", k=3))
+            except Exception as exc:  # noqa: BLE001 - counted, the test fails on any
+                errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for to in (first, second) * 3:
+            seen = len(answers)
+            rollback(res.store, res.registry, "docs", to=to, by="test")
+            while len(answers) < seen + 8 and not errors:
+                threading.Event().wait(0.005)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert not errors
+    assert {a.version for a in answers} == {first, second}
+    assert all(a.hits and {h.version for h in a.hits} == {a.version} for a in answers)
