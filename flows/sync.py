@@ -22,12 +22,13 @@ from tasks.runs import HOOKS, check_inputs, finish_writes, name_run
 @flow(name="sync", **HOOKS)
 def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, config: ConfigFile | None = None,
          state_dir: StateDir | None = None, allow_mass_delete: bool = False, policy: PolicyFile | None = None,
-         overrides: Overrides | None = None) -> dict:
+         overrides: Overrides | None = None, allow_empty: bool = False) -> dict:
     """Sync a source into a new validated version of ``alias`` and promote it if its gates pass.
 
-    An unchanged source is a no-op. An unreadable source, or one that would delete more than
-    ``gates.max_delete_share`` of the live documents (unless ``allow_mass_delete``), stops the run
-    before anything is built. The live collection is never written to; the alias moves only in
+    An unchanged source is a no-op. An unreadable source, one that would delete more than
+    ``gates.max_delete_share`` of the live documents (unless ``allow_mass_delete``), one that
+    would build again a version an operator rolled back from (until ``indexgate release``), and
+    an empty source on a first sync (unless ``allow_empty``) stop the run before anything is built. The live collection is never written to; the alias moves only in
     the promotion step, in one atomic call, and moves back if the smoke check through the alias
     fails. ``policy`` (a YAML file with a ``gates`` section) says which gates block and which only
     warn. One sync per alias at a time (another waits ``lifecycle.wait_s``, then is refused); it
@@ -45,7 +46,7 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
         given = opaque(settings)
         recovery = reconcile_alias(given, alias, golden)
         snap = opaque(snapshot_source(source, given))
-        plan = plan_version(given, alias, snap, allow_mass_delete)
+        plan = plan_version(given, alias, snap, allow_mass_delete, allow_empty)
         planned = opaque(plan)
         name_run(alias, plan.version)
         if plan.action == "noop":

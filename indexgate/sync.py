@@ -26,13 +26,14 @@ from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
 from indexgate.embedding import Embedder
 from indexgate.embedding.batch import BatchResult, EmbeddingPlan, EmbedStats, embed_chunks, plan_batches
-from indexgate.errors import AliasConflict, EmbeddingError
+from indexgate.errors import AliasConflict, EmbeddingError, EmptySource
 from indexgate.evaluation import SpanIndex, evaluate, load_golden
 from indexgate.evaluation.audit import audit_golden
 from indexgate.evaluation.compare import compare_results
 from indexgate.evaluation.evaluate import EvalResult
 from indexgate.evaluation.golden import GoldenQuery
 from indexgate.evaluation.latency import measure_latency
+from indexgate.holds import check_not_held
 from indexgate.models import GateResult, Snapshot
 from indexgate.parsing import PARSER_VERSION
 from indexgate.parsing.corpus import SCHEMA as DOCUMENTS_SCHEMA
@@ -104,14 +105,19 @@ def snapshot(source: str, settings: Settings | None = None) -> Snapshot:
     return open_source(source, settings.source, settings.spool_folder).snapshot()
 
 
-def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = False) -> Plan:
+def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = False,
+         allow_empty: bool = False) -> Plan:
     """Derive the version id, compare it with what the alias serves (read from the store), and
     diff the snapshot against the live version's documents.
 
-    Raises :class:`~indexgate.errors.MassDeleteHeld`, before anything is written, when the sync
+    Raises, before anything is written: :class:`~indexgate.errors.MassDeleteHeld` when the sync
     would delete more than ``gates.max_delete_share`` of the live documents and
-    ``allow_mass_delete`` is false. Otherwise starts (or resumes) the version's manifest in state
-    ``building`` unless it is already live.
+    ``allow_mass_delete`` is false; :class:`~indexgate.errors.VersionHeld` when the version is
+    one an operator rolled back from and has not released (:mod:`indexgate.holds`);
+    :class:`~indexgate.errors.EmptySource` when the alias serves nothing, the source holds no
+    document, and neither ``allow_empty`` nor ``lifecycle.allow_empty`` allows an empty index.
+    Otherwise starts (or resumes) the version's manifest in state ``building`` unless it is
+    already live.
     """
     validate_alias(alias)
     version = version_id(snap.hash, res.chunker.fingerprint, res.embedder.fingerprint.id, PARSER_VERSION)
@@ -122,6 +128,14 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
         log.info("version %s of %s is already live: nothing to do", version, alias)
         changes = {"base": live, "added": 0, "changed": 0, "unchanged": len(snap.objects), "deleted": 0}
         return Plan(alias, version, collection, live, "noop", str(workdir), live, changes)
+    check_not_held(res.registry, alias, version)
+    if live is None and not snap.objects and not (allow_empty or res.settings.lifecycle.allow_empty):
+        refused = f" ({len(snap.refused)} files refused while listing)" if snap.refused else ""
+        raise EmptySource(
+            f"sync refused: source {snap.source} holds no documents{refused} and alias {alias!r} serves"
+            f" nothing yet, so it would go live with an empty index; nothing was built. If an empty index"
+            f" is intended, run: indexgate sync --source {snap.source} --alias {alias} --allow-empty"
+            f" (or set INDEXGATE_LIFECYCLE__ALLOW_EMPTY=true)")
     base = res.registry.load(alias, live) if live else None
     if live and base is None:
         log.warning("live version %s of %s has no manifest: every document counts as added", live, alias)
