@@ -31,13 +31,13 @@ from indexgate.evaluation import SpanIndex, evaluate, load_golden
 from indexgate.evaluation.audit import audit_golden
 from indexgate.evaluation.compare import compare_results
 from indexgate.evaluation.evaluate import EvalResult
-from indexgate.evaluation.golden import GoldenQuery
+from indexgate.evaluation.golden import GoldenQuery, check_spans
 from indexgate.evaluation.latency import measure_latency
 from indexgate.holds import check_not_held
 from indexgate.models import GateResult, Snapshot
 from indexgate.parsing import PARSER_VERSION
 from indexgate.parsing.corpus import SCHEMA as DOCUMENTS_SCHEMA
-from indexgate.parsing.corpus import iter_documents, parse_snapshot
+from indexgate.parsing.corpus import parse_snapshot
 from indexgate.quality import start_validation, validate_version
 from indexgate.quality import warm_up as warm_up_quality
 from indexgate.promotion import live_version, promote
@@ -357,9 +357,25 @@ def check_quarantine(res: Resources, plan: Plan) -> list[GateResult]:
                                          res.settings.gates.max_quarantine_share)]
 
 
+def _document_lengths(plan: Plan) -> dict[str, int]:
+    """Characters of each parsed document of the version, read a batch at a time."""
+    lengths: dict[str, int] = {}
+    for batch in pq.ParquetFile(plan.documents_path).iter_batches(batch_size=64, columns=["doc_id", "text"]):
+        lengths.update(zip(batch.column(0).to_pylist(), pc.utf8_length(batch.column(1)).to_pylist()))
+    return lengths
+
+
+def _golden(plan: Plan, golden: str) -> tuple[list[GoldenQuery], dict[str, int]]:
+    """The golden queries, their spans checked against the version's documents (an error names
+    the line of a span beyond its document's end), and the documents' lengths."""
+    queries, lengths = load_golden(golden), _document_lengths(plan)
+    check_spans(queries, lengths)
+    return queries, lengths
+
+
 def score(res: Resources, plan: Plan, golden: str) -> EvalResult:
     """Score the collection of this plan on a golden set at the configured k."""
-    queries = load_golden(golden)
+    queries, _ = _golden(plan, golden)
     return evaluate(res.store, plan.collection, res.embedder, queries, res.settings.gates.k,
                     SpanIndex.from_parquet(plan.chunks_path))
 
@@ -410,7 +426,7 @@ def check_relevance(res: Resources, plan: Plan, golden: str) -> list[GateResult]
     """Golden-set relevance of the shadow (absolute thresholds), no regression against the live
     version scored in the same run (paired test), and the golden-set audit."""
     config = res.settings.gates
-    queries = load_golden(golden)
+    queries, lengths = _golden(plan, golden)
     depth = config.audit.depth if config.mode("audit") != "off" else None
     shadow = evaluate(res.store, plan.collection, res.embedder, queries, config.k,
                       SpanIndex.from_parquet(plan.chunks_path), depth=depth)
@@ -427,7 +443,6 @@ def check_relevance(res: Resources, plan: Plan, golden: str) -> list[GateResult]
     suspects = []
     if depth:
         manifest = res.registry.load(plan.alias, plan.version)
-        lengths = {d["doc_id"]: len(d["text"]) for d in iter_documents(plan.documents_path)}
         suspects = audit_golden(queries, lengths, {d["doc_id"] for d in manifest.documents},
                                 {q["doc_id"]: q["reason"] for q in manifest.quarantined}, shadow, live, depth)
         gates += gate_checks.audit(suspects, len(queries))
