@@ -34,6 +34,9 @@ class ChunkingConfig(BaseModel):
     strategy: Literal["token_window", "recursive", "sentence", "markdown", "semantic"] = "token_window"
     chunk_size: int = Field(200, ge=1)
     chunk_overlap: int = Field(0, ge=0)
+    # The most characters a chunk may span, whatever its tokens: one "word" of a megabyte is one
+    # unknown token, and would otherwise be one chunk of a megabyte. Part of the fingerprint.
+    max_chars: int = Field(4000, ge=1)
     # markdown: put the chunk's heading path before its text when embedding it
     heading_prefix: bool = False
     # semantic: cut where the cosine distance of neighbouring sentences is above this percentile
