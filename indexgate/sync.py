@@ -206,7 +206,8 @@ def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
     todo = replace(snap, objects=tuple(o for o in snap.objects if o.doc_id not in carry))
     result = parse_snapshot(open_source(source, config.source, config.spool_folder), todo,
                             plan.parsed_path if carry else plan.documents_path, limits=config.parsing,
-                            spool=Spool(config.spool_folder, config.source.spool_max_bytes))
+                            spool=Spool(config.spool_folder, config.source.spool_max_bytes),
+                            max_chars=config.gates.quality.max_document_chars)
     if carry:
         carry_rows(base, carry, plan.parsed_path, plan.documents_path, DOCUMENTS_SCHEMA)
     else:
