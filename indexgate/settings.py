@@ -315,6 +315,9 @@ class LifecycleConfig(BaseModel):
     # Seconds a sync (or gc) waits for another run of the same alias, or for the embedded Qdrant
     # folder held by another process, before giving up with a clear message; 0 refuses at once.
     wait_s: float = Field(0.0, ge=0)
+    # Seconds a sync waits for the quality worker's checks (or Data Docs) before killing it as hung
+    # and running them in its own process: a hung worker must not hold the alias for ever.
+    quality_wait_s: float = Field(600.0, gt=0)
     # A first sync of an alias whose source holds no document is refused unless this (or
     # `indexgate sync --allow-empty`) allows an empty index to go live.
     allow_empty: bool = False

@@ -342,7 +342,8 @@ def check_quality(res: Resources, plan: Plan) -> list[GateResult]:
     if not _quality_on(res):
         _update(res, plan, quality={"suites": {}})  # a rerun must not show an earlier run's checks
         return []
-    result = validate_version(**_quality_job(res, plan), wait_docs=False)
+    result = validate_version(**_quality_job(res, plan), wait_docs=False,
+                              timeout=res.settings.lifecycle.quality_wait_s)
     _update(res, plan, quality={"suites": result.as_dict()}, timings={"quality_s": round(result.waited, 3)})
     return result.gates()
 
