@@ -1,8 +1,8 @@
 """The baseline chunker: fixed windows of the embedder's tokens.
 
 Window i holds tokens [i*(size-overlap), i*(size-overlap)+size); its span runs from the first
-token's start offset to the last token's end offset; the last window ends at the last token. A window wider than ``max_chars`` characters is cut
-into consecutive pieces that fit.
+token's start offset to the last token's end offset; the last window ends at the last token.
+A window wider than ``max_chars`` characters is cut into consecutive pieces that fit.
 """
 
 from __future__ import annotations
