@@ -25,10 +25,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+from prefect.concurrency.sync import concurrency
 from prefect.context import SyncClientContext
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
+
+from indexgate.errors import AliasBusy
 
 # Read by the temporary API server when this process starts it (it inherits the environment).
 TEMPORARY_API = {
@@ -60,3 +66,50 @@ def flow_runs() -> Iterator[None]:
     finally:
         for key in added:  # servers this process starts later (a `make serve` in a test) keep Prefect's
             os.environ.pop(key, None)
+
+
+def sync_limit_name(alias: str) -> str:
+    """The Prefect global concurrency limit that admits one sync of ``alias`` at a time."""
+    return f"indexgate-sync-{alias}"
+
+
+def _ensure_limit(name: str) -> None:
+    """Create the global concurrency limit ``name`` with one slot, unless it exists (an operator
+    may have created it, or changed it: it is then left as it is)."""
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+        except ObjectNotFound:
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+            except ObjectAlreadyExists:
+                pass  # another run created it meanwhile
+
+
+@contextmanager
+def one_sync_per_alias(alias: str, wait_s: float) -> Iterator[None]:
+    """Hold the slot of ``alias``'s Prefect global concurrency limit (:func:`sync_limit_name`,
+    created with one slot if missing) for the block, when flow runs report to a Prefect server
+    that outlives this process (:func:`heartbeats_watched`): then one sync per alias holds across
+    every machine using that server, not only where the lock file's folder is shared. Against the
+    temporary API of a CLI run (no other process can see it) it does nothing: the lock file
+    (:func:`indexgate.locking.sync_lock`) is the guard there.
+
+    Waits up to ``wait_s`` seconds (``lifecycle.wait_s``) for the slot, then raises
+    :class:`AliasBusy`. The slot is leased: if this process dies, the server frees it when the
+    lease runs out (Prefect renews it while the block runs)."""
+    if not heartbeats_watched():
+        yield
+        return
+    name = sync_limit_name(alias)
+    _ensure_limit(name)
+    with ExitStack() as stack:
+        try:
+            # Prefect's timeout bounds the whole acquisition, request included: 0 would fail before asking.
+            stack.enter_context(concurrency(name, occupy=1, timeout_seconds=max(wait_s, 5.0), strict=True))
+        except TimeoutError:
+            raise AliasBusy(
+                f"alias {alias!r} is busy: another sync holds the Prefect concurrency limit {name!r} on"
+                f" {get_current_settings().api.url}; waited {max(wait_s, 5.0):g} s. Run again when it has"
+                f" finished, or set INDEXGATE_LIFECYCLE__WAIT_S to wait for it") from None
+        yield

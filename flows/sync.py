@@ -9,6 +9,7 @@ from prefect.transactions import transaction
 from prefect.utilities.annotations import opaque
 
 from flows.embedding import embed_version
+from flows.runtime import one_sync_per_alias
 from indexgate.locking import sync_lock
 from indexgate.params import AliasName, ConfigFile, GoldenSet, Overrides, PolicyFile, Source, StateDir
 from indexgate.settings import load_settings
@@ -22,30 +23,34 @@ from tasks.runs import HOOKS, check_inputs, finish_writes, name_run
 @flow(name="sync", **HOOKS)
 def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, config: ConfigFile | None = None,
          state_dir: StateDir | None = None, allow_mass_delete: bool = False, policy: PolicyFile | None = None,
-         overrides: Overrides | None = None) -> dict:
+         overrides: Overrides | None = None, allow_empty: bool = False) -> dict:
     """Sync a source into a new validated version of ``alias`` and promote it if its gates pass.
 
-    An unchanged source is a no-op. An unreadable source, or one that would delete more than
-    ``gates.max_delete_share`` of the live documents (unless ``allow_mass_delete``), stops the run
-    before anything is built. The live collection is never written to; the alias moves only in
-    the promotion step, in one atomic call, and moves back if the smoke check through the alias
-    fails. ``policy`` (a YAML file with a ``gates`` section) says which gates block and which only
-    warn. One sync per alias at a time (another waits ``lifecycle.wait_s``, then is refused); it
-    starts by reconciling what a dead run left and ends by collecting old versions. ``overrides``
-    (chunking, embedder model) go over the config file's: see the ``reindex`` flow. The run is
-    named ``sync-<alias>``, then ``sync-<alias>-v<version>`` once the version is planned. It ends
-    once every artifact of its report is written."""
+    An unchanged source is a no-op. An unreadable source, one that would delete more than
+    ``gates.max_delete_share`` of the live documents (unless ``allow_mass_delete``), one that
+    would build again a version an operator rolled back from (until ``indexgate release``), and
+    an empty source on a first sync (unless ``allow_empty``) stop the run before anything is
+    built. The live collection is never written to; the alias moves only in the promotion step,
+    in one atomic call, and moves back if the smoke check through the alias fails. ``policy`` (a
+    YAML file with a ``gates`` section) says which gates block and which only warn. One sync per
+    alias at a time (another waits ``lifecycle.wait_s``, then is refused; against a Prefect
+    server, across machines, by a global concurrency limit per alias); it starts by reconciling
+    what a dead run left and ends by collecting old versions. ``overrides`` (chunking, embedder
+    model) go over the config file's: see the ``reindex`` flow. The run is named
+    ``sync-<alias>``, then ``sync-<alias>-v<version>`` once the version is planned. It ends once
+    every artifact of its report is written."""
     name_run(alias)  # written in the background, like the artifacts (a flow_run_name template waits for it)
     settings = load_settings(config, policy=policy, home=state_dir, **(overrides.settings() if overrides else {}))
     check_inputs(alias, source, golden)
-    with sync_lock(settings.home, alias, settings.lifecycle.wait_s):
+    wait_s = settings.lifecycle.wait_s
+    with one_sync_per_alias(alias, wait_s), sync_lock(settings.home, alias, wait_s):
         # The tasks get the settings, the snapshot, the plan and the gates as opaque values: Prefect
         # hands them over as they are instead of walking them for futures (a walk per task and
         # parameter, 45 ms of a 1%-changed sync), and still links each to the task that made it.
         given = opaque(settings)
         recovery = reconcile_alias(given, alias, golden)
         snap = opaque(snapshot_source(source, given))
-        plan = plan_version(given, alias, snap, allow_mass_delete)
+        plan = plan_version(given, alias, snap, allow_mass_delete, allow_empty)
         planned = opaque(plan)
         name_run(alias, plan.version)
         if plan.action == "noop":

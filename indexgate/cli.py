@@ -51,7 +51,8 @@ def cmd_sync(args) -> int:
 
     with flow_runs():
         outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
-                       state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy)
+                       state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy,
+                       allow_empty=args.allow_empty)
     res_manifest = _manifest(args, outcome["alias"], outcome["version"])
     report = _report_path(args, outcome["alias"], outcome["version"])
     if args.json:
@@ -115,6 +116,7 @@ def _manifest(args, alias: str, version: str) -> dict | None:
 
 
 def cmd_status(args) -> int:
+    from indexgate.holds import holds, release_command
     from indexgate.promotion import live_version
     from indexgate.registry import Registry
     from indexgate.store import connect
@@ -135,10 +137,15 @@ def cmd_status(args) -> int:
             "metrics": m.metrics.get("metrics", {}), "k": m.metrics.get("k"), "decision": m.decision,
         })
     history = [e.model_dump() for e in registry.history(args.alias)]
+    held = [{"version": v, "withdrawn_at": e.at, "by": e.by, "release": release_command(args.alias, v)}
+            for v, e in holds(registry, args.alias).items()]
     if args.json:
-        _print_json({"alias": args.alias, "live": live, "versions": versions, "history": history})
+        _print_json({"alias": args.alias, "live": live, "versions": versions, "history": history, "holds": held})
         return EXIT_OK
     print(f"alias {args.alias}: live version {live or 'none'}")
+    for h in held:
+        print(f"  held: version {h['version']} (rolled back from at {h['withdrawn_at']} by {h['by']});"
+              f" a sync that would build it again is held. Release with: {h['release']}")
     if not versions:
         print("  no versions yet; run `indexgate sync`")
         return EXIT_OK
@@ -215,6 +222,20 @@ def cmd_rollback(args) -> int:
         _print_json(event.model_dump())
     else:
         print(f"alias {args.alias}: now serves version {event.to_version} (was {event.from_version})")
+    return EXIT_OK
+
+
+def cmd_release(args) -> int:
+    from indexgate.holds import release
+    from indexgate.registry import Registry
+
+    event = release(Registry(_settings(args).home), args.alias, args.version,
+                    by=f"cli ({os.environ.get('USER', 'unknown')})")
+    if args.json:
+        _print_json(event.model_dump())
+    else:
+        print(f"alias {args.alias}: version {args.version} released by {event.by} at {event.at};"
+              " the next sync may build and promote it again")
     return EXIT_OK
 
 
@@ -318,6 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--golden", help="golden set (JSON Lines, or beir:DIR) for the relevance gates")
     p.add_argument("--allow-mass-delete", action="store_true",
                    help="confirm a sync that deletes more than gates.max_delete_share of the live documents")
+    p.add_argument("--allow-empty", action="store_true",
+                   help="allow a first sync whose source holds no document to go live with an empty index")
     p.add_argument("--policy", help="promotion policy: YAML with a 'gates' section (see policy.yaml)")
     p.set_defaults(func=cmd_sync)
 
@@ -344,6 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alias", required=True)
     p.add_argument("--to", help="version to serve (default: the one promoted before the live one)")
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("release", parents=[common],
+                       help="lift the hold a rollback put on a version, so a sync may build it again")
+    p.add_argument("--alias", required=True)
+    p.add_argument("version", help="the held version (see `indexgate status`)")
+    p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("report", parents=[common], help="rebuild a version's HTML data-quality report; print its path")
     p.add_argument("--alias", required=True)

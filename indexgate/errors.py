@@ -61,6 +61,14 @@ class MassDeleteHeld(IndexGateError):
     """A sync would delete more of the live documents than allowed; held until confirmed."""
 
 
+class VersionHeld(IndexGateError):
+    """A sync would build again the version an operator rolled back from; held until released."""
+
+
+class EmptySource(IndexGateError):
+    """A first sync found no documents; refused unless an empty index is explicitly allowed."""
+
+
 class RegistryError(IndexGateError):
     """A version or manifest asked for is not in the registry."""
 

@@ -33,7 +33,8 @@ class Snapshot:
 class Quarantined:
     """A file that could not be used, and why. It is listed in the manifest, never dropped.
 
-    ``kind`` is a stable code for tools and reports (``unsafe_path``, ``too_large``,
+    ``kind`` is a stable code for tools and reports (``unsafe_path``, ``too_large`` (bytes over
+    ``source.max_file_bytes``, or parsed text over ``gates.quality.max_document_chars``),
     ``access_denied``, ``empty``, ``no_text``, ``binary``, ``undecodable``, ``corrupt``,
     ``encrypted``, ``unsupported``, ``timeout``, ``memory``, ``crashed``, ``parser_error``,
     ``changed``, ``unreadable``; the README's Quarantine table says when each applies);

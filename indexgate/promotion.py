@@ -32,7 +32,7 @@ def live_version(store: VectorStore, alias: str) -> str | None:
 
 
 def _move(store: VectorStore, registry: Registry, alias: str, to_version: str, expected: str | None,
-          action: str, by: str, reason: str) -> Event:
+          action: str, by: str, reason: str, withdraw: bool = False) -> Event:
     with alias_lock(registry, alias):
         current = live_version(store, alias)
         if current == to_version and action == "promote":
@@ -61,7 +61,8 @@ def _move(store: VectorStore, registry: Registry, alias: str, to_version: str, e
         checkpoint("swap")
         if store.alias_target(alias) != target:
             raise StoreError(f"alias {alias!r} does not point at {target} after the swap; check the store")
-        event = Event(action=action, alias=alias, from_version=current, to_version=to_version, by=by, reason=reason)
+        event = Event(action=action, alias=alias, from_version=current, to_version=to_version, by=by, reason=reason,
+                      withdrawn=current if withdraw else None)
         record_move(registry, event)
         return event
 
@@ -104,7 +105,8 @@ def previous_version(store: VectorStore, registry: Registry, alias: str, current
 def rollback(store: VectorStore, registry: Registry, alias: str, to: str | None = None,
              by: str = "cli") -> Event:
     """Point ``alias`` back at the previous promoted version, or at ``to``, if it is retained and
-    was not rejected by its gates."""
+    was not rejected by its gates. The version rolled back from is withdrawn: a sync that would
+    build it again is held until released (:mod:`indexgate.holds`)."""
     current = live_version(store, alias)
     target = to or previous_version(store, registry, alias, current)
     if target is None:
@@ -117,7 +119,7 @@ def rollback(store: VectorStore, registry: Registry, alias: str, to: str | None 
     if not store.exists(collection_name(alias, target)):
         raise StoreError(f"version {target} of {alias!r} is not retained (no collection {collection_name(alias, target)})")
     return _move(store, registry, alias, target, current, "rollback", by,
-                 reason=f"rollback from {current} requested at {now()}")
+                 reason=f"rollback from {current} requested at {now()}", withdraw=True)
 
 
 def revert(store: VectorStore, registry: Registry, alias: str, failed: str, to: str | None, by: str,

@@ -95,7 +95,8 @@ def _finish_move(res: Resources, alias: str, live: str) -> Event | None:
     if manifest is None or manifest.state == "live":
         return None
     stale = [m for m in registry.versions(alias) if m.state == "live" and m.version != live]
-    last = next(reversed(registry.history(alias)), None)
+    # Moves only: a release event moves nothing.
+    last = next((e for e in reversed(registry.history(alias)) if e.action != "release"), None)
     for m in stale[:-1]:
         m.state = "retired"
         registry.save(m)

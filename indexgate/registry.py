@@ -30,15 +30,21 @@ def now() -> str:
 
 
 class Event(BaseModel):
-    """One change of where an alias points."""
+    """One change of where an alias points, or one operator decision about a version.
+
+    ``withdrawn``: the version an operator rolled back from; a sync that would build it again is
+    held (see :mod:`indexgate.holds`). A ``release`` event lifts that hold on ``released`` and
+    moves nothing (both versions None)."""
 
     at: str = Field(default_factory=now)
-    action: Literal["promote", "rollback"]
+    action: Literal["promote", "rollback", "release"]
     alias: str
     from_version: str | None
     to_version: str | None  # None: the alias was removed (the first version it served failed its smoke check)
     by: str
     reason: str = ""
+    withdrawn: str | None = None
+    released: str | None = None
 
 
 class Manifest(BaseModel):

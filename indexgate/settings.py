@@ -8,6 +8,9 @@ with ``__``, e.g. ``INDEXGATE_GATES__MIN_SPAN_RECALL=0.6``) > the YAML config fi
 
 from __future__ import annotations
 
+import difflib
+import os
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +34,9 @@ class ChunkingConfig(BaseModel):
     strategy: Literal["token_window", "recursive", "sentence", "markdown", "semantic"] = "token_window"
     chunk_size: int = Field(200, ge=1)
     chunk_overlap: int = Field(0, ge=0)
+    # The most characters a chunk may span, whatever its tokens: one "word" of a megabyte is one
+    # unknown token, and would otherwise be one chunk of a megabyte. Part of the fingerprint.
+    max_chars: int = Field(4000, ge=1)
     # markdown: put the chunk's heading path before its text when embedding it
     heading_prefix: bool = False
     # semantic: cut where the cosine distance of neighbouring sentences is above this percentile
@@ -69,6 +75,44 @@ class EmbedderConfig(BaseModel):
 GateMode = Literal["block", "warn", "off"]
 # Gate families, named by the first part of a gate's name ("latency.p95_ms" is in "latency").
 GATE_FAMILIES = ("integrity", "quality", "relevance", "regression", "latency", "audit")
+# Every gate the gates (indexgate.gates) and the quality suites (indexgate.quality.suites)
+# produce; tests/unit/test_policy.py keeps this list equal to what they produce. A name ending
+# in "@k" stands for that metric at any k ("relevance.mrr@5"); "relevance.mrr" names it at every k.
+GATE_NAMES = (
+    "integrity.collection_exists", "integrity.point_count", "integrity.vector_size", "integrity.point_ids",
+    "integrity.chunk_ids", "integrity.documents", "integrity.payload_schema",
+    "source.quarantine_share",
+    "quality.documents.not_empty", "quality.documents.unique_ids", "quality.documents.non_empty_text",
+    "quality.documents.size_bounds", "quality.documents.supported_type",
+    "quality.chunks.unique_ids", "quality.chunks.token_count", "quality.chunks.not_blank",
+    "quality.chunks.duplicate_share", "quality.chunks.offsets_inside_document", "quality.chunks.text_matches_document",
+    "quality.embeddings.dimension", "quality.embeddings.finite", "quality.embeddings.unit_norm",
+    "quality.embeddings.not_collapsed",
+    "relevance.golden_coverage", "relevance.span_recall@k", "relevance.span_precision@k", "relevance.recall@k",
+    "relevance.mrr@k", "relevance.ndcg@k",
+    "regression.baseline", "regression.span_recall@k", "regression.span_precision@k", "regression.span_iou@k",
+    "regression.mrr@k", "regression.ndcg@k",
+    "latency.p50_ms", "latency.p95_ms",
+    "audit.golden_labels",
+)
+_AT_K = re.compile(r"@(?:\d+|k)$")
+
+
+def _without_k(name: str) -> str:
+    return _AT_K.sub("", name)
+
+
+def policy_names() -> list[str]:
+    """What a ``modes`` entry may name: a family, a suite (``quality.chunks``) or a gate."""
+    names = {_without_k(n) for n in GATE_NAMES}
+    names |= {".".join(n.split(".")[:depth]) for n in names for depth in range(1, n.count(".") + 1)}
+    return sorted(names)
+
+
+def _unknown(name: str, valid: list[str], what: str) -> str:
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {what} {name!r}{hint}; valid: {', '.join(valid)}"
 
 
 class QualityConfig(BaseModel):
@@ -168,6 +212,16 @@ class GateConfig(BaseModel):
             return {k: "off" if v is False else v for k, v in value.items()}
         return value
 
+    @field_validator("modes")
+    @classmethod
+    def _known_gates(cls, value: dict[str, GateMode]) -> dict[str, GateMode]:
+        # A misspelt name would never match a gate: its mode would silently not apply.
+        valid = policy_names()
+        for name in value:
+            if _without_k(name) not in valid:
+                raise ValueError(_unknown(name, valid, "gate or gate family"))
+        return value
+
     @model_validator(mode="after")
     def _integrity_blocks(self) -> GateConfig:
         for name, mode in self.modes.items():
@@ -179,7 +233,9 @@ class GateConfig(BaseModel):
     def mode(self, gate: str) -> GateMode:
         """The mode of a gate: its own entry, else its longest dotted prefix's, else its family
         default, else ``block``."""
-        parts = gate.split(".")
+        if gate in self.modes:
+            return self.modes[gate]
+        parts = _without_k(gate).split(".")  # "relevance.mrr" covers "relevance.mrr@5"
         for n in range(len(parts), 0, -1):
             prefix = ".".join(parts[:n])
             if prefix in self.modes:
@@ -259,6 +315,12 @@ class LifecycleConfig(BaseModel):
     # Seconds a sync (or gc) waits for another run of the same alias before giving up with a
     # clear message; 0 refuses at once.
     wait_s: float = Field(0.0, ge=0)
+    # Seconds a sync waits for the quality worker's checks (or Data Docs) before killing it as hung
+    # and running them in its own process: a hung worker must not hold the alias for ever.
+    quality_wait_s: float = Field(600.0, gt=0)
+    # A first sync of an alias whose source holds no document is refused unless this (or
+    # `indexgate sync --allow-empty`) allows an empty index to go live.
+    allow_empty: bool = False
 
 
 class StoreConfig(BaseModel):
@@ -433,6 +495,27 @@ class Settings(BaseSettings):
         return self.source.spool_dir or self.home / "spool"
 
 
+# INDEXGATE_ variables that are not settings: the test pause points (indexgate.testhook) and the
+# Docker set-up's (docker/setup.sh, deployments/prefect.yaml).
+OTHER_VARIABLES = ("INDEXGATE_TEST_PAUSE_AT", "INDEXGATE_TEST_PAUSE_DIR", "INDEXGATE_REPO", "INDEXGATE_BUCKET")
+
+
+def check_environment(environ: dict[str, str] | None = None) -> None:
+    """Refuse an ``INDEXGATE_`` variable whose section is not a setting (``INDEXGATE_GATE__K``
+    for ``INDEXGATE_GATES__K``): the environment would silently not say what its writer meant.
+    Keys inside a section are checked by the settings models themselves (unknown ones refused)."""
+    environ = os.environ if environ is None else environ
+    sections = sorted(Settings.model_fields)
+    for key in environ:
+        upper = key.upper()
+        if not upper.startswith("INDEXGATE_") or upper in OTHER_VARIABLES:
+            continue
+        section = upper[len("INDEXGATE_"):].split("__")[0].lower()
+        if section not in sections:
+            raise ConfigError(f"environment variable {key}: " + _unknown(section, sections, "settings section")
+                              .replace("valid: ", "valid sections (INDEXGATE_<SECTION>, nested with __): "))
+
+
 def load_settings(config: str | Path | None = None, policy: str | Path | None = None, **overrides: Any) -> Settings:
     """Build the settings from defaults, an optional YAML file, the environment and overrides.
 
@@ -451,6 +534,7 @@ def load_settings(config: str | Path | None = None, policy: str | Path | None = 
     policy_path = Path(policy).expanduser() if policy else None
     if policy_path is not None and not policy_path.is_file():
         raise ConfigError(f"policy file not found: {policy_path}")
+    check_environment()
     clean = {key: value for key, value in overrides.items() if value is not None}
     token, policy_token = _CONFIG_FILE.set(path), _POLICY_FILE.set(policy_path)
     try:
@@ -464,11 +548,25 @@ def load_settings(config: str | Path | None = None, policy: str | Path | None = 
         settings = Settings(**clean)
     except ValidationError as exc:
         where = "".join(f" ({what} {p})" for what, p in (("config file", path), ("policy file", policy_path)) if p)
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         raise ConfigError(f"invalid settings{where}: {problems}") from None
     finally:
         _CONFIG_FILE.reset(token)
         _POLICY_FILE.reset(policy_token)
     return settings.model_copy(update={"home": settings.home.expanduser()})
+
+
+def _problem(err: dict) -> str:
+    """One validation error; an unknown key comes with the keys its section takes."""
+    where = ".".join(str(p) for p in err["loc"])
+    if err["type"] == "value_error" and "error" in err.get("ctx", {}):
+        return f"{where}: {err['ctx']['error']}"  # our own message, without pydantic's "Value error, "
+    if err["type"] != "extra_forbidden":
+        return f"{where}: {err['msg']}"
+    model: Any = Settings
+    for part in err["loc"][:-1]:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        model = field.annotation if field is not None else None
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return f"{where}: " + _unknown(str(err["loc"][-1]), sorted(model.model_fields), "setting")
+    return f"{where}: {err['msg']}"

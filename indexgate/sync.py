@@ -26,17 +26,18 @@ from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
 from indexgate.embedding import Embedder
 from indexgate.embedding.batch import BatchResult, EmbeddingPlan, EmbedStats, embed_chunks, plan_batches
-from indexgate.errors import AliasConflict, EmbedderMismatch, EmbeddingError
+from indexgate.errors import AliasConflict, EmbedderMismatch, EmbeddingError, EmptySource
 from indexgate.evaluation import SpanIndex, evaluate, load_golden
 from indexgate.evaluation.audit import audit_golden
 from indexgate.evaluation.compare import compare_results
 from indexgate.evaluation.evaluate import EvalResult
-from indexgate.evaluation.golden import GoldenQuery
+from indexgate.evaluation.golden import GoldenQuery, check_spans
 from indexgate.evaluation.latency import measure_latency
+from indexgate.holds import check_not_held
 from indexgate.models import GateResult, Snapshot
 from indexgate.parsing import PARSER_VERSION
 from indexgate.parsing.corpus import SCHEMA as DOCUMENTS_SCHEMA
-from indexgate.parsing.corpus import iter_documents, parse_snapshot
+from indexgate.parsing.corpus import parse_snapshot
 from indexgate.quality import start_validation, validate_version
 from indexgate.quality import warm_up as warm_up_quality
 from indexgate.promotion import live_version, promote
@@ -104,14 +105,19 @@ def snapshot(source: str, settings: Settings | None = None) -> Snapshot:
     return open_source(source, settings.source, settings.spool_folder).snapshot()
 
 
-def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = False) -> Plan:
+def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = False,
+         allow_empty: bool = False) -> Plan:
     """Derive the version id, compare it with what the alias serves (read from the store), and
     diff the snapshot against the live version's documents.
 
-    Raises :class:`~indexgate.errors.MassDeleteHeld`, before anything is written, when the sync
+    Raises, before anything is written: :class:`~indexgate.errors.MassDeleteHeld` when the sync
     would delete more than ``gates.max_delete_share`` of the live documents and
-    ``allow_mass_delete`` is false. Otherwise starts (or resumes) the version's manifest in state
-    ``building`` unless it is already live.
+    ``allow_mass_delete`` is false; :class:`~indexgate.errors.VersionHeld` when the version is
+    one an operator rolled back from and has not released (:mod:`indexgate.holds`);
+    :class:`~indexgate.errors.EmptySource` when the alias serves nothing, the source holds no
+    document, and neither ``allow_empty`` nor ``lifecycle.allow_empty`` allows an empty index.
+    Otherwise starts (or resumes) the version's manifest in state ``building`` unless it is
+    already live.
     """
     validate_alias(alias)
     version = version_id(snap.hash, res.chunker.fingerprint, res.embedder.fingerprint.id, PARSER_VERSION)
@@ -122,6 +128,14 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
         log.info("version %s of %s is already live: nothing to do", version, alias)
         changes = {"base": live, "added": 0, "changed": 0, "unchanged": len(snap.objects), "deleted": 0}
         return Plan(alias, version, collection, live, "noop", str(workdir), live, changes)
+    check_not_held(res.registry, alias, version)
+    if live is None and not snap.objects and not (allow_empty or res.settings.lifecycle.allow_empty):
+        refused = f" ({len(snap.refused)} files refused while listing)" if snap.refused else ""
+        raise EmptySource(
+            f"sync refused: source {snap.source} holds no documents{refused} and alias {alias!r} serves"
+            f" nothing yet, so it would go live with an empty index; nothing was built. If an empty index"
+            f" is intended, run: indexgate sync --source {snap.source} --alias {alias} --allow-empty"
+            f" (or set INDEXGATE_LIFECYCLE__ALLOW_EMPTY=true)")
     base = res.registry.load(alias, live) if live else None
     if live and base is None:
         log.warning("live version %s of %s has no manifest: every document counts as added", live, alias)
@@ -192,7 +206,8 @@ def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
     todo = replace(snap, objects=tuple(o for o in snap.objects if o.doc_id not in carry))
     result = parse_snapshot(open_source(source, config.source, config.spool_folder), todo,
                             plan.parsed_path if carry else plan.documents_path, limits=config.parsing,
-                            spool=Spool(config.spool_folder, config.source.spool_max_bytes))
+                            spool=Spool(config.spool_folder, config.source.spool_max_bytes),
+                            max_chars=config.gates.quality.max_document_chars)
     if carry:
         carry_rows(base, carry, plan.parsed_path, plan.documents_path, DOCUMENTS_SCHEMA)
     else:
@@ -329,7 +344,8 @@ def check_quality(res: Resources, plan: Plan) -> list[GateResult]:
     if not _quality_on(res):
         _update(res, plan, quality={"suites": {}})  # a rerun must not show an earlier run's checks
         return []
-    result = validate_version(**_quality_job(res, plan), wait_docs=False)
+    result = validate_version(**_quality_job(res, plan), wait_docs=False,
+                              timeout=res.settings.lifecycle.quality_wait_s)
     _update(res, plan, quality={"suites": result.as_dict()}, timings={"quality_s": round(result.waited, 3)})
     return result.gates()
 
@@ -345,9 +361,25 @@ def check_quarantine(res: Resources, plan: Plan) -> list[GateResult]:
                                          res.settings.gates.max_quarantine_share)]
 
 
+def _document_lengths(plan: Plan) -> dict[str, int]:
+    """Characters of each parsed document of the version, read a batch at a time."""
+    lengths: dict[str, int] = {}
+    for batch in pq.ParquetFile(plan.documents_path).iter_batches(batch_size=64, columns=["doc_id", "text"]):
+        lengths.update(zip(batch.column(0).to_pylist(), pc.utf8_length(batch.column(1)).to_pylist()))
+    return lengths
+
+
+def _golden(plan: Plan, golden: str) -> tuple[list[GoldenQuery], dict[str, int]]:
+    """The golden queries, their spans checked against the version's documents (an error names
+    the line of a span beyond its document's end), and the documents' lengths."""
+    queries, lengths = load_golden(golden), _document_lengths(plan)
+    check_spans(queries, lengths)
+    return queries, lengths
+
+
 def score(res: Resources, plan: Plan, golden: str) -> EvalResult:
     """Score the collection of this plan on a golden set at the configured k."""
-    queries = load_golden(golden)
+    queries, _ = _golden(plan, golden)
     return evaluate(res.store, plan.collection, res.embedder, queries, res.settings.gates.k,
                     SpanIndex.from_parquet(plan.chunks_path))
 
@@ -391,7 +423,7 @@ def check_relevance(res: Resources, plan: Plan, golden: str) -> list[GateResult]
     """Golden-set relevance of the shadow (absolute thresholds), no regression against the live
     version scored in the same run (paired test), and the golden-set audit."""
     config = res.settings.gates
-    queries = load_golden(golden)
+    queries, lengths = _golden(plan, golden)
     depth = config.audit.depth if config.mode("audit") != "off" else None
     shadow = evaluate(res.store, plan.collection, res.embedder, queries, config.k,
                       SpanIndex.from_parquet(plan.chunks_path), depth=depth)
@@ -408,7 +440,6 @@ def check_relevance(res: Resources, plan: Plan, golden: str) -> list[GateResult]
     suspects = []
     if depth:
         manifest = res.registry.load(plan.alias, plan.version)
-        lengths = {d["doc_id"]: len(d["text"]) for d in iter_documents(plan.documents_path)}
         suspects = audit_golden(queries, lengths, {d["doc_id"] for d in manifest.documents},
                                 {q["doc_id"]: q["reason"] for q in manifest.quarantined}, shadow, live, depth)
         gates += gate_checks.audit(suspects, len(queries))

@@ -21,8 +21,9 @@ def snapshot_source(source: str, settings: Settings | None = None) -> Snapshot:
 
 
 @task(name="plan_version", cache_policy=NO_CACHE)
-def plan_version(settings: Settings, alias: str, snap: Snapshot, allow_mass_delete: bool = False) -> sync.Plan:
-    plan = sync.plan(resources(settings), alias, snap, allow_mass_delete)
+def plan_version(settings: Settings, alias: str, snap: Snapshot, allow_mass_delete: bool = False,
+                 allow_empty: bool = False) -> sync.Plan:
+    plan = sync.plan(resources(settings), alias, snap, allow_mass_delete, allow_empty)
     get_run_logger().info("alias %s: live %s, candidate %s -> %s", alias, plan.live, plan.version, plan.action)
     return plan
 

@@ -1,8 +1,8 @@
 """Cutting document text into chunks. :func:`make_chunker` builds the configured strategy.
 
 Every strategy counts sizes in the embedder's own tokens (never above its maximum input, so
-nothing is silently truncated), keeps exact character offsets (``text[c.start:c.end] ==
-c.text``), is deterministic, and has a fingerprint that goes into the version id:
+nothing is silently truncated), spans at most ``max_chars`` characters a chunk, keeps exact
+character offsets (``text[c.start:c.end] == c.text``), is deterministic, and has a fingerprint that goes into the version id:
 
 - ``token_window``: fixed windows of ``chunk_size`` tokens, ``chunk_overlap`` shared.
 - ``recursive``: cut at blank lines, then line breaks, sentence ends, words; pack up to the budget.
@@ -35,21 +35,22 @@ def make_chunker(config: ChunkingConfig, tokenizer: Tokenizer,
                  embed: Callable[[list[str]], np.ndarray] | None = None, vector_space: str | None = None) -> Chunker:
     """The configured chunker. ``embed`` (texts -> document vectors of the index's embedder) and
     ``vector_space`` (that embedder's fingerprint id) are needed by the semantic strategy only."""
-    size, overlap = config.chunk_size, config.chunk_overlap
+    size, overlap, limit = config.chunk_size, config.chunk_overlap, config.max_chars
     try:
         if config.strategy == "token_window":
-            return TokenWindowChunker(tokenizer, size=size, overlap=overlap)
+            return TokenWindowChunker(tokenizer, size=size, overlap=overlap, max_chars=limit)
         if config.strategy == "recursive":
-            return RecursiveChunker(tokenizer, size=size, overlap=overlap)
+            return RecursiveChunker(tokenizer, size=size, overlap=overlap, max_chars=limit)
         if config.strategy == "sentence":
-            return SentenceChunker(tokenizer, size=size, overlap=overlap)
+            return SentenceChunker(tokenizer, size=size, overlap=overlap, max_chars=limit)
         if config.strategy == "markdown":
-            return MarkdownChunker(tokenizer, size=size, overlap=overlap, heading_prefix=config.heading_prefix)
+            return MarkdownChunker(tokenizer, size=size, overlap=overlap, heading_prefix=config.heading_prefix,
+                                   max_chars=limit)
         if config.strategy == "semantic":
             if embed is None or vector_space is None:
                 raise ValueError("the semantic strategy needs the embedder to find topic shifts")
             return SemanticChunker(tokenizer, size=size, embed=embed, vector_space=vector_space,
-                                   breakpoint_percentile=config.breakpoint_percentile)
+                                   breakpoint_percentile=config.breakpoint_percentile, max_chars=limit)
     except ValueError as exc:
         raise ConfigError(f"chunking: {exc}") from None
     raise ValueError(f"unknown chunking strategy {config.strategy!r}")  # pragma: no cover

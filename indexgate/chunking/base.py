@@ -6,6 +6,7 @@ from typing import Protocol
 
 from indexgate.hashing import sha256_text
 from indexgate.models import Chunk
+from indexgate.settings import ChunkingConfig
 
 
 class Tokenizer(Protocol):
@@ -32,13 +33,20 @@ class Chunker(Protocol):
         """Chunks in document order; each satisfies ``text[c.start:c.end] == c.text``."""
 
 
-def check_size(tokenizer: Tokenizer, size: int, overlap: int = 0) -> None:
+# The most characters a chunk may span by default (chunking.max_chars): far above what ``size``
+# tokens of text take (about 5 characters a token), so it binds only where tokens are huge.
+DEFAULT_MAX_CHARS: int = ChunkingConfig.model_fields["max_chars"].default
+
+
+def check_size(tokenizer: Tokenizer, size: int, overlap: int = 0, max_chars: int = DEFAULT_MAX_CHARS) -> None:
     """Refuse sizes no chunk can honour: below one token, an overlap not below the size, or
     above the embedder's maximum (longer chunks would be silently truncated)."""
     if size < 1:
         raise ValueError(f"chunk size must be at least 1 token, got {size}")
     if not 0 <= overlap < size:
         raise ValueError(f"chunk overlap must be in [0, size), got {overlap} with size {size}")
+    if max_chars < 1:
+        raise ValueError(f"a chunk's character limit must be at least 1, got {max_chars}")
     if size > tokenizer.max_tokens:
         raise ValueError(
             f"chunk size {size} exceeds the embedder's maximum of {tokenizer.max_tokens} tokens;"

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from indexgate.chunking.base import Tokenizer, check_size
-from indexgate.chunking.packing import Packer, TokenizedText
+from indexgate.chunking.base import DEFAULT_MAX_CHARS, Tokenizer, check_size
+from indexgate.chunking.packing import Packer, tokenize
 from indexgate.chunking.recursive import LEVELS
 from indexgate.hashing import stable_hash
 from indexgate.models import Chunk
@@ -114,25 +114,28 @@ class MarkdownChunker:
 
     With ``heading_prefix``, the heading path and a blank line are put before the chunk's text
     when it is embedded (the chunk's text and offsets stay those of the document); the prefix
-    counts against ``size`` and is cut to at most half of it."""
+    counts against ``size`` and is cut to at most half of it. A chunk wider than ``max_chars``
+    characters (of the document; the prefix is not counted) is cut into consecutive pieces that fit."""
 
     strategy = "markdown"
     algorithm = 1
 
-    def __init__(self, tokenizer: Tokenizer, size: int, overlap: int = 0, heading_prefix: bool = False):
-        check_size(tokenizer, size, overlap)
+    def __init__(self, tokenizer: Tokenizer, size: int, overlap: int = 0, heading_prefix: bool = False,
+                 max_chars: int = DEFAULT_MAX_CHARS):
+        check_size(tokenizer, size, overlap, max_chars)
         self.tokenizer = tokenizer
         self.size = size
         self.overlap = overlap
         self.heading_prefix = heading_prefix
+        self.max_chars = max_chars
         self.fingerprint = stable_hash({"strategy": self.strategy, "algorithm": self.algorithm, "size": size,
                                         "overlap": overlap, "heading_prefix": heading_prefix,
-                                        "tokenizer": tokenizer.fingerprint})
+                                        "max_chars": max_chars, "tokenizer": tokenizer.fingerprint})
         self._packers: dict[int, Packer] = {}
 
     def describe(self) -> dict:
         return {"strategy": self.strategy, "chunk_size": self.size, "chunk_overlap": self.overlap,
-                "heading_prefix": self.heading_prefix, "fingerprint": self.fingerprint}
+                "heading_prefix": self.heading_prefix, "max_chars": self.max_chars, "fingerprint": self.fingerprint}
 
     def prefix(self, path: str | None) -> tuple[str | None, int]:
         """The embedding prefix of a section and its token count (``(None, 0)`` without one)."""
@@ -154,7 +157,7 @@ class MarkdownChunker:
         return self._packers[budget]
 
     def chunk(self, doc_id: str, text: str) -> list[Chunk]:
-        doc = TokenizedText(text, self.tokenizer.offsets(text))
+        doc = tokenize(self.tokenizer, text, self.max_chars)
         prefixes: dict[str | None, tuple[str | None, int]] = {}
 
         def prefix(path: str | None) -> tuple[str | None, int]:
@@ -180,6 +183,7 @@ class MarkdownChunker:
         chunks = []
         for i, j, path in emit(section_tree(text)):
             embed_prefix, n = prefix(path)
-            chunks.append(doc.chunk(doc_id, i, j, self.fingerprint, section=path, prefix=embed_prefix,
-                                    prefix_tokens=n))
+            for a, b in doc.fit(i, j):
+                chunks.append(doc.chunk(doc_id, a, b, self.fingerprint, section=path, prefix=embed_prefix,
+                                        prefix_tokens=n))
         return chunks

@@ -19,12 +19,31 @@ from indexgate.models import Chunk
 
 
 class TokenizedText:
-    """A document's text with the character span of each of its tokens."""
+    """A document's text with the character span of each of its tokens.
 
-    def __init__(self, text: str, offsets: Sequence[tuple[int, int]]):
+    ``max_chars`` bounds a chunk's characters as ``size`` bounds its tokens (see :meth:`fit`).
+    Use :func:`tokenize`, which also cuts every token wider than ``max_chars``."""
+
+    def __init__(self, text: str, offsets: Sequence[tuple[int, int]], max_chars: int | None = None):
         self.text = text
+        self.max_chars = max_chars
         self.starts = np.fromiter((s for s, _ in offsets), dtype=np.int64, count=len(offsets))
         self.ends = np.fromiter((e for _, e in offsets), dtype=np.int64, count=len(offsets))
+
+    def fit(self, i: int, j: int) -> list[tuple[int, int]]:
+        """Tokens ``[i, j)`` as consecutive ranges of at most ``max_chars`` characters each (one
+        range when it fits): as many whole tokens each as fit. Every token is at most
+        ``max_chars`` wide (:func:`tokenize`), so every range holds at least one."""
+        if self.max_chars is None or j <= i or self.ends[j - 1] - self.starts[i] <= self.max_chars:
+            return [(i, j)]
+        out = []
+        while i < j:
+            # the last token ending within max_chars of token i's start
+            b = int(np.searchsorted(self.ends[i:j], self.starts[i] + self.max_chars, side="right")) + i
+            b = max(b, i + 1)
+            out.append((i, b))
+            i = b
+        return out
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -54,6 +73,25 @@ class TokenizedText:
         start, end = self.span(i, j)
         return make_chunk(doc_id, self.text, start, end, j - i + prefix_tokens, fingerprint,
                           section=section, embed_prefix=prefix)
+
+
+def tokenize(tokenizer, text: str, max_chars: int | None = None) -> TokenizedText:
+    """``text`` with its tokens' spans. A token wider than ``max_chars`` (one 'word' of a million
+    characters is one unknown token to a WordPiece tokenizer) is replaced by the tokens of its
+    consecutive ``max_chars``-wide pieces, each tokenized alone: no chunk then needs a token
+    wider than its character limit, and a chunk's token count is that of its pieces."""
+    offsets = tokenizer.offsets(text)
+    if max_chars is None or all(e - s <= max_chars for s, e in offsets):
+        return TokenizedText(text, offsets, max_chars)
+    fitted: list[tuple[int, int]] = []
+    for s, e in offsets:
+        if e - s <= max_chars:
+            fitted.append((s, e))
+            continue
+        for lo in range(s, e, max_chars):
+            hi = min(lo + max_chars, e)
+            fitted.extend((lo + a, lo + b) for a, b in tokenizer.offsets(text[lo:hi]))
+    return TokenizedText(text, fitted, max_chars)
 
 
 # A cut function: the cut points of one kind of structure inside the token range [i, j).

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from indexgate.chunking.base import Tokenizer, check_size
-from indexgate.chunking.packing import Packer, TokenizedText, sentence_or_line_cuts, word_cuts
+from indexgate.chunking.base import DEFAULT_MAX_CHARS, Tokenizer, check_size
+from indexgate.chunking.packing import Packer, TokenizedText, sentence_or_line_cuts, tokenize, word_cuts
 from indexgate.hashing import stable_hash
 from indexgate.models import Chunk
 
@@ -27,6 +27,7 @@ class SemanticChunker:
        percentile of distances.
     4. A group between breakpoints that is longer than ``size`` tokens is cut again at its
        largest distance (its weakest link), until every chunk fits.
+    5. A chunk wider than ``max_chars`` characters is cut into consecutive pieces that fit.
 
     ``vector_space`` names the embedder (its fingerprint id): other vectors, other breakpoints,
     so it is part of the fingerprint.
@@ -36,22 +37,24 @@ class SemanticChunker:
     algorithm = 1
 
     def __init__(self, tokenizer: Tokenizer, size: int, embed: Callable[[list[str]], np.ndarray],
-                 vector_space: str, breakpoint_percentile: float = 95.0):
-        check_size(tokenizer, size)
+                 vector_space: str, breakpoint_percentile: float = 95.0, max_chars: int = DEFAULT_MAX_CHARS):
+        check_size(tokenizer, size, 0, max_chars)
         if not 0 < breakpoint_percentile < 100:
             raise ValueError(f"breakpoint_percentile must be in (0, 100), got {breakpoint_percentile}")
         self.tokenizer = tokenizer
         self.size = size
         self.embed = embed
         self.percentile = breakpoint_percentile
+        self.max_chars = max_chars
         self._words = Packer((word_cuts,), size)
         self.fingerprint = stable_hash({"strategy": self.strategy, "algorithm": self.algorithm, "size": size,
-                                        "breakpoint_percentile": breakpoint_percentile,
+                                        "breakpoint_percentile": breakpoint_percentile, "max_chars": max_chars,
                                         "tokenizer": tokenizer.fingerprint, "vector_space": vector_space})
 
     def describe(self) -> dict:
         return {"strategy": self.strategy, "chunk_size": self.size, "chunk_overlap": 0,
-                "breakpoint_percentile": self.percentile, "fingerprint": self.fingerprint}
+                "breakpoint_percentile": self.percentile,
+                "max_chars": self.max_chars, "fingerprint": self.fingerprint}
 
     def units(self, doc: TokenizedText) -> list[tuple[int, int]]:
         """Sentences as token ranges, none longer than ``size``."""
@@ -65,10 +68,10 @@ class SemanticChunker:
         return units
 
     def chunk(self, doc_id: str, text: str) -> list[Chunk]:
-        doc = TokenizedText(text, self.tokenizer.offsets(text))
+        doc = tokenize(self.tokenizer, text, self.max_chars)
         units = self.units(doc)
         if len(units) < 2:
-            return [doc.chunk(doc_id, i, j, self.fingerprint) for i, j in units]
+            return self._chunks(doc, doc_id, units)
         vectors = np.asarray(self.embed([doc.piece(i, j) for i, j in units]), dtype=np.float64)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         vectors = vectors / np.where(norms == 0, 1, norms)
@@ -85,4 +88,7 @@ class SemanticChunker:
                 continue
             cut = u0 + 1 + int(np.argmax(distance[u0:u1 - 1]))
             todo += [(cut, u1), (u0, cut)]  # the left half is taken next: document order
-        return [doc.chunk(doc_id, i, j, self.fingerprint) for i, j in out]
+        return self._chunks(doc, doc_id, out)
+
+    def _chunks(self, doc: TokenizedText, doc_id: str, ranges: list[tuple[int, int]]) -> list[Chunk]:
+        return [doc.chunk(doc_id, a, b, self.fingerprint) for i, j in ranges for a, b in doc.fit(i, j)]

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexgate.errors import GoldenSetError
@@ -38,6 +39,8 @@ class GoldenQuery:
     relevant: tuple[Span, ...] = ()
     # Document-level relevance: (doc_id, grade) pairs, grade > 0 relevant; empty for span level.
     relevant_docs: tuple[tuple[str, int], ...] = ()
+    # Where the query was read ("golden.jsonl:12"), for errors found once documents are known.
+    where: str = field(default="", compare=False)
 
     @property
     def document_level(self) -> bool:
@@ -71,7 +74,8 @@ def _parse_line(line: str, where: str) -> GoldenQuery:
     if ("relevant" in obj) == ("relevant_docs" in obj):
         raise GoldenSetError(f"{where}: give either 'relevant' (spans) or 'relevant_docs' (graded documents)")
     if "relevant_docs" in obj:
-        return GoldenQuery(obj["query_id"], obj["query"], relevant_docs=_grades(obj["relevant_docs"], where))
+        return GoldenQuery(obj["query_id"], obj["query"], relevant_docs=_grades(obj["relevant_docs"], where),
+                           where=where)
     if not isinstance(obj["relevant"], list):
         raise GoldenSetError(f"{where}: 'relevant' must be a list")
     if not obj["relevant"]:
@@ -84,7 +88,7 @@ def _parse_line(line: str, where: str) -> GoldenQuery:
         if not 0 <= span["start"] < span["end"]:
             raise GoldenSetError(f"{where}: relevant[{i}] has an empty or negative span")
         spans.append(Span(span["doc_id"], span["start"], span["end"]))
-    return GoldenQuery(obj["query_id"], obj["query"], tuple(spans))
+    return GoldenQuery(obj["query_id"], obj["query"], tuple(spans), where=where)
 
 
 def _load_jsonl(path: Path) -> list[GoldenQuery]:
@@ -161,6 +165,19 @@ def _load_beir(root: Path) -> list[GoldenQuery]:
         log.warning("%d BEIR test queries have no relevant document (or no text) and are left out: %s",
                     len(unjudged), ", ".join(unjudged[:10]))
     return queries
+
+
+def check_spans(queries: list[GoldenQuery], doc_lengths: Mapping[str, int]) -> None:
+    """Raise :class:`GoldenSetError` naming the file and line of the first span that ends beyond
+    its document's text (``doc_lengths``: characters of each parsed document). Like a reversed
+    span, it cannot be evidence. A span in a document that is not there is left to the audit
+    (the document may be quarantined or deleted: the golden set is not wrong for that)."""
+    for q in queries:
+        for i, span in enumerate(q.relevant):
+            length = doc_lengths.get(span.doc_id)
+            if length is not None and span.end > length:
+                raise GoldenSetError(f"{q.where or q.query_id}: relevant[{i}] [{span.start}, {span.end}) ends beyond"
+                                     f" the end of {span.doc_id} ({length} characters)")
 
 
 def load_golden(path: str | Path) -> list[GoldenQuery]:

@@ -51,13 +51,16 @@ def read_verified(source: Source, obj: SourceObject, spool: Spool | None = None)
 
 
 def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: ParsingConfig | None = None,
-                   spool: Spool | None = None, batch: int = 64) -> ParseResult:
+                   spool: Spool | None = None, batch: int = 64, max_chars: int | None = None) -> ParseResult:
     """Write ``out`` (Parquet, one row per parsed document, snapshot order).
 
     Every object is either a row or a quarantine entry with its reason, nothing is dropped
     silently: the snapshot's refusals (unsafe paths, files over the size limit, access denied)
     come first, then every file that cannot be read or parsed. Parsing runs in a worker process
-    under the time and memory limits of ``limits``; the run goes on past any bad file.
+    under the time and memory limits of ``limits``; the run goes on past any bad file. A document
+    whose text is longer than ``max_chars`` characters is quarantined (kind ``too_large``) before
+    its text is kept: one oversized file costs itself, never the version, and nothing downstream
+    (chunking, embedding) ever holds it.
     """
     result = ParseResult(quarantined=list(snapshot.refused))
 
@@ -65,6 +68,9 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
         for obj in snapshot.objects:
             try:
                 parsed = parser.parse(obj.doc_id, read_verified(source, obj, spool), obj.mime)
+                if max_chars is not None and len(parsed.text) > max_chars:
+                    raise ParseError(f"document over the size limit: {len(parsed.text):,} characters of text"
+                                     f" > gates.quality.max_document_chars {max_chars:,}", "too_large")
             except ParseError as exc:
                 result.quarantined.append(Quarantined(obj.doc_id, str(exc), exc.kind))
                 log.warning("quarantined %s: %s", obj.doc_id, exc)

@@ -69,17 +69,18 @@ def start_validation(documents: Path, chunks: Path, cache: EmbeddingCache, *, su
 
 
 def validate_version(documents: Path, chunks: Path, cache: EmbeddingCache, *, wait_docs: bool = True,
-                     **job) -> QualityResult:
+                     timeout: float = worker.WAIT_S, **job) -> QualityResult:
     """Run the documents, chunks and embeddings suites on one version's tables, in the quality
     worker (see :class:`~indexgate.quality.job.QualityJob` for the keyword arguments), or collect
     them when :func:`start_validation` started them with the same arguments.
 
-    Returns once the checks are known. With ``wait_docs`` false, the Data Docs may still be being
+    Returns once the checks are known: from the worker within ``timeout`` seconds, else (the
+    worker is then killed) run in this process. With ``wait_docs`` false, the Data Docs may still be being
     written by the worker: :func:`wait_data_docs` with the same ``folder`` waits for them."""
     started = time.perf_counter()
     spec = quality_job(documents, chunks, cache, **job)
-    checks, seconds = worker.validate(spec, cache)
+    checks, seconds = worker.validate(spec, cache, timeout)
     if wait_docs:
-        wait_data_docs(spec.folder)
+        wait_data_docs(spec.folder, timeout)
     return QualityResult(checks=checks, data_docs=str(data_docs_index(spec.folder)), seconds=seconds,
                          waited=time.perf_counter() - started)

@@ -16,6 +16,9 @@ Guarantees:
   over the same tables, read from the same files once they are final;
 - if the worker cannot start, dies, or fails on a job, that job runs in the calling process
   instead (a warning says why), so a worker failure never changes or skips a gate;
+- every wait on the worker is bounded: a worker that has not answered within the caller's
+  timeout (``lifecycle.quality_wait_s``) is killed and the job runs in the calling process, so a
+  hung worker never hangs a sync (and the alias lock it holds);
 - messages are handled one at a time, in the order sent; the worker is shared by every thread of
   the process and closed when the interpreter exits, after it has written the Data Docs it holds.
 
@@ -38,11 +41,15 @@ from indexgate.child import how_ended, ignore_interrupts, messages, spawn
 from indexgate.embedding.cache import EmbeddingCache
 from indexgate.quality.gx import Check
 from indexgate.quality.job import SUITES, QualityJob, VersionValidation, run
+from indexgate.settings import LifecycleConfig
 
 log = logging.getLogger(__name__)
 
 
 OPEN_JOBS = 8
+# How long a wait on the worker lasts when the caller gives no timeout (lifecycle.quality_wait_s's
+# default): a suite of a large version takes seconds, a hung worker forever.
+WAIT_S: float = LifecycleConfig.model_fields["quality_wait_s"].default
 
 
 class WorkerFailed(RuntimeError):
@@ -268,6 +275,12 @@ class QualityWorker:
     def pid(self) -> int | None:
         return self._channel.process.pid if self._channel is not None else None
 
+    def kill(self, channel: _Channel, why: str) -> None:
+        """Kill ``channel``'s worker (hung): its jobs fail, and the next job starts a new one."""
+        log.warning("quality worker (pid %s) killed: %s", channel.process.pid, why)
+        channel.process.kill()
+        channel.ended.wait(10)  # the reader reaps it and fails its jobs
+
     def close(self, timeout: float = 120) -> None:
         """Let the worker finish what it holds (Data Docs included), then stop it."""
         with self._lock:
@@ -280,8 +293,9 @@ _WORKER = QualityWorker()
 _LOCK = threading.Lock()
 # Jobs whose suites were started ahead of their collection (see :func:`start`), by work folder.
 _STARTED: dict[Path, tuple[_Channel, _Job]] = {}
-# Data Docs that the worker is still writing, by work folder: (future, job, this process's cache).
-_DOCS: dict[Path, tuple[Future, QualityJob, EmbeddingCache]] = {}
+# Data Docs that the worker is still writing, by work folder: (future, job, this process's cache,
+# the worker's channel).
+_DOCS: dict[Path, tuple[Future, QualityJob, EmbeddingCache, _Channel]] = {}
 
 
 def warm_up() -> None:
@@ -305,22 +319,30 @@ def start(job: QualityJob, suites: tuple[str, ...]) -> None:
     channel.suites(sent, suites)
 
 
-def validate(job: QualityJob, cache: EmbeddingCache) -> tuple[list[Check], float]:
+def validate(job: QualityJob, cache: EmbeddingCache, timeout: float = WAIT_S) -> tuple[list[Check], float]:
     """Every check of the job, in suite order, and the seconds the worker spent on them: of the
     suites :func:`start` started, the rest started now. The Data Docs may still be being written
     when this returns (:func:`wait_data_docs`). ``cache`` is this process's instance of the job's
-    embedding cache, for running the job here when the worker cannot."""
+    embedding cache, for running the job here when the worker cannot. A worker that has not
+    answered every suite within ``timeout`` seconds is killed, and the job runs here."""
     with _LOCK:
         started = _STARTED.pop(_key(job.folder), None)
     channel, sent = started if started is not None and started[1].job == job else _WORKER.submit(job)
     channel.suites(sent, SUITES)
+    deadline = time.monotonic() + timeout
     try:
-        answers = [sent.checks[name].result() for name in SUITES]
+        answers = [sent.checks[name].result(max(deadline - time.monotonic(), 0)) for name in SUITES]
+    except TimeoutError:
+        _WORKER.kill(channel, f"no quality checks of {job.folder} within {timeout:g} s"
+                              " (lifecycle.quality_wait_s)")
+        log.warning("quality checks of %s run in this process instead: the worker did not answer within %g s",
+                    job.folder, timeout)
+        return _run_here(job, cache)
     except WorkerFailed as exc:
         log.warning("quality checks of %s run in this process instead: %s", job.folder, exc)
         return _run_here(job, cache)
     with _LOCK:
-        _DOCS[_key(job.folder)] = (sent.docs, job, cache)
+        _DOCS[_key(job.folder)] = (sent.docs, job, cache, channel)
     return [check for checks, _ in answers for check in checks], sum(seconds for _, seconds in answers)
 
 
@@ -332,16 +354,20 @@ def _run_here(job: QualityJob, cache: EmbeddingCache) -> tuple[list[Check], floa
     return checks, seconds
 
 
-def wait_data_docs(folder: Path) -> None:
+def wait_data_docs(folder: Path, timeout: float = WAIT_S) -> None:
     """Return once the Data Docs of the run with this work folder are written (at once when the
-    worker is writing none). If the worker failed to write them, they are written here."""
+    worker is writing none). If the worker failed to write them, or has not within ``timeout``
+    seconds (it is then killed), they are written here."""
     with _LOCK:
         entry = _DOCS.pop(_key(folder), None)
     if entry is None:
         return
-    future, job, cache = entry
+    future, job, cache, channel = entry
     try:
-        future.result()
+        future.result(timeout)
+    except TimeoutError:
+        _WORKER.kill(channel, f"Data Docs of {folder} not written within {timeout:g} s")
+        _run_here(job, cache)
     except WorkerFailed as exc:
         log.warning("Data Docs of %s are written in this process instead: %s", folder, exc)
         _run_here(job, cache)

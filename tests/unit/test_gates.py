@@ -104,23 +104,21 @@ def test_regression_off_skips_scoring_the_live_version(tmp_path, corpus, golden,
 
 def test_audit_flags_mislabelled_queries(tmp_path, corpus, golden, build_version):
     lines = [json.loads(line) for line in golden.read_text().splitlines()]
-    # q0 asks about topic 0 but its label points at topic 5; q1's span runs past its document's end;
-    # q2 points at a document the source does not hold
+    # q0 asks about topic 0 but its label points at topic 5; q2 points at a document the source
+    # does not hold. (A span past its document's end is an error, not a suspect: tests/adversarial.)
     lines[0]["relevant"] = [{"doc_id": "topic05.md", "start": 0, "end": 20}]
-    lines[1]["relevant"] = [{"doc_id": "topic01.md", "start": 10, "end": 5000}]
     lines[2]["relevant"] = [{"doc_id": "gone.md", "start": 0, "end": 10}]
     golden.write_text("".join(json.dumps(line) + "\n" for line in lines))
     settings = _settings(tmp_path, "gates:\n  audit: {depth: 3}\n")
     plan, outcome = build_version(settings, "kb", corpus, golden)
     table = _by_name(outcome)
-    assert table["audit.golden_labels"]["value"] == f"3/{N_TOPICS} suspect"
+    assert table["audit.golden_labels"]["value"] == f"2/{N_TOPICS} suspect"
     assert not table["audit.golden_labels"]["blocking"]  # warn-only by default ...
     assert outcome.action == "rejected"  # ... but q2's missing document makes the evaluation partial
     assert table["relevance.golden_coverage"]["passed"] is False
     audit = [(s["query_id"], s["reason"]) for s in resources(settings).registry.load("kb", plan.version).quality["audit"]]
     assert audit == [
         ("q0", "evidence ranks nowhere in the top 3 of the shadow"),
-        ("q1", f"evidence span [10, 5000) lies outside topic01.md ({len(_topic(1))} characters)"),
         ("q2", "evidence in gone.md, which the source does not hold"),
         ("q2", "evidence ranks nowhere in the top 3 of the shadow"),
     ]

@@ -7,7 +7,8 @@ one), gc, a run that dies half-way through loading its shadow (sometimes leaving
 one), and a stray collection. A simple model says which document set each version holds, which
 version the alias serves and which promoted versions are retained. After every step, a search
 through the alias must return exactly the chunks of the documents the model says are live, all
-from the live version, and the live version and the rollback target must still exist.
+from the live version, and the live version and the rollback target must still exist. A sync
+that would rebuild a version rolled back from must be held (then it is released), and only then.
 """
 
 import shutil
@@ -20,7 +21,8 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from indexgate import recovery, resources as resources_module, retention, smoke, sync
-from indexgate.errors import StoreError
+from indexgate.errors import StoreError, VersionHeld
+from indexgate.holds import release
 from indexgate.promotion import live_version, rollback
 from indexgate.resources import resources
 from indexgate.settings import load_settings
@@ -41,6 +43,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.live: str | None = None
         self.promotions: list[str] = []         # versions in the order they were promoted
         self.retained: set[str] = set()         # promoted versions whose collection should exist
+        self.held: set[str] = set()             # versions rolled back from and not served or released since
         self.edits = 0
 
     @initialize(keep=st.integers(0, 2))
@@ -98,7 +101,18 @@ class Lifecycle(RuleBasedStateMachine):
         res = self.res
         recovery.reconcile(res, "docs")
         snap = sync.snapshot(str(self.root))
-        plan = sync.plan(res, "docs", snap, allow_mass_delete=True)  # the model deletes on purpose
+        held = {v for v in self.held if self.contents[v] == self.docs}
+        try:
+            plan = sync.plan(res, "docs", snap, allow_mass_delete=True)  # the model deletes on purpose
+        except VersionHeld:
+            # the source is back to a version rolled back from: held until released
+            assert held, "a sync was held although the model holds no version of these documents"
+            [version] = held  # one version per document set
+            release(res.registry, "docs", version, by="machine")
+            self.held.discard(version)
+            plan = sync.plan(res, "docs", snap, allow_mass_delete=True)
+        else:
+            assert not held, "a sync was not held although it rebuilds a version rolled back from"
         if plan.action == "noop":
             assert self.live is not None and self.contents[self.live] == self.docs
             outcome = sync.unchanged(res, plan)
@@ -128,6 +142,7 @@ class Lifecycle(RuleBasedStateMachine):
             raise AssertionError("rollback succeeded but the model has no retained earlier version")
         event = rollback(self.res.store, self.res.registry, "docs", by="machine")
         assert event.to_version == expected
+        self.held = (self.held | {self.live}) - {expected}
         self.live = expected
 
     @precondition(lambda self: len(self.retained - {self.live}) > 0)
@@ -135,6 +150,7 @@ class Lifecycle(RuleBasedStateMachine):
     def rollback_to_retained(self, data):
         target = data.draw(st.sampled_from(sorted(self.retained - {self.live})))
         assert rollback(self.res.store, self.res.registry, "docs", to=target, by="machine").to_version == target
+        self.held = (self.held | {self.live}) - {target}
         self.live = target
 
     @rule()

@@ -72,3 +72,24 @@ def test_warn_gates_promote_with_a_warning_and_off_gates_vanish(tmp_path):
     assert decision.promote and "1 warning(s): relevance.mrr@5 = 0.5 (needs 0.6)" in decision.reason
     blocked = gates.decide(gates.apply_policy([_gate("relevance.mrr@5", False)], load_settings().gates))
     assert not blocked.promote and blocked.failed == ("relevance.mrr@5",)
+
+
+def test_gate_names_are_those_the_gates_and_suites_produce():
+    """settings.GATE_NAMES (what a policy may name) equals what indexgate.gates and the quality
+    suites produce: a gate added or renamed there must be added here, or a policy could not name it."""
+    import re
+    import typing
+
+    from indexgate.quality.suites import chunks_suite, documents_suite, embeddings_suite
+    from indexgate.settings import GATE_NAMES, QualityConfig, RegressionConfig
+
+    source = (ROOT / "indexgate" / "gates.py").read_text()
+    literal = set(re.findall(r'GateResult\(\s*"([a-z_.0-9]+)"', source))
+    produced = literal | {f"relevance.{m}@k" for m in ("span_recall", "span_precision", "recall", "mrr", "ndcg")}
+    produced |= {f"regression.{m}@k" for m in typing.get_args(typing.get_args(
+        RegressionConfig.model_fields["metrics"].annotation)[0])}
+    assert 'f"relevance.{metric}@{k}"' in source and 'f"regression.{c.metric}@{k}"' in source
+    config = QualityConfig()
+    for suite in (documents_suite(config, [".txt"]), chunks_suite(config, 10), embeddings_suite(config, 3, True, True)):
+        produced |= {f"quality.{suite.name}.{spec.name}" for spec in suite.specs}
+    assert set(GATE_NAMES) == produced
