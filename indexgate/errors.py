@@ -54,3 +54,8 @@ class RegistryError(IndexGateError):
 
 class AliasBusy(StoreError):
     """Another sync (or gc) of the same alias is running; nothing was done."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first non-empty line, for one-line error messages."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)

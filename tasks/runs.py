@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -26,9 +27,11 @@ _VERSION = re.compile(r"-v([0-9a-f]{12})(?:$|-)")
 
 
 @task(name="check_inputs", cache_policy=NO_CACHE)
-def check_inputs(alias: str | None, source: str | None = None, golden: str | None = None) -> None:
-    """Fail fast, before anything is locked or built: alias name, source, golden set."""
-    preflight.check_inputs(alias, source, golden)
+def check_inputs(alias: str | None, source: str | None = None, golden: str | None = None,
+                 home: Path | None = None) -> None:
+    """Fail fast, before anything is locked or built: alias name, source, golden set (and, with
+    ``home``, the state folder)."""
+    preflight.check_inputs(alias, source, golden, home)
 
 
 @task(name="check_alias_known", cache_policy=NO_CACHE)
