@@ -383,15 +383,20 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     logging.getLogger("indexgate").setLevel(logging.INFO)
-    from indexgate.errors import IndexGateError
-
     from indexgate import resources
+    from indexgate.errors import IndexGateError, first_line, os_error_text
 
     try:
         _preflight(args)
         return args.func(args)
     except IndexGateError as exc:
         print(f"indexgate: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # the machine refused (disk full, permissions): say what and where
+        print(f"indexgate: error: {os_error_text(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - a bug, still reported as one line (the flow's log has the traceback)
+        print(f"indexgate: error: unexpected {type(exc).__name__}: {first_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("indexgate: interrupted", file=sys.stderr)

@@ -59,3 +59,10 @@ class AliasBusy(StoreError):
 def first_line(exc: BaseException) -> str:
     """An exception's message cut to its first non-empty line, for one-line error messages."""
     return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+
+
+def os_error_text(exc: OSError) -> str:
+    """``No space left on device: /state/aliases/docs/...``: the system's reason, then the path."""
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    reason = exc.strerror or first_line(exc)
+    return f"{reason}: {paths}" if paths else reason
