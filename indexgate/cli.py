@@ -287,6 +287,21 @@ def cmd_experiment(args) -> int:
     return EXIT_OK if summary["selection"]["winner"] else EXIT_REJECTED
 
 
+def _full_state_folder(args, exc: OSError) -> str:
+    """For a full disk met by a write that named no file: the state folder, when it is the full one."""
+    import errno
+    import shutil
+
+    if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return ""
+    try:
+        home = _settings(args).home
+        free = shutil.disk_usage(home).free
+    except Exception:  # noqa: BLE001 - only a detail of a message
+        return ""
+    return f" (the state folder {home}, {free:,} bytes free)" if free < 16 << 20 else ""
+
+
 def _preflight(args) -> None:
     """What can be checked without a flow, before Prefect starts: a bad config, policy, golden
     set, grid, source, state folder or model fails in about a second, with one line."""
@@ -393,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"indexgate: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except OSError as exc:  # the machine refused (disk full, permissions): say what and where
-        print(f"indexgate: error: {os_error_text(exc)}", file=sys.stderr)
+        print(f"indexgate: error: {os_error_text(exc)}{_full_state_folder(args, exc)}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - a bug, still reported as one line (the flow's log has the traceback)
         print(f"indexgate: error: unexpected {type(exc).__name__}: {first_line(exc)}", file=sys.stderr)

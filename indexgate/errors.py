@@ -1,5 +1,9 @@
 """Errors IndexGate raises on purpose. Each carries a message meant for the person running it."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 
 class IndexGateError(Exception):
     """Base of every deliberate IndexGate error; the CLI prints its message without a traceback."""
@@ -66,3 +70,15 @@ def os_error_text(exc: OSError) -> str:
     paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
     reason = exc.strerror or first_line(exc)
     return f"{reason}: {paths}" if paths else reason
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Run the block, which writes ``path``; an OSError that names no file (a full disk met by
+    ``write``) is raised again naming ``path``, so the error can say where."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
