@@ -6,19 +6,33 @@ from pathlib import Path
 
 
 class IndexGateError(Exception):
-    """Base of every deliberate IndexGate error; the CLI prints its message without a traceback."""
+    """Base of every deliberate IndexGate error; the CLI prints its message without a traceback.
+
+    ``permanent``: the same call cannot succeed if tried again (see :func:`retryable`)."""
+
+    permanent = False
 
 
 class ConfigError(IndexGateError):
     """Settings, a config file or a command-line value is invalid."""
 
+    permanent = True
+
 
 class SourceError(IndexGateError):
-    """The source cannot be read as a whole (missing, unreachable, listing failed)."""
+    """The source cannot be read as a whole (missing, unreachable, listing failed).
+    ``permanent=True`` when trying again cannot help (credentials missing or refused, access
+    denied, no such bucket); a timeout or a broken connection is not permanent."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class GoldenSetError(IndexGateError):
     """The golden set file is missing or malformed."""
+
+    permanent = True
 
 
 class StoreError(IndexGateError):
@@ -51,6 +65,8 @@ class ObjectUnreadable(ParseError):
 class MassDeleteHeld(IndexGateError):
     """A sync would delete more of the live documents than allowed; held until confirmed."""
 
+    permanent = True
+
 
 class RegistryError(IndexGateError):
     """A version or manifest asked for is not in the registry."""
@@ -82,3 +98,11 @@ def writing(path: Path) -> Iterator[None]:
         if exc.filename is not None or exc.errno is None:
             raise
         raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether trying the same call again could succeed: not for a permanent IndexGate error,
+    nor when the system refused permission (EACCES, EPERM). Anything else may be transient."""
+    if isinstance(exc, IndexGateError):
+        return not exc.permanent
+    return not isinstance(exc, PermissionError)
