@@ -73,8 +73,12 @@ def temporary_api() -> Iterator[None]:
     even a SIGKILLed one (else it lives on, serving nobody, for minutes). Prefect's own client
     finds this server (one per process) instead of starting another. At the block's end the
     log and event queues are drained into it and it is stopped, as Prefect's test harness does,
-    so its shutdown lines come before the command's result."""
+    so its shutdown lines come before the command's result. A server already running for this
+    process (Prefect's test harness registers its own as this one) is used and left running."""
     server = SubprocessASGIServer()
+    if server.running:
+        yield
+        return
     server.start()
     if server.server_process is not None:
         guard(server.server_process.pid)
