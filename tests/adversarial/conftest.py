@@ -1,5 +1,9 @@
-"""Adversarial cases (a new, careless or hostile user): `pytest -m adversarial` runs them all."""
+"""Every test in this folder is marked ``adversarial``: ``pytest -m adversarial`` runs them all."""
+
+import pytest
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "adversarial: a case from a new, careless or hostile user (issue 19)")
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "/tests/adversarial/" in str(item.path).replace("\\", "/"):
+            item.add_marker(pytest.mark.adversarial)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from cli_runs import indexgate, one_error_line
 
-pytestmark = pytest.mark.adversarial
 
 GOLDEN = '{"query_id": "q1", "query": "hello", "relevant": [{"doc_id": "a.md", "start": 0, "end": 5}]}\n'
 

@@ -13,8 +13,6 @@ from pathlib import Path
 import pytest
 from cli_runs import environment
 
-pytestmark = pytest.mark.adversarial
-
 
 def _parents() -> dict[int, int]:
     found = {}

@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from cli_runs import environment, indexgate, one_error_line
 
-pytestmark = pytest.mark.adversarial
-
 
 @pytest.fixture
 def docs(tmp_path):

@@ -8,8 +8,6 @@ import pytest
 from indexgate.errors import GoldenSetError
 from indexgate.evaluation import load_golden
 
-pytestmark = pytest.mark.adversarial
-
 
 def test_a_folder_as_golden_set_says_it_is_a_directory(tmp_path):
     with pytest.raises(GoldenSetError, match=f"golden set {tmp_path} is a directory"):

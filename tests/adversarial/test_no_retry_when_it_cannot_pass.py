@@ -14,8 +14,6 @@ from prefect.testing.utilities import prefect_test_harness
 from indexgate.settings import load_settings
 from tasks.build import snapshot_source
 
-pytestmark = pytest.mark.adversarial
-
 
 @pytest.fixture(scope="module")
 def prefect_api():

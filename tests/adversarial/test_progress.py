@@ -8,16 +8,12 @@ import os
 import select
 import time
 
-import pytest
-
 from indexgate import progress
 from indexgate.evaluation import SpanIndex, evaluate
 from indexgate.evaluation.golden import GoldenQuery, Span
 from indexgate.progress import Progress
 from indexgate.resources import resources
 from indexgate.settings import load_settings
-
-pytestmark = pytest.mark.adversarial
 
 
 def test_log_lines_when_not_on_a_terminal(caplog):

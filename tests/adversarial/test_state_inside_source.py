@@ -9,8 +9,6 @@ from cli_runs import indexgate, one_error_line
 from indexgate.errors import ConfigError
 from indexgate.preflight import check_inputs
 
-pytestmark = pytest.mark.adversarial
-
 
 def test_the_cli_refuses_a_state_folder_inside_the_source(tmp_path):
     (tmp_path / "docs").mkdir()

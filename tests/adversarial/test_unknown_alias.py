@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 from cli_runs import indexgate, one_error_line
 
-pytestmark = pytest.mark.adversarial
-
 
 @pytest.mark.parametrize("command", ["gc", "rollback"])
 def test_unknown_alias_is_refused_without_creating_anything(tmp_path, command):
