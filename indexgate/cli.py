@@ -98,7 +98,12 @@ def _alias_moves(args) -> list:
 def _print_moves(args, before: int) -> None:
     """After a failed sync: where the alias moved during the run, if it did (a promotion, or a
     smoke-check rollback), so a failure after the promotion never reads as "nothing happened"."""
-    for event in _alias_moves(args)[before:]:
+    moves = _alias_moves(args)[before:]
+    if args.json and moves:
+        _print_json({"alias": args.alias, "failed": True, "live": moves[-1].to_version,
+                     "moves": [event.model_dump() for event in moves]})
+        moves = []
+    for event in moves:
         what = "promoted" if event.action == "promote" else "rolled back to"
         print(f"alias {event.alias}: {what} version {event.to_version or 'none'}"
               f" (was {event.from_version or 'none'}) before the run failed")

@@ -76,3 +76,23 @@ def test_disk_full_after_the_promotion_prints_the_outcome_then_one_error(tmp_pat
     assert "live version: " in out
     last = err.strip().splitlines()[-1]
     assert last.startswith("indexgate: error: No space left on device: ") and str(state) in last, err[-3000:]
+
+
+def test_moves_before_a_failure_are_printed_as_json_with_json(tmp_path, capsys):
+    """`--json` scripts get one JSON object (not text) naming the live version after a failure."""
+    import argparse
+    import json
+
+    from indexgate.cli import _print_moves
+    from indexgate.registry import Event, Registry
+
+    registry = Registry(tmp_path / "state")
+    registry.record(Event(action="promote", alias="a", from_version=None, to_version="v1", by="test"))
+    registry.record(Event(action="promote", alias="a", from_version="v1", to_version="v2", by="test"))
+    args = argparse.Namespace(alias="a", state_dir=str(tmp_path / "state"), config=None, policy=None, json=True)
+    _print_moves(args, before=1)
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["failed"] is True and printed["live"] == "v2" and len(printed["moves"]) == 1
+    args.json = False
+    _print_moves(args, before=2)
+    assert capsys.readouterr().out == ""  # nothing moved during the run: nothing to say
