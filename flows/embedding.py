@@ -18,9 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from prefect import unmapped
+from prefect.futures import as_completed
 from prefect.utilities.annotations import opaque
 from prefect.task_runners import TaskRunner
 
+from indexgate.progress import Progress
 from indexgate.settings import DaskConfig, Settings
 from indexgate.sync import Plan
 from tasks import embed_batch, embed_chunks, plan_embedding, record_embedding
@@ -60,4 +62,8 @@ def embed_version(settings: Settings, plan: Plan, chunked: dict) -> dict:
                   "batch": list(todo.batches)}
     with dask_runner(settings.dask) as runner:
         results = runner.map(embed_batch, parameters) if runner else embed_batch.map(**parameters)
+        with Progress("embedding", todo.texts, "texts") as progress:
+            texts = {id(future): len(batch.texts) for future, batch in zip(results, todo.batches)}
+            for future in as_completed(list(results)):
+                progress.advance(texts[id(future)])
         return record_embedding(given, planned, opaque(todo), results)

@@ -41,7 +41,7 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
     every artifact of its report is written."""
     name_run(alias)  # written in the background, like the artifacts (a flow_run_name template waits for it)
     settings = load_settings(config, policy=policy, home=state_dir, **(overrides.settings() if overrides else {}))
-    check_inputs(alias, source, golden)
+    check_inputs(alias, source, golden, settings.home)
     wait_s = settings.lifecycle.wait_s
     with one_sync_per_alias(alias, wait_s), sync_lock(settings.home, alias, wait_s):
         # The tasks get the settings, the snapshot, the plan and the gates as opaque values: Prefect

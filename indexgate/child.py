@@ -8,6 +8,9 @@ forking a threaded process can deadlock the child.
 from __future__ import annotations
 
 import multiprocessing
+import subprocess
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -16,13 +19,73 @@ from multiprocessing.process import BaseProcess
 def spawn(target: Callable, args: tuple, name: str) -> tuple[BaseProcess, Connection]:
     """Start ``target(child_end, *args)`` in a spawned daemon process; return it and the
     parent's end of the pipe (the parent's copy of the child's end is closed, so the parent
-    sees EOF once the child is gone)."""
+    sees EOF once the child is gone). The child is :func:`guard`-ed: it dies with this process."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=target, args=(child, *args), name=name, daemon=True)
     process.start()
     child.close()
+    guard(process.pid)
     return process, parent
+
+
+# The guardian: a small process that blocks reading a pipe from this one. The kernel closes the
+# pipe when this process ends, however it ends (SIGKILL and the OOM killer included: no handler,
+# finally block or atexit hook runs then), and the guardian then ends every process it was told
+# of. A process is named by pid and start time, so a pid reused since is never signalled.
+_GUARDIAN = r"""
+import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+def started(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+guarded = {}
+for line in sys.stdin:
+    pid, start = line.split()
+    guarded[int(pid)] = start
+alive = [pid for pid, start in guarded.items() if started(pid) == start]
+for pid in alive:
+    os.kill(pid, signal.SIGTERM)
+deadline = time.monotonic() + 5
+while alive and time.monotonic() < deadline:
+    time.sleep(0.1)
+    alive = [pid for pid in alive if started(pid) == guarded[pid]]
+for pid in alive:
+    os.kill(pid, signal.SIGKILL)
+"""
+_guardian: subprocess.Popen | None = None
+_guardian_lock = threading.Lock()
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def guard(pid: int) -> bool:
+    """Have process ``pid`` (a child of this one) terminated when this process ends, even by
+    SIGKILL: SIGTERM at once, SIGKILL 5 s later if it is still there. Linux only (it reads
+    /proc); elsewhere a no-op. Returns whether the process is guarded."""
+    global _guardian
+    start = _start_time(pid)
+    if start is None:
+        return False
+    with _guardian_lock:
+        if _guardian is None or _guardian.poll() is not None:
+            # Its own session: a Ctrl-C or a terminal hang-up aimed at this process's group
+            # does not end it before it did its work.
+            _guardian = subprocess.Popen([sys.executable, "-c", _GUARDIAN], stdin=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, start_new_session=True, text=True)
+        _guardian.stdin.write(f"{pid} {start}\n")
+        _guardian.stdin.flush()
+    return True
 
 
 def ignore_interrupts() -> None:

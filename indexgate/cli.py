@@ -49,10 +49,15 @@ def cmd_sync(args) -> int:
     from flows.sync import sync
     from indexgate import reports
 
-    with flow_runs():
-        outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
-                       state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy,
-                       allow_empty=args.allow_empty)
+    moves_before = len(_alias_moves(args))
+    try:
+        with flow_runs():
+            outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
+                           state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy,
+                           allow_empty=args.allow_empty)
+    except BaseException:
+        _print_moves(args, moves_before)  # the outcome first: the alias may have moved before the failure
+        raise
     res_manifest = _manifest(args, outcome["alias"], outcome["version"])
     report = _report_path(args, outcome["alias"], outcome["version"])
     if args.json:
@@ -79,6 +84,32 @@ def cmd_sync(args) -> int:
         if report and outcome["action"] != "unchanged":
             print(f"\n  report: {report}")
     return EXIT_REJECTED if outcome["action"] in ("rejected", "rolled_back") else EXIT_OK
+
+
+def _alias_moves(args) -> list:
+    """The alias's history of promotions and rollbacks, oldest first."""
+    from indexgate.registry import Registry
+
+    try:
+        return Registry(_settings(args).home).history(args.alias)
+    except Exception:  # noqa: BLE001 - an unreadable history hides no outcome the run could report
+        return []
+
+
+def _print_moves(args, before: int) -> None:
+    """After a failed sync: where the alias moved during the run, if it did (a promotion, or a
+    smoke-check rollback), so a failure after the promotion never reads as "nothing happened"."""
+    moves = _alias_moves(args)[before:]
+    if args.json and moves:
+        _print_json({"alias": args.alias, "failed": True, "live": moves[-1].to_version,
+                     "moves": [event.model_dump() for event in moves]})
+        moves = []
+    for event in moves:
+        what = "promoted" if event.action == "promote" else "rolled back to"
+        print(f"alias {event.alias}: {what} version {event.to_version or 'none'}"
+              f" (was {event.from_version or 'none'}) before the run failed")
+        print(f"  live version: {event.to_version or 'none'}")
+    sys.stdout.flush()
 
 
 def _report_path(args, alias: str, version: str) -> str | None:
@@ -213,10 +244,13 @@ def cmd_serve_api(args) -> int:
 
 
 def cmd_rollback(args) -> int:
+    from indexgate.preflight import check_known_alias
     from indexgate.promotion import rollback
     from indexgate.resources import resources
 
-    res = resources(_settings(args))
+    settings = _settings(args)
+    check_known_alias(settings.home, args.alias, args.to)  # before resources() creates any folder
+    res = resources(settings)
     event = rollback(res.store, res.registry, args.alias, to=args.to, by=f"cli ({os.environ.get('USER', 'unknown')})")
     if args.json:
         _print_json(event.model_dump())
@@ -241,10 +275,12 @@ def cmd_release(args) -> int:
 
 def cmd_gc(args) -> int:
     from indexgate.locking import sync_lock
+    from indexgate.preflight import check_known_alias
     from indexgate.resources import resources
     from indexgate.retention import gc
 
     settings = _settings(args)
+    check_known_alias(settings.home, args.alias)  # before the lock or resources() create any folder
     with sync_lock(settings.home, args.alias, settings.lifecycle.wait_s, what="gc"):
         collected = gc(resources(settings), args.alias)
     if args.json:
@@ -321,6 +357,36 @@ def cmd_experiment(args) -> int:
         for name, path in summary["outputs"].items():
             print(f"  {name}: {path or '-'}")
     return EXIT_OK if summary["selection"]["winner"] else EXIT_REJECTED
+
+
+def _full_state_folder(args, exc: OSError) -> str:
+    """For a full disk met by a write that named no file: the state folder, when it is the full one."""
+    import errno
+    import shutil
+
+    if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+        return ""
+    try:
+        home = _settings(args).home
+        free = shutil.disk_usage(home).free
+    except Exception:  # noqa: BLE001 - only a detail of a message
+        return ""
+    return f" (the state folder {home}, {free:,} bytes free)" if free < 16 << 20 else ""
+
+
+def _preflight(args) -> None:
+    """What can be checked without a flow, before Prefect starts: a bad config, policy, golden
+    set, grid, source, state folder or model fails in about a second, with one line."""
+    from indexgate import preflight
+
+    settings = _settings(args)  # the config and policy files, parsed and validated
+    preflight.check_state_dir(settings.home)
+    if args.command in ("sync", "eval", "experiment"):
+        preflight.check_run(settings, getattr(args, "alias", None), args.source, args.golden)
+    if args.command == "experiment":
+        from indexgate.experiment.grid import load_grid
+
+        load_grid(args.grid)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -425,14 +491,20 @@ def main(argv: list[str] | None = None) -> int:
     import logging
 
     logging.getLogger("indexgate").setLevel(logging.INFO)
-    from indexgate.errors import IndexGateError
-
     from indexgate import resources
+    from indexgate.errors import IndexGateError, first_line, os_error_text
 
     try:
+        _preflight(args)
         return args.func(args)
     except IndexGateError as exc:
         print(f"indexgate: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except OSError as exc:  # the machine refused (disk full, permissions): say what and where
+        print(f"indexgate: error: {os_error_text(exc)}{_full_state_folder(args, exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - a bug, still reported as one line (the flow's log has the traceback)
+        print(f"indexgate: error: unexpected {type(exc).__name__}: {first_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("indexgate: interrupted", file=sys.stderr)

@@ -1,20 +1,38 @@
 """Errors IndexGate raises on purpose. Each carries a message meant for the person running it."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 
 class IndexGateError(Exception):
-    """Base of every deliberate IndexGate error; the CLI prints its message without a traceback."""
+    """Base of every deliberate IndexGate error; the CLI prints its message without a traceback.
+
+    ``permanent``: the same call cannot succeed if tried again (see :func:`retryable`)."""
+
+    permanent = False
 
 
 class ConfigError(IndexGateError):
     """Settings, a config file or a command-line value is invalid."""
 
+    permanent = True
+
 
 class SourceError(IndexGateError):
-    """The source cannot be read as a whole (missing, unreachable, listing failed)."""
+    """The source cannot be read as a whole (missing, unreachable, listing failed).
+    ``permanent=True`` when trying again cannot help (credentials missing or refused, access
+    denied, no such bucket); a timeout or a broken connection is not permanent."""
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 class GoldenSetError(IndexGateError):
     """The golden set file is missing or malformed."""
+
+    permanent = True
 
 
 class StoreError(IndexGateError):
@@ -60,6 +78,8 @@ class ObjectUnreadable(ParseError):
 class MassDeleteHeld(IndexGateError):
     """A sync would delete more of the live documents than allowed; held until confirmed."""
 
+    permanent = True
+
 
 class VersionHeld(IndexGateError):
     """A sync would build again the version an operator rolled back from; held until released."""
@@ -75,3 +95,35 @@ class RegistryError(IndexGateError):
 
 class AliasBusy(StoreError):
     """Another sync (or gc) of the same alias is running; nothing was done."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first non-empty line, for one-line error messages."""
+    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+
+
+def os_error_text(exc: OSError) -> str:
+    """``No space left on device: /state/aliases/docs/...``: the system's reason, then the path."""
+    paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    reason = exc.strerror or first_line(exc)
+    return f"{reason}: {paths}" if paths else reason
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Run the block, which writes ``path``; an OSError that names no file (a full disk met by
+    ``write``) is raised again naming ``path``, so the error can say where."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is not None or exc.errno is None:
+            raise
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from exc
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether trying the same call again could succeed: not for a permanent IndexGate error,
+    nor when the system refused permission (EACCES, EPERM). Anything else may be transient."""
+    if isinstance(exc, IndexGateError):
+        return not exc.permanent
+    return not isinstance(exc, PermissionError)

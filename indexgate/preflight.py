@@ -44,15 +44,60 @@ def check_source(source: str) -> None:
                               f"{_where(opened.corpus)}") from None
 
 
-def check_inputs(alias: str | None, source: str | None = None, golden: str | None = None) -> None:
+def check_state_dir(home: Path) -> None:
+    """The state folder is a folder, or can become one: its nearest existing ancestor is a
+    folder. Nothing is created here."""
+    home = Path(home).expanduser()
+    for folder in (home, *home.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                named = "" if folder == home else f" ({folder} is a file)"
+                raise ConfigError(f"state folder {home} is not a folder{named}{_where(home)}; give --state-dir a folder")
+            return
+
+
+def check_state_outside_source(home: Path, source: str) -> None:
+    """A state folder inside a folder source is refused: every sync would index its own
+    reports and manifests, see a changed source each time, and never settle."""
+    if not isinstance(open_source(source), FolderSource):
+        return
+    root = Path(source.removeprefix("file://")).expanduser().resolve()
+    state = Path(home).expanduser().resolve()
+    if state == root or root in state.parents:
+        raise ConfigError(f"state folder {state} is inside the source folder {root}: each sync would index"
+                          " its own reports; give --state-dir (or INDEXGATE_HOME) a folder outside the source")
+
+
+def check_model(embedder) -> None:
+    """The embedding model can be found: the packaged one, a model folder or a cached hub name.
+    Only file checks: the model is not loaded."""
+    if embedder.kind == "sentence-transformers":
+        from indexgate.embedding.sentence_transformers import resolve_model
+
+        resolve_model(embedder.model)
+
+
+def check_inputs(alias: str | None, source: str | None = None, golden: str | None = None,
+                 home: Path | None = None) -> None:
     """The alias name, the source and the golden set (read and validated whole: it is small),
-    each when given."""
+    each when given; with ``home``, the state folder too (a folder, outside the source)."""
     if alias is not None:
         validate_alias(alias)
+    if home is not None:
+        check_state_dir(home)
     if source is not None:
         check_source(source)
+        if home is not None:
+            check_state_outside_source(home, source)
     if golden:
         load_golden(golden)
+
+
+def check_run(settings, alias: str | None, source: str | None = None, golden: str | None = None) -> None:
+    """Everything a run can check before it starts (what :func:`check_inputs` checks, the state
+    folder, the embedding model), in about a second: the CLI calls it before any flow."""
+    check_inputs(alias, source, golden, home=settings.home)
+    check_model(settings.embedder)
 
 
 def check_known_alias(home: Path, alias: str, version: str | None = None) -> None:

@@ -64,6 +64,7 @@ def _move(store: VectorStore, registry: Registry, alias: str, to_version: str, e
         event = Event(action=action, alias=alias, from_version=current, to_version=to_version, by=by, reason=reason,
                       withdrawn=current if withdraw else None)
         record_move(registry, event)
+        checkpoint("promoted" if action == "promote" else "rolled_back")
         return event
 
 

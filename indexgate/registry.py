@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from indexgate.errors import writing
 from indexgate.versioning import validate_alias
 
 State = Literal["building", "built", "rejected", "live", "retired"]
@@ -120,8 +121,9 @@ class Registry:
         folder = self.version_dir(manifest.alias, manifest.version)
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".manifest.{os.getpid()}.tmp"
-        tmp.write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
-        tmp.replace(folder / "manifest.json")
+        with writing(folder / "manifest.json"):
+            tmp.write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+            tmp.replace(folder / "manifest.json")
         return manifest
 
     def versions(self, alias: str) -> list[Manifest]:
@@ -138,7 +140,7 @@ class Registry:
         """Append an event to the alias history (an append-only log, one JSON object a line)."""
         folder = self.alias_dir(event.alias)
         folder.mkdir(parents=True, exist_ok=True)
-        with open(folder / "history.jsonl", "a", encoding="utf-8") as fh:
+        with writing(folder / "history.jsonl"), open(folder / "history.jsonl", "a", encoding="utf-8") as fh:
             fh.write(event.model_dump_json() + "\n")
 
     def history(self, alias: str) -> list[Event]:

@@ -10,9 +10,11 @@ from indexgate import retention, sync
 from indexgate.models import GateResult, Snapshot
 from indexgate.resources import release, resources
 from indexgate.settings import Settings
+from tasks.runs import worth_retrying
 
 
-@task(name="snapshot_source", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(name="snapshot_source", retries=2, retry_delay_seconds=2, retry_condition_fn=worth_retrying,
+      cache_policy=NO_CACHE)
 def snapshot_source(source: str, settings: Settings | None = None) -> Snapshot:
     snap = sync.snapshot(source, settings)
     get_run_logger().info("snapshot of %s: %d objects, %d refused, hash %s", snap.source, len(snap.objects),
@@ -28,7 +30,8 @@ def plan_version(settings: Settings, alias: str, snap: Snapshot, allow_mass_dele
     return plan
 
 
-@task(name="parse_documents", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(name="parse_documents", retries=1, retry_delay_seconds=2, retry_condition_fn=worth_retrying,
+      cache_policy=NO_CACHE)
 def parse_documents(settings: Settings, plan: sync.Plan, source: str, snap: Snapshot) -> dict:
     result = sync.parse(resources(settings), plan, source, snap)
     get_run_logger().info("%d documents (%d parsed, %d carried from version %s), quarantined %d", result["documents"],
@@ -51,7 +54,8 @@ def embed_chunks(settings: Settings, plan: sync.Plan) -> dict:
     return stats
 
 
-@task(name="load_shadow", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(name="load_shadow", retries=2, retry_delay_seconds=2, retry_condition_fn=worth_retrying,
+      cache_policy=NO_CACHE)
 def load_shadow(settings: Settings, plan: sync.Plan) -> int:
     written = sync.load(resources(settings), plan)
     get_run_logger().info("loaded %d points into %s", written, plan.collection)
@@ -69,7 +73,8 @@ def drop_rejected_shadow(txn) -> None:
     retention.discard_rejected_shadow(resources(settings), plan.alias, plan.version)
 
 
-@task(name="validate_shadow", retries=1, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(name="validate_shadow", retries=1, retry_delay_seconds=2, retry_condition_fn=worth_retrying,
+      cache_policy=NO_CACHE)
 def validate_shadow(settings: Settings, plan: sync.Plan, golden: str | None = None) -> list[GateResult]:
     """Every gate of the shadow (integrity, quarantine, data quality; relevance and latency with a
     golden set) in one task: each check is a few library calls, cheaper than a task run of its own."""
@@ -92,7 +97,8 @@ def score_golden(settings: Settings, plan: sync.Plan, golden: str) -> dict:
     return sync.scratch_report(res, plan, sync.score(res, plan, golden))
 
 
-@task(name="discard_scratch", retries=1, cache_policy=NO_CACHE)
+@task(name="discard_scratch", retries=1, retry_condition_fn=worth_retrying,
+      cache_policy=NO_CACHE)
 def discard_scratch(settings: Settings, plan: sync.Plan) -> None:
     sync.discard_scratch(resources(settings))
     release(settings)

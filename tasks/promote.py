@@ -11,13 +11,15 @@ from indexgate.models import GateResult
 from indexgate.registry import Event
 from indexgate.resources import resources
 from indexgate.settings import Settings
+from tasks.runs import worth_retrying
 
 
 def _by() -> str:
     return f"prefect flow run {flow_run.name or flow_run.id or 'unknown'}"
 
 
-@task(name="promote_version", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(name="promote_version", retries=2, retry_delay_seconds=2, retry_condition_fn=worth_retrying,
+      cache_policy=NO_CACHE)
 def promote_version(settings: Settings, plan: sync.Plan, gates: list[GateResult]) -> sync.Outcome:
     outcome = sync.conclude(resources(settings), plan, gates, by=_by())
     get_run_logger().info("%s version %s: %s", outcome.action, outcome.version, outcome.reason)
@@ -31,7 +33,8 @@ def keep_unchanged(settings: Settings, plan: sync.Plan) -> sync.Outcome:
     return outcome
 
 
-@task(name="rollback_alias", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(name="rollback_alias", retries=2, retry_delay_seconds=2, retry_condition_fn=worth_retrying,
+      cache_policy=NO_CACHE)
 def rollback_alias(settings: Settings, alias: str, to: str | None = None) -> Event:
     res = resources(settings)
     event = promotion.rollback(res.store, res.registry, alias, to=to, by=_by())

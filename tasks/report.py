@@ -47,7 +47,7 @@ def _quality_report(settings: Settings, alias: str, version: str | None) -> str:
     write_later(create_table_artifact,
                 table=[{k: g[k] for k in ("name", "result", "value", "threshold")} for g in data["gates"]],
                 key=_key("indexgate-gates", alias), description=f"gates of {alias} {version}: {decision}")
-    write_later(create_link_artifact, link=path.as_uri(), link_text=f"data-quality report of {alias} {version}",
+    write_later(create_link_artifact, link=path.absolute().as_uri(), link_text=f"data-quality report of {alias} {version}",
                 key=_key("indexgate-report", alias), description=str(path))
     get_run_logger().info("data-quality report: %s", path)
     return str(path)

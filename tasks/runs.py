@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -19,16 +20,27 @@ from prefect.runtime import flow_run as current_run
 from prefect.utilities.urls import url_for
 
 from indexgate import notify, preflight
+from indexgate.errors import retryable
 from indexgate.settings import Settings, load_settings
 
 log = logging.getLogger("indexgate.runs")
 _VERSION = re.compile(r"-v([0-9a-f]{12})(?:$|-)")
 
 
+def worth_retrying(task, task_run, state) -> bool:
+    """The ``retry_condition_fn`` of every task with retries: no retry of an error that cannot
+    pass (:func:`indexgate.errors.retryable`: missing or refused credentials, permission denied,
+    a bad file), which would only delay the same error by the retry delays."""
+    exc = state.data if isinstance(state.data, BaseException) else None
+    return exc is None or retryable(exc)
+
+
 @task(name="check_inputs", cache_policy=NO_CACHE)
-def check_inputs(alias: str | None, source: str | None = None, golden: str | None = None) -> None:
-    """Fail fast, before anything is locked or built: alias name, source, golden set."""
-    preflight.check_inputs(alias, source, golden)
+def check_inputs(alias: str | None, source: str | None = None, golden: str | None = None,
+                 home: Path | None = None) -> None:
+    """Fail fast, before anything is locked or built: alias name, source, golden set (and, with
+    ``home``, the state folder)."""
+    preflight.check_inputs(alias, source, golden, home)
 
 
 @task(name="check_alias_known", cache_policy=NO_CACHE)

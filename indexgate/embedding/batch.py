@@ -26,6 +26,7 @@ from indexgate.chunking.corpus import iter_chunk_batches
 from indexgate.embedding.base import Embedder
 from indexgate.embedding.cache import EmbeddingCache
 from indexgate.hashing import sha256_text
+from indexgate.progress import Progress
 from indexgate.testhook import checkpoint
 
 log = logging.getLogger(__name__)
@@ -168,7 +169,11 @@ def embed_chunks(chunks: Path, embedder: Embedder, cache: EmbeddingCache, batch:
     Never embeds the same text twice (identical chunk texts share one vector), even when another
     build embeds into the same cache at the same time. The text embedded is ``embed_prefix + text``."""
     started = time.perf_counter()
-    results = [embed_batch(b, embedder, cache) for b in iter_batches(chunks, cache, batch)]
+    results = []
+    with Progress("embedding", None, "texts") as progress:  # the texts to embed are found as it goes
+        for planned in iter_batches(chunks, cache, batch):
+            results.append(embed_batch(planned, embedder, cache))
+            progress.advance(results[-1].embedded)
     return EmbedStats.combine(pq.ParquetFile(chunks).metadata.num_rows, results, time.perf_counter() - started)
 
 

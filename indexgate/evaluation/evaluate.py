@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pyarrow.parquet as pq
 from indexgate.embedding.base import Embedder
 from indexgate.evaluation import doc_metrics, metrics
 from indexgate.evaluation.golden import GoldenQuery
+from indexgate.progress import Progress
 from indexgate.store.base import VectorStore
 
 log = logging.getLogger(__name__)
@@ -21,6 +23,9 @@ DOC_METRICS = ("ndcg", "recall", "mrr")
 # Document-level scoring ranks documents by their best chunk: this many chunks per wanted document
 # are retrieved first, and more for a query whose chunks named fewer than k documents.
 CHUNKS_PER_DOCUMENT = 10
+# Queries embedded and searched together: the progress of a large golden set shows after each
+# batch, and its vectors and hits are never all built before the first search.
+QUERY_BATCH = 256
 
 
 class SpanIndex:
@@ -94,10 +99,25 @@ def ranked_documents(store: VectorStore, name: str, vectors: np.ndarray, k: int)
     return ranked
 
 
-def _evaluate_documents(store: VectorStore, name: str, vectors: np.ndarray, queries: list[GoldenQuery], k: int,
+def _batches(queries: list[GoldenQuery], embedder: Embedder, query_vectors: np.ndarray | None = None
+             ) -> Iterator[tuple[list[GoldenQuery], np.ndarray]]:
+    """The queries in batches of :data:`QUERY_BATCH`, each with its vectors (embedded here unless
+    given), with a :class:`~indexgate.progress.Progress` of the queries done."""
+    with Progress("evaluating", len(queries), "queries") as progress:
+        for first in range(0, len(queries), QUERY_BATCH):
+            part = queries[first:first + QUERY_BATCH]
+            vectors = (embedder.embed_queries([q.query for q in part]) if query_vectors is None
+                       else query_vectors[first:first + QUERY_BATCH])
+            yield part, vectors
+            progress.advance(len(part))
+
+
+def _evaluate_documents(store: VectorStore, name: str, embedder: Embedder, queries: list[GoldenQuery], k: int,
                         spans: SpanIndex, started: float) -> EvalResult:
     per_query, unscorable = [], []
-    for query, ranked in zip(queries, ranked_documents(store, name, vectors, k)):
+    ranked_all = [ranked for part, vectors in _batches(queries, embedder)
+                  for ranked in ranked_documents(store, name, vectors, k)]
+    for query, ranked in zip(queries, ranked_all):
         grades = query.grades
         if not {d for d, g in grades.items() if g > 0} <= spans.doc_ids:
             unscorable.append(query.query_id)
@@ -122,9 +142,7 @@ def evaluate(store: VectorStore, name: str, embedder: Embedder, queries: list[Go
     With ``depth`` (> k), each span-level query's row also gets ``rank``: the rank (from 1) of the
     first hit within the top ``depth`` that overlaps its evidence, or None; metrics stay at k."""
     if queries and queries[0].document_level:
-        started = time.perf_counter()
-        vectors = embedder.embed_queries([q.query for q in queries])
-        return _evaluate_documents(store, name, vectors, queries, k, spans, started)
+        return _evaluate_documents(store, name, embedder, queries, k, spans, time.perf_counter())
     return evaluate_at(store, name, embedder, queries, [k], spans, depth=depth)[k]
 
 
@@ -136,8 +154,8 @@ def evaluate_at(store: VectorStore, name: str, embedder: Embedder, queries: list
     again. Each per-query row also lists the retrieved ``chunk_ids``, best first, and with
     ``depth`` the ``rank`` of the first relevant hit within the top ``depth`` (or None)."""
     started = time.perf_counter()
-    vectors = embedder.embed_queries([q.query for q in queries]) if query_vectors is None else query_vectors
-    results = store.search_many(name, vectors, max(max(ks), depth or 0))
+    results = [hits for _, vectors in _batches(queries, embedder, query_vectors)
+               for hits in store.search_many(name, vectors, max(max(ks), depth or 0))]
     unscorable = [q.query_id for q in queries if not {s.doc_id for s in q.relevant} <= spans.doc_ids]
     out = {}
     for k in ks:

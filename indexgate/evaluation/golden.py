@@ -63,7 +63,7 @@ def _parse_line(line: str, where: str) -> GoldenQuery:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise GoldenSetError(f"{where}: not valid JSON ({exc.msg})") from None
+        raise GoldenSetError(f"{where}: not valid JSON at column {exc.colno} ({exc.msg})") from None
     if not isinstance(obj, dict):
         raise GoldenSetError(f"{where}: expected a JSON object")
     for key, kind in (("query_id", str), ("query", str)):
@@ -91,9 +91,16 @@ def _parse_line(line: str, where: str) -> GoldenQuery:
     return GoldenQuery(obj["query_id"], obj["query"], tuple(spans), where=where)
 
 
+def _missing(path: Path, what: str) -> GoldenSetError:
+    """Why ``path`` cannot be read as the file ``what``: a folder, or nothing at all."""
+    if path.is_dir():
+        return GoldenSetError(f"{what} {path} is a directory, not a JSON Lines file")
+    return GoldenSetError(f"{what} not found: {path}")
+
+
 def _load_jsonl(path: Path) -> list[GoldenQuery]:
     if not path.is_file():
-        raise GoldenSetError(f"golden set not found: {path}")
+        raise _missing(path, "golden set")
     queries, seen = [], set()
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
@@ -135,7 +142,7 @@ def _load_beir(root: Path) -> list[GoldenQuery]:
     qrels = _read_qrels(root / "qrels" / "test.tsv")
     path = root / "queries.jsonl"
     if not path.is_file():
-        raise GoldenSetError(f"BEIR queries not found: {path}")
+        raise _missing(path, "BEIR queries")
     texts: dict[str, str] = {}
     with open(path, encoding="utf-8") as fh:
         for number, line in enumerate(fh, 1):
@@ -144,7 +151,7 @@ def _load_beir(root: Path) -> list[GoldenQuery]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise GoldenSetError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                raise GoldenSetError(f"{path}:{number}: not valid JSON at column {exc.colno} ({exc.msg})") from None
             if not (isinstance(obj, dict) and isinstance(obj.get("_id"), str) and isinstance(obj.get("text"), str)):
                 raise GoldenSetError(f"{path}:{number}: a BEIR query needs '_id' and 'text' (strings)")
             texts[obj["_id"]] = obj["text"]

@@ -49,7 +49,8 @@ class BeirSource:
                         yield number, offset, line
                     offset += len(line)
         except OSError as exc:
-            raise SourceError(f"cannot read {self.corpus}: {exc.strerror or exc}") from exc
+            raise SourceError(f"cannot read {self.corpus}: {exc.strerror or exc}",
+                              permanent=isinstance(exc, PermissionError)) from exc
 
     def _record(self, number: int, line: bytes) -> tuple[str, bytes]:
         where = f"{self.corpus}:{number}"

@@ -59,11 +59,12 @@ class FolderSource:
     def _candidates(self):
         """(relative path, path) of every non-hidden file, and of every symlinked folder."""
         if not self.root.is_dir():
-            raise SourceError(f"source folder not found or not a folder: {self.root}")
+            raise SourceError(f"source folder not found or not a folder: {self.root}", permanent=True)
 
         def on_error(exc: OSError) -> None:
             # A folder we cannot list would look like deleted documents: stop instead.
-            raise SourceError(f"cannot list {exc.filename}: {exc.strerror}") from exc
+            raise SourceError(f"cannot list {exc.filename}: {exc.strerror}",
+                              permanent=isinstance(exc, PermissionError)) from exc
 
         for dirpath, dirnames, filenames in os.walk(self.root, onerror=on_error, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))

@@ -19,6 +19,10 @@ log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
 _DENIED = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden"}
+# Answers that no retry can change: the credentials are refused, access is denied, the bucket is
+# not there. A timeout, a throttle or a 5xx can pass.
+_PERMANENT = _DENIED | {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken",
+                        "TokenRefreshRequired", "NoSuchBucket", "InvalidBucketName", "AuthorizationHeaderMalformed"}
 _GONE = {"NoSuchKey", "404", "NotFound"}
 
 
@@ -47,6 +51,16 @@ def _hash_chunks(chunks, limit: int) -> tuple[str, int]:
 def _error(exc) -> tuple[str, str]:
     error = (getattr(exc, "response", None) or {}).get("Error", {})
     return str(error.get("Code", type(exc).__name__)), str(error.get("Message", exc))
+
+
+def _permanent(exc) -> bool:
+    """A refusal that trying again cannot change: no or partial credentials, or an answer in
+    :data:`_PERMANENT`."""
+    from botocore.exceptions import ClientError, NoCredentialsError, PartialCredentialsError
+
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return True
+    return isinstance(exc, ClientError) and _error(exc)[0] in _PERMANENT
 
 
 class S3Source:
@@ -93,7 +107,7 @@ class S3Source:
                                   s3={"addressing_style": s3.addressing_style}),
                 )
             except Exception as exc:  # botocore raises many types for a bad profile, region or URL
-                raise SourceError(f"cannot set up an S3 client for {self.uri}: {exc}") from exc
+                raise SourceError(f"cannot set up an S3 client for {self.uri}: {exc}", permanent=True) from exc
         return self._client_obj
 
     @property
@@ -116,7 +130,7 @@ class S3Source:
             detail = f"{code}: {message}" if isinstance(exc, ClientError) else str(exc)
             raise SourceError(
                 f"listing {self.uri} failed on page {page_no + 1} (after {len(items)} objects): {detail}."
-                " The sync stops here: a partial listing is never read as deletions."
+                " The sync stops here: a partial listing is never read as deletions.", permanent=_permanent(exc),
             ) from exc
         log.info("listed %s: %d objects in %d pages", self.uri, len(items), page_no)
         return items
@@ -133,9 +147,11 @@ class S3Source:
                 raise ObjectUnreadable(f"S3 AccessDenied on GetObject: {message}", "access_denied") from None
             if code in _GONE:
                 raise ObjectUnreadable("deleted between listing and download (NoSuchKey)", "unreadable") from None
-            raise SourceError(f"cannot download s3://{self.bucket}/{printable(key)}: {code}: {message}") from exc
+            raise SourceError(f"cannot download s3://{self.bucket}/{printable(key)}: {code}: {message}",
+                              permanent=_permanent(exc)) from exc
         except BotoCoreError as exc:
-            raise SourceError(f"cannot download s3://{self.bucket}/{printable(key)}: {exc}") from exc
+            raise SourceError(f"cannot download s3://{self.bucket}/{printable(key)}: {exc}",
+                              permanent=_permanent(exc)) from exc
 
     def _body(self, response: dict) -> Iterator[bytes]:
         from botocore.exceptions import BotoCoreError
