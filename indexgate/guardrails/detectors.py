@@ -45,9 +45,14 @@ _EMAIL = re.compile(
 )
 
 
+# Image names for high-density screens (icon@2x.png) look like addresses.
+_DENSITY_SUFFIX = re.compile(r"@\d+(?:\.\d+)?x\.")
+
+
 def _email(text: str, region: str) -> Iterator[tuple[int, int]]:
     for m in _EMAIL.finditer(text):
-        yield m.start(), m.end()
+        if not _DENSITY_SUFFIX.search(m.group()):
+            yield m.start(), m.end()
 
 
 # A number counts as a phone number only when it is written like one: a leading +, brackets,
@@ -56,7 +61,11 @@ _PHONE_FORMATTED = re.compile(r"^\+|[()\s.\-]")
 
 
 def _phone(text: str, region: str) -> Iterator[tuple[int, int]]:
-    matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+    # STRICT_GROUPING: the digit groups must be those of the number's national format
+    # (INV-2023-000451 is a valid US number by its digits, not by its grouping).
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text, region, leniency=phonenumbers.Leniency.STRICT_GROUPING
+    )
     for m in matcher:
         if _PHONE_FORMATTED.search(m.raw_string.strip()):
             yield m.start, m.end
@@ -155,7 +164,7 @@ def _ip(text: str, region: str) -> Iterator[tuple[int, int]]:
 
 _CLOUD_KEY = re.compile(
     r"(?<![A-Za-z0-9])(?:"
-    r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA)[A-Z2-7]{16}"  # AWS key ids
+    r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA)[A-Z0-9]{16}"  # AWS key ids
     r"|AIza[0-9A-Za-z_-]{35}"                                                  # Google API keys
     r")(?![A-Za-z0-9])"
 )
@@ -228,7 +237,7 @@ def _entropy(value: str) -> float:
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
-def _looks_random(value: str, min_len: int) -> bool:
+def _looks_random(value: str, min_len: int, bits: float = 3.0) -> bool:
     """Long, varied and mixing character classes: what a generated secret looks like."""
     if len(value) < min_len:
         return False
@@ -236,17 +245,22 @@ def _looks_random(value: str, min_len: int) -> bool:
         (any(c.islower() for c in value), any(c.isupper() for c in value),
          any(c.isdigit() for c in value), any(not c.isalnum() for c in value))
     )
-    return classes >= 2 and _entropy(value) >= 3.0
+    return classes >= 2 and _entropy(value) >= bits
 
 
 # A secret word, an assignment (= or :), then the value, quoted or not.
 _ASSIGNED = re.compile(
-    r"(?i:\b(?P<word>passwords?|passwd|pwd|passphrase|secret|client[_-]?secret|secret[_-]?key"
-    r"|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[_-]?token|access[_-]?token|token"
-    r"|key)\b)"
+    # The word may end a snake_case name (db_password, aws_secret_access_key); a password word
+    # must end it (password_policy is a setting, not a password).
+    r"(?i:(?<![A-Za-z0-9])(?:[A-Za-z0-9]+_)*(?:"
+    r"(?P<pw>passwords?|passwd|pwd|passphrase)(?![A-Za-z0-9_])"
+    r"|(?P<word>secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|token|key)"
+    r"(?:_[A-Za-z0-9]+)*(?![A-Za-z0-9])))"
     r"[\"']?\s*(?::|=|=>|:=)\s*(?P<q>[\"']?)(?P<value>[^\s\"',;`]{6,})(?P=q)"
 )
-_PASSWORD_WORDS = {"password", "passwords", "passwd", "pwd", "passphrase"}
+# A name built of words (created_at, user_profile_v2, CacheKeyName), not a generated value.
+# Pieces split by a separator, or camelCase words of three letters or more.
+_IDENTIFIER = re.compile(r"[A-Za-z][a-z]*\d*(?:[_.\-/][A-Za-z0-9][a-z0-9]*|[A-Z][a-z]{2,}\d*)*")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _PLACEHOLDER = re.compile(r"^(?:<.*>|\$\{.*\}|\{\{.*\}\}|%\(.*\)s|\*+|x+|\[[A-Z_]+\]|\.\.\.)$", re.I)
 
@@ -256,11 +270,11 @@ def _keyword_secret(text: str, region: str) -> Iterator[tuple[int, int]]:
         value = m.group("value")
         if _PLACEHOLDER.match(value) or _UUID.fullmatch(value) or value.isdigit():
             continue
-        if m.group("word").lower() in _PASSWORD_WORDS:
+        if m.group("pw"):
             # Whatever is assigned to a password is one, random-looking or not.
             ok = len(set(value)) >= 4
         else:
-            ok = _looks_random(value, min_len=12)
+            ok = not _IDENTIFIER.fullmatch(value) and _looks_random(value, min_len=16, bits=3.5)
         if ok:
             yield m.start("value"), m.end("value")
 

@@ -1,0 +1,104 @@
+"""Score the guardrails detectors on the labelled corpus (corpus.yaml beside this file).
+
+Run as a script to print the table of docs/guardrails.md:
+    PYTHONPATH=. python tests/unit/guardrails/guardrails_corpus.py
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from indexgate.guardrails.detectors import DETECTOR_NAMES, detect
+
+CORPUS = Path(__file__).with_name("corpus.yaml")
+
+
+@dataclass(frozen=True)
+class Case:
+    about: str        # the corpus section (a detector, or general_near_miss)
+    kind: str         # positive | near_miss
+    text: str
+    find: tuple[tuple[str, str], ...]  # expected (detector, exact text) findings
+
+
+@dataclass(frozen=True)
+class Score:
+    detector: str
+    positives: int    # expected findings
+    near_misses: int  # near-miss cases in the detector's own section
+    tp: int
+    fp: int
+    fn: int
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+def load_cases(path: Path = CORPUS) -> list[Case]:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [
+        Case(about, kind, entry["text"], tuple((d, v) for d, v in entry.get("find") or ()))
+        for about, sections in data.items()
+        for kind, entries in sections.items()
+        for entry in entries
+    ]
+
+
+def errors(case: Case) -> tuple[Counter, Counter, Counter]:
+    """True positives, false positives and false negatives of one case, per detector."""
+    found = Counter((m.detector, case.text[m.start:m.end]) for m in detect(case.text))
+    expected = Counter(case.find)
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for (det, _), n in (found & expected).items():
+        tp[det] += n
+    for (det, _), n in (found - expected).items():
+        fp[det] += n
+    for (det, _), n in (expected - found).items():
+        fn[det] += n
+    return tp, fp, fn
+
+
+def score(cases: list[Case]) -> list[Score]:
+    tp, fp, fn, pos, near = Counter(), Counter(), Counter(), Counter(), Counter()
+    for case in cases:
+        t, f, n = errors(case)
+        tp += t
+        fp += f
+        fn += n
+        pos.update(d for d, _ in case.find)
+        if case.kind == "near_miss":
+            near[case.about] += 1
+    return [Score(d, pos[d], near[d], tp[d], fp[d], fn[d]) for d in DETECTOR_NAMES]
+
+
+def table(scores: list[Score]) -> str:
+    rows = [
+        "| detector | positives | near-misses | TP | FP | FN | precision | recall |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in scores:
+        rows.append(
+            f"| {s.detector} | {s.positives} | {s.near_misses} | {s.tp} | {s.fp} | {s.fn}"
+            f" | {s.precision:.2f} | {s.recall:.2f} |"
+        )
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    cases = load_cases()
+    print(table(score(cases)))
+    general = sum(1 for c in cases if c.about == "general_near_miss")
+    print(f"\n{len(cases)} cases, of which {general} general near-misses (no detector's own).")
+    for case in cases:
+        t, f, n = errors(case)
+        if f or n:
+            print(f"MISS {case.about}/{case.kind}: fp={dict(f)} fn={dict(n)}: {case.text[:70]!r}")
