@@ -17,6 +17,7 @@ import yaml
 from indexgate.guardrails.detectors import DETECTOR_NAMES, detect
 
 CORPUS = Path(__file__).with_name("corpus.yaml")
+HOLDOUT = Path(__file__).with_name("holdout.yaml")
 
 
 @dataclass(frozen=True)
@@ -127,5 +128,12 @@ if __name__ == "__main__":
         t, f, n = errors(case)
         if f or n:
             print(f"MISS {case.about}/{case.kind}: fp={dict(f)} fn={dict(n)}: {case.text[:70]!r}")
+    holdout = load_cases(HOLDOUT)
+    print(f"\nheld-out set ({len(holdout)} cases):")
+    print(table(score(holdout)))
+    for case in holdout:
+        t, f, n = errors(case)
+        if f or n:
+            print(f"MISS held-out: fp={dict(f)} fn={dict(n)}: {case.text[:70]!r}")
     if "--speed" in sys.argv:
         speed()
