@@ -31,6 +31,7 @@ Action = Literal["redact", "block", "allow"]
 
 
 def _known(actions: dict[str, Action]) -> dict[str, Action]:
+    """Refuse a detector name that does not exist, listing the valid ones."""
     unknown = sorted(set(actions) - set(DETECTOR_NAMES))
     if unknown:
         raise ValueError(
@@ -47,7 +48,10 @@ class PathRule(BaseModel):
     glob: str = Field(min_length=1)
     actions: dict[str, Action]
 
-    _check = field_validator("actions")(classmethod(lambda cls, v: _known(v)))
+    @field_validator("actions")
+    @classmethod
+    def _known_detectors(cls, actions: dict[str, Action]) -> dict[str, Action]:
+        return _known(actions)
 
 
 class GuardrailsPolicy(BaseModel):
@@ -61,7 +65,10 @@ class GuardrailsPolicy(BaseModel):
     phone_region: str = Field("US", pattern=r"^[A-Z]{2}$")
     budget: EmbeddingBudget = Field(default_factory=EmbeddingBudget)
 
-    _check = field_validator("actions")(classmethod(lambda cls, v: _known(v)))
+    @field_validator("actions")
+    @classmethod
+    def _known_detectors(cls, actions: dict[str, Action]) -> dict[str, Action]:
+        return _known(actions)
 
     def actions_for(self, path: str) -> dict[str, Action]:
         """The action of every detector for the document at ``path`` (relative, ``/``-separated)."""

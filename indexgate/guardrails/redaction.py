@@ -7,6 +7,7 @@ document. :meth:`Redacted.to_original` maps a span of the one onto the other.
 from __future__ import annotations
 
 import bisect
+from functools import cached_property
 from dataclasses import dataclass, field
 
 from indexgate.guardrails.detectors import DETECTORS, Match
@@ -40,9 +41,12 @@ class Redacted:
             raise ValueError(f"span {start}:{end} is outside the redacted text (0:{len(self.text)})")
         return self._position(start, at_end=False), self._position(end, at_end=True)
 
+    @cached_property
+    def _ends(self) -> list[int]:
+        return [r.end for r in self.replacements]
+
     def _position(self, pos: int, at_end: bool) -> int:
-        reps = self.replacements
-        ends = [r.end for r in reps]
+        reps, ends = self.replacements, self._ends
         # A start inside [r.start, r.end) or an end inside (r.start, r.end] is in placeholder r.
         i = bisect.bisect_right(ends, pos) if not at_end else bisect.bisect_left(ends, pos)
         if i < len(reps):
