@@ -252,11 +252,12 @@ def _looks_random(value: str, min_len: int, bits: float = 3.0) -> bool:
 _ASSIGNED = re.compile(
     # The word may end a snake_case name (db_password, aws_secret_access_key); a password word
     # must end it (password_policy is a setting, not a password).
-    r"(?i:(?<![A-Za-z0-9])(?:[A-Za-z0-9]+_)*(?:"
+    # Bounded, possessive pieces: a long run of name_name_... must cost linear time.
+    r"(?i:(?<![A-Za-z0-9])(?:"
     r"(?P<pw>passwords?|passwd|pwd|passphrase)(?![A-Za-z0-9_])"
     r"|(?P<word>secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|token|key)"
-    r"(?:_[A-Za-z0-9]+)*(?![A-Za-z0-9])))"
-    r"[\"']?\s*(?::|=|=>|:=)\s*(?P<q>[\"']?)(?P<value>[^\s\"',;`]{6,})(?P=q)"
+    r"(?:_[A-Za-z0-9]{1,40}){0,4}+(?![A-Za-z0-9])))"
+    r"[\"']?\s*(?::|=|=>|:=)\s*(?P<q>[\"']?)(?P<value>[^\s\"',;`]{6,}+)(?P=q)"
 )
 # A name built of words (created_at, user_profile_v2, CacheKeyName), not a generated value.
 # Pieces split by a separator, or camelCase words of three letters or more.

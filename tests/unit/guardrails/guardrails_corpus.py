@@ -115,6 +115,16 @@ def speed(megabytes: float = 2.0) -> None:
         start = time.perf_counter()
         detect(text, (name,))
         print(f"  {name}: {time.perf_counter() - start:.2f} s")
+    # Adversarial runs: each detector must stay linear (a nested quantifier once took minutes).
+    worst = []
+    for unit in ("a_", "key_", "key=", "1 ", "1-", "a:", "1.", "x@a.", "DE89 ", "eyJa.", 'pwd="'):
+        text = unit * (100_000 // len(unit))
+        for name in DETECTOR_NAMES:
+            start = time.perf_counter()
+            detect(text, (name,))
+            worst.append((time.perf_counter() - start, name, unit))
+    seconds, name, unit = max(worst)
+    print(f"adversarial 100 kB runs: slowest {name} on {unit!r}*: {seconds:.2f} s")
 
 
 if __name__ == "__main__":
