@@ -1,6 +1,8 @@
 """The detectors on the labelled corpus (corpus.yaml) and the rules that keep them precise."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from guardrails_corpus import errors, load_cases, score
 
 from indexgate.guardrails.detectors import DETECTOR_NAMES, detect
@@ -56,3 +58,15 @@ def test_phone_region_reads_national_numbers():
 def test_a_subset_of_detectors_runs_only_those():
     text = "jo@example.com 192.168.1.10"
     assert [m.detector for m in detect(text, ("ip_address",))] == ["ip_address"]
+
+
+# Characters that build findings and near-misses: digits, separators, hex, key words' letters.
+ALPHABET = st.sampled_from(list("0123456789 -.:@_=+/()abcdefkyoAKIEBGN\"'\n") + ["key=", "eyJ", "@ex.com"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ALPHABET, max_size=120).map("".join))
+def test_findings_on_any_text_are_sorted_disjoint_and_in_bounds(text):
+    found = detect(text)
+    assert all(0 <= m.start < m.end <= len(text) for m in found)
+    assert all(a.end <= b.start for a, b in zip(found, found[1:]))
