@@ -54,7 +54,7 @@ def s3_settings(tmp_path, s3_server, monkeypatch):
 
 def test_refusals_are_not_retried(prefect_api, s3_server, s3_settings):
     bucket = s3_server.bucket({"kb/a.md": b"# A\n\nText.\n"})
-    no_list = s3_server.user("no-list", [{"Effect": "Deny", "Action": "s3:ListBucket", "Resource": "*"}])
+    no_list = s3_server.user("no-list-no-retry", [{"Effect": "Deny", "Action": "s3:ListBucket", "Resource": "*"}])
     cases = {
         "missing credentials": (None, "Unable to locate credentials"),
         "refused credentials": ({**s3_server.reader_keys, "SecretAccessKey": "wrong"}, "SignatureDoesNotMatch"),

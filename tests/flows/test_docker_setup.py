@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
 import yaml
-from moto.server import ThreadedMotoServer
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.sorting import DeploymentSort
 from prefect.settings import get_current_settings
@@ -20,11 +21,29 @@ from prefect.settings import get_current_settings
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def _moto_process() -> tuple[subprocess.Popen, int]:
+    """moto's S3 server in a process of its own. An in-process one would share moto's state with the
+    session's IAM-enforcing server (tests/conftest.py), so its set-up keys would be refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return proc, port
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"moto's server did not start on port {port}")
+
+
 def test_setup_creates_the_bucket_with_the_corpus_the_pool_and_every_deployment(tmp_path):
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
+    server, port = _moto_process()
+    host = "127.0.0.1"
     try:
-        host, port = server.get_host_and_port()
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
                "PREFECT_API_URL": get_current_settings().api.url, "PREFECT_HOME": str(tmp_path / "prefect"),
                "AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_ACCESS_KEY_ID": "setup",
@@ -41,7 +60,8 @@ def test_setup_creates_the_bucket_with_the_corpus_the_pool_and_every_deployment(
         corpus = ROOT / "data" / "corpus"
         assert keys == {f"corpus/{p.relative_to(corpus).as_posix()}" for p in corpus.rglob("*") if p.is_file()}
     finally:
-        server.stop()
+        server.kill()
+        server.wait()
 
     async def deployments():
         async with get_client() as client:
