@@ -71,6 +71,10 @@ def flow_runs() -> Iterator[None]:
             os.environ.pop(key, None)
 
 
+# The shortest lease Prefect's server grants: how long a killed sync's slot outlives it.
+LEASE_S = 60.0
+
+
 def sync_limit_name(alias: str) -> str:
     """The Prefect global concurrency limit that admits one sync of ``alias`` at a time."""
     return f"indexgate-sync-{alias}"
@@ -90,7 +94,7 @@ def _ensure_limit(name: str) -> None:
 
 
 @contextmanager
-def one_sync_per_alias(alias: str, wait_s: float) -> Iterator[None]:
+def one_sync_per_alias(alias: str, wait_s: float, enabled: bool = True) -> Iterator[None]:
     """Hold the slot of ``alias``'s Prefect global concurrency limit (:func:`sync_limit_name`,
     created with one slot if missing) for the block, when flow runs report to a Prefect server
     that outlives this process (:func:`heartbeats_watched`): then one sync per alias holds across
@@ -99,9 +103,11 @@ def one_sync_per_alias(alias: str, wait_s: float) -> Iterator[None]:
     (:func:`indexgate.locking.sync_lock`) is the guard there.
 
     Waits up to ``wait_s`` seconds (``lifecycle.wait_s``) for the slot, then raises
-    :class:`AliasBusy`. The slot is leased: if this process dies, the server frees it when the
-    lease runs out (Prefect renews it while the block runs)."""
-    if not heartbeats_watched():
+    :class:`AliasBusy`. The slot is leased for :data:`LEASE_S` seconds, renewed by Prefect while
+    the block runs: if this process dies, the server frees it once the lease has run out (and its
+    repossessor has run, every 15 s by default). ``enabled`` false (``lifecycle.prefect_limit``)
+    leaves the lock file as the only guard."""
+    if not (enabled and heartbeats_watched()):
         yield
         return
     name = sync_limit_name(alias)
@@ -109,12 +115,14 @@ def one_sync_per_alias(alias: str, wait_s: float) -> Iterator[None]:
     with ExitStack() as stack:
         try:
             # Prefect's timeout bounds the whole acquisition, request included: 0 would fail before asking.
-            stack.enter_context(concurrency(name, occupy=1, timeout_seconds=max(wait_s, 5.0), strict=True))
+            stack.enter_context(concurrency(name, occupy=1, timeout_seconds=max(wait_s, 5.0), strict=True,
+                                            lease_duration=LEASE_S))
         except TimeoutError:
             raise AliasBusy(
                 f"alias {alias!r} is busy: another sync holds the Prefect concurrency limit {name!r} on"
                 f" {get_current_settings().api.url}; waited {max(wait_s, 5.0):g} s. Run again when it has"
-                f" finished, or set INDEXGATE_LIFECYCLE__WAIT_S to wait for it") from None
+                f" finished (a run that died frees it within about {LEASE_S + 15:g} s), or set"
+                f" INDEXGATE_LIFECYCLE__WAIT_S to wait for it") from None
         yield
 
 

@@ -43,7 +43,8 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
     settings = load_settings(config, policy=policy, home=state_dir, **(overrides.settings() if overrides else {}))
     check_inputs(alias, source, golden, settings.home)
     wait_s = settings.lifecycle.wait_s
-    with one_sync_per_alias(alias, wait_s), sync_lock(settings.home, alias, wait_s):
+    # The lock file first: a second sync on this machine is told which process holds the alias.
+    with sync_lock(settings.home, alias, wait_s), one_sync_per_alias(alias, wait_s, settings.lifecycle.prefect_limit):
         # The tasks get the settings, the snapshot, the plan and the gates as opaque values: Prefect
         # hands them over as they are instead of walking them for futures (a walk per task and
         # parameter, 45 ms of a 1%-changed sync), and still links each to the task that made it.

@@ -244,6 +244,7 @@ def cmd_serve_api(args) -> int:
 
 
 def cmd_rollback(args) -> int:
+    from indexgate.holds import release_command
     from indexgate.preflight import check_known_alias
     from indexgate.promotion import rollback
     from indexgate.resources import resources
@@ -256,6 +257,9 @@ def cmd_rollback(args) -> int:
         _print_json(event.model_dump())
     else:
         print(f"alias {args.alias}: now serves version {event.to_version} (was {event.from_version})")
+        if event.withdrawn:
+            print(f"  version {event.withdrawn} is withdrawn: a sync that would build it again is held until"
+                  f" `{release_command(args.alias, event.withdrawn)}`")
     return EXIT_OK
 
 

@@ -315,6 +315,10 @@ class LifecycleConfig(BaseModel):
     # Seconds a sync (or gc) waits for another run of the same alias before giving up with a
     # clear message; 0 refuses at once.
     wait_s: float = Field(0.0, ge=0)
+    # Against a Prefect server, also hold a Prefect global concurrency limit per alias, so one sync
+    # per alias holds across machines (docs/operations.md). Its slot is leased: a run killed while
+    # holding it keeps the alias busy until the lease runs out (about a minute).
+    prefect_limit: bool = True
     # Seconds a sync waits for the quality worker's checks (or Data Docs) before killing it as hung
     # and running them in its own process: a hung worker must not hold the alias for ever.
     quality_wait_s: float = Field(600.0, gt=0)

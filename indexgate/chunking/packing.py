@@ -10,7 +10,7 @@ piece may begin. A cut never falls inside a token, so no token is lost or split.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -75,23 +75,63 @@ class TokenizedText:
                           section=section, embed_prefix=prefix)
 
 
+# A long document is tokenized this many characters at a time (cut at white space), so the
+# tokenizer's own per-call structures (ids, masks, offsets as Python lists: hundreds of bytes a
+# token) never hold more than one segment; only 16 bytes a token are kept for the whole text.
+SEGMENT_CHARS = 1 << 16
+
+
+_SPACES = " \n\t\r"
+
+
+def _segments(text: str, size: int, step: int | None) -> Iterator[tuple[int, int]]:
+    """Consecutive ``[lo, hi)`` covering ``text``, each at most ``size`` characters and, where
+    the text allows, ending just after white space (so no word is cut: a whitespace-splitting
+    tokenizer gives every segment the tokens it gives the whole text). A word too long for that
+    is cut ``step`` characters after its start (a multiple of it), where :func:`tokenize` would
+    cut it anyway."""
+    lo, n = 0, len(text)
+    while lo < n:
+        hi = min(lo + size, n)
+        if hi < n:
+            cut = max(text.rfind(c, lo + size // 2, hi) for c in _SPACES)
+            if cut >= 0:
+                hi = cut + 1
+            elif step:  # inside a word: at a multiple of step from where it starts in this segment
+                start = max(max(text.rfind(c, lo, hi) for c in _SPACES) + 1, lo)
+                aligned = start + (hi - start) // step * step
+                hi = aligned if aligned > lo else hi
+        yield lo, hi
+        lo = hi
+
+
 def tokenize(tokenizer, text: str, max_chars: int | None = None) -> TokenizedText:
-    """``text`` with its tokens' spans. A token wider than ``max_chars`` (one 'word' of a million
-    characters is one unknown token to a WordPiece tokenizer) is replaced by the tokens of its
-    consecutive ``max_chars``-wide pieces, each tokenized alone: no chunk then needs a token
-    wider than its character limit, and a chunk's token count is that of its pieces."""
-    offsets = tokenizer.offsets(text)
-    if max_chars is None or all(e - s <= max_chars for s, e in offsets):
-        return TokenizedText(text, offsets, max_chars)
-    fitted: list[tuple[int, int]] = []
-    for s, e in offsets:
-        if e - s <= max_chars:
-            fitted.append((s, e))
-            continue
-        for lo in range(s, e, max_chars):
-            hi = min(lo + max_chars, e)
-            fitted.extend((lo + a, lo + b) for a, b in tokenizer.offsets(text[lo:hi]))
-    return TokenizedText(text, fitted, max_chars)
+    """``text`` with its tokens' spans, tokenized a segment at a time (:data:`SEGMENT_CHARS`).
+
+    A token wider than ``max_chars`` (one 'word' of a million characters is one unknown token to
+    a WordPiece tokenizer) is replaced by the tokens of its consecutive ``max_chars``-wide
+    pieces, each tokenized alone: no chunk then needs a token wider than its character limit,
+    and a chunk's token count is that of its pieces."""
+    starts, ends = [], []
+    for lo, hi in _segments(text, SEGMENT_CHARS, max_chars):
+        spans = tokenizer.offsets(text[lo:hi])
+        if max_chars is not None and any(e - s > max_chars for s, e in spans):
+            fitted: list[tuple[int, int]] = []
+            for s, e in spans:
+                if e - s <= max_chars:
+                    fitted.append((s, e))
+                    continue
+                for a in range(s, e, max_chars):
+                    b = min(a + max_chars, e)
+                    fitted.extend((a + x, a + y) for x, y in tokenizer.offsets(text[lo + a:lo + b]))
+            spans = fitted
+        pairs = np.asarray(spans, dtype=np.int64).reshape(-1, 2) + lo
+        starts.append(pairs[:, 0])
+        ends.append(pairs[:, 1])
+    doc = TokenizedText(text, (), max_chars)
+    if starts:
+        doc.starts, doc.ends = np.concatenate(starts), np.concatenate(ends)
+    return doc
 
 
 # A cut function: the cut points of one kind of structure inside the token range [i, j).

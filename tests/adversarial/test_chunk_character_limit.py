@@ -58,3 +58,20 @@ def test_the_limit_is_part_of_the_fingerprint(tokenizer):
     fingerprints = {limit: _chunker(tokenizer, "token_window", max_chars=limit).fingerprint for limit in (1000, 4000)}
     assert fingerprints[1000] != fingerprints[4000]
     assert _chunker(tokenizer, "token_window").describe()["max_chars"] == 4000
+
+
+@pytest.mark.parametrize("strategy", ["token_window", "recursive", "markdown"])
+def test_a_long_document_is_tokenized_a_segment_at_a_time_with_the_same_chunks(tokenizer, strategy, monkeypatch):
+    """Long documents are tokenized in segments cut at white space (bounded memory: issue 19,
+    item 3); the chunks are those of tokenizing the whole text at once."""
+    from indexgate.chunking import packing
+
+    random.seed(7)
+    vocab = ["Naïve", "café", "owners", "rotate", "TLS", "certificates", "every", "90", "days", "–", "über-fast!",
+             "Ещё", "раз,", "日本語のテキスト。", "e.g.", "x\n\n#", "Head\n"]
+    text = " ".join(random.choice(vocab) for _ in range(30_000)) + " " + "z" * 9000 + " end"
+    chunker = _chunker(tokenizer, strategy)
+    monkeypatch.setattr(packing, "SEGMENT_CHARS", 1 << 14)  # 13 segments
+    segmented = chunker.chunk("d", text)
+    monkeypatch.setattr(packing, "SEGMENT_CHARS", 1 << 30)  # one
+    assert segmented == chunker.chunk("d", text)

@@ -69,6 +69,7 @@ def test_a_held_sync_exits_1_through_the_cli(fake_settings, write_corpus, build,
     monkeypatch.setenv("INDEXGATE_EMBEDDER__KIND", "fake")
     monkeypatch.setenv("INDEXGATE_EMBEDDER__MODEL", "fake")
     assert cli.main(["rollback", "--alias", "docs", "--state-dir", home]) == 0
+    assert f"version {v2} is withdrawn: a sync that would build it again is held until" in capsys.readouterr().out
     code = cli.main(["sync", "--source", str(root), "--alias", "docs", "--state-dir", home])
     err = capsys.readouterr().err
     assert code == 1
