@@ -28,10 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from prefect.context import SyncClientContext
-from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
-
-from indexgate.child import guard
 
 # Read by the temporary API server when this process starts it (it inherits the environment).
 TEMPORARY_API = {
@@ -47,26 +44,6 @@ def heartbeats_watched() -> bool:
 
 
 @contextmanager
-def flow_runs() -> Iterator[None]:
-    """Run the flows called inside with heartbeats only when :func:`heartbeats_watched`; against
-    the temporary API, with the server settings of :data:`TEMPORARY_API` (unless set already).
-    The flow runs inside share one API client (each new client loads the CA bundle: 40 ms)."""
-    if heartbeats_watched():
-        with SyncClientContext.get_or_create():
-            yield
-        return
-    added = {key: value for key, value in TEMPORARY_API.items() if key not in os.environ}
-    os.environ.update(added)  # for the temporary API server, started next
-    try:
-        with temporary_api(), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), \
-                SyncClientContext.get_or_create():
-            yield
-    finally:
-        for key in added:  # servers this process starts later (a `make serve` in a test) keep Prefect's
-            os.environ.pop(key, None)
-
-
-@contextmanager
 def temporary_api() -> Iterator[None]:
     """Prefect's temporary API server for the block, started here rather than by the first flow
     run, so that it can be guarded (:func:`indexgate.child.guard`): it dies with this process,
@@ -75,6 +52,10 @@ def temporary_api() -> Iterator[None]:
     log and event queues are drained into it and it is stopped, as Prefect's test harness does,
     so its shutdown lines come before the command's result. A server already running for this
     process (Prefect's test harness registers its own as this one) is used and left running."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    from indexgate.child import guard
+
     server = SubprocessASGIServer()
     if server.running:
         yield
@@ -99,3 +80,23 @@ def drain_to_api() -> None:
             drain()
         except RuntimeError:  # that worker never started
             pass
+
+
+@contextmanager
+def flow_runs() -> Iterator[None]:
+    """Run the flows called inside with heartbeats only when :func:`heartbeats_watched`; against
+    the temporary API, with the server settings of :data:`TEMPORARY_API` (unless set already).
+    The flow runs inside share one API client (each new client loads the CA bundle: 40 ms)."""
+    if heartbeats_watched():
+        with SyncClientContext.get_or_create():
+            yield
+        return
+    added = {key: value for key, value in TEMPORARY_API.items() if key not in os.environ}
+    os.environ.update(added)  # for the temporary API server, started next
+    try:
+        with temporary_api(), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}), \
+                SyncClientContext.get_or_create():
+            yield
+    finally:
+        for key in added:  # servers this process starts later (a `make serve` in a test) keep Prefect's
+            os.environ.pop(key, None)
