@@ -62,6 +62,7 @@ def _move(store: VectorStore, registry: Registry, alias: str, to_version: str, e
             raise StoreError(f"alias {alias!r} does not point at {target} after the swap; check the store")
         event = Event(action=action, alias=alias, from_version=current, to_version=to_version, by=by, reason=reason)
         record_move(registry, event)
+        # Pause points for tests (indexgate/testhook.py): the move is recorded in history and manifests.
         checkpoint("promoted" if action == "promote" else "rolled_back")
         return event
 

@@ -7,8 +7,7 @@ exists. A test can SIGKILL the process at that exact moment, or let it go on.
 
 Points: ``plan`` (version planned, nothing built), ``embed`` (after each batch of new vectors
 is cached), ``load`` (after each batch of points is upserted into the shadow), ``swap`` (right
-after the alias call, before history and manifests record it), ``promoted`` and ``rolled_back``
-(after history and manifests record a move of the alias).
+after the alias call, before history and manifests record it).
 """
 
 from __future__ import annotations
