@@ -37,7 +37,7 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
     once every artifact of its report is written."""
     name_run(alias)  # written in the background, like the artifacts (a flow_run_name template waits for it)
     settings = load_settings(config, policy=policy, home=state_dir, **(overrides.settings() if overrides else {}))
-    check_inputs(alias, source, golden, settings.home)
+    check_inputs(alias, source, golden)
     with sync_lock(settings.home, alias, settings.lifecycle.wait_s):
         # The tasks get the settings, the snapshot, the plan and the gates as opaque values: Prefect
         # hands them over as they are instead of walking them for futures (a walk per task and
