@@ -32,10 +32,8 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.context import SyncClientContext
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
-from prefect.server.api.server import SubprocessASGIServer
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, get_current_settings, temporary_settings
 
-from indexgate.child import guard
 from indexgate.errors import AliasBusy
 
 # Read by the temporary API server when this process starts it (it inherits the environment).
@@ -49,6 +47,45 @@ TEMPORARY_API = {
 def heartbeats_watched() -> bool:
     """Whether flow runs report to a server that outlives this process."""
     return bool(get_current_settings().api.url)
+
+
+@contextmanager
+def temporary_api() -> Iterator[None]:
+    """Prefect's temporary API server for the block, started here rather than by the first flow
+    run, so that it can be guarded (:func:`indexgate.child.guard`): it dies with this process,
+    even a SIGKILLed one (else it lives on, serving nobody, for minutes). Prefect's own client
+    finds this server (one per process) instead of starting another. At the block's end the
+    log and event queues are drained into it and it is stopped, as Prefect's test harness does,
+    so its shutdown lines come before the command's result. A server already running for this
+    process (Prefect's test harness registers its own as this one) is used and left running."""
+    from prefect.server.api.server import SubprocessASGIServer
+
+    from indexgate.child import guard
+
+    server = SubprocessASGIServer()
+    if server.running:
+        yield
+        return
+    server.start()
+    if server.server_process is not None:
+        guard(server.server_process.pid)
+    try:
+        yield
+    finally:
+        drain_to_api()
+        server.stop()
+
+
+def drain_to_api() -> None:
+    """Send the log lines and events still queued in this process to the API."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for drain in (lambda: APILogWorker.instance().drain(), EventsWorker.drain_all):
+        try:
+            drain()
+        except RuntimeError:  # that worker never started
+            pass
 
 
 @contextmanager
@@ -124,38 +161,3 @@ def one_sync_per_alias(alias: str, wait_s: float, enabled: bool = True) -> Itera
                 f" finished (a run that died frees it within about {LEASE_S + 15:g} s), or set"
                 f" INDEXGATE_LIFECYCLE__WAIT_S to wait for it") from None
         yield
-
-
-@contextmanager
-def temporary_api() -> Iterator[None]:
-    """Prefect's temporary API server for the block, started here rather than by the first flow
-    run, so that it can be guarded (:func:`indexgate.child.guard`): it dies with this process,
-    even a SIGKILLed one (else it lives on, serving nobody, for minutes). Prefect's own client
-    finds this server (one per process) instead of starting another. At the block's end the
-    log and event queues are drained into it and it is stopped, as Prefect's test harness does,
-    so its shutdown lines come before the command's result. A server already running for this
-    process (Prefect's test harness registers its own as this one) is used and left running."""
-    server = SubprocessASGIServer()
-    if server.running:
-        yield
-        return
-    server.start()
-    if server.server_process is not None:
-        guard(server.server_process.pid)
-    try:
-        yield
-    finally:
-        drain_to_api()
-        server.stop()
-
-
-def drain_to_api() -> None:
-    """Send the log lines and events still queued in this process to the API."""
-    from prefect.events.worker import EventsWorker
-    from prefect.logging.handlers import APILogWorker
-
-    for drain in (lambda: APILogWorker.instance().drain(), EventsWorker.drain_all):
-        try:
-            drain()
-        except RuntimeError:  # that worker never started
-            pass

@@ -41,7 +41,7 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
     every artifact of its report is written."""
     name_run(alias)  # written in the background, like the artifacts (a flow_run_name template waits for it)
     settings = load_settings(config, policy=policy, home=state_dir, **(overrides.settings() if overrides else {}))
-    check_inputs(alias, source, golden, settings.home)
+    check_inputs(alias, source, golden)
     wait_s = settings.lifecycle.wait_s
     # The lock file first: a second sync on this machine is told which process holds the alias.
     with sync_lock(settings.home, alias, wait_s), one_sync_per_alias(alias, wait_s, settings.lifecycle.prefect_limit):

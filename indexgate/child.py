@@ -8,6 +8,7 @@ forking a threaded process can deadlock the child.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import subprocess
 import sys
 import threading
@@ -29,44 +30,24 @@ def spawn(target: Callable, args: tuple, name: str) -> tuple[BaseProcess, Connec
     return process, parent
 
 
-# The guardian: a small process that blocks reading a pipe from this one. The kernel closes the
-# pipe when this process ends, however it ends (SIGKILL and the OOM killer included: no handler,
-# finally block or atexit hook runs then), and the guardian then ends every process it was told
-# of. A process is named by pid and start time, so a pid reused since is never signalled.
-_GUARDIAN = r"""
-import os, signal, sys, time
-signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-def started(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-guarded = {}
-for line in sys.stdin:
-    pid, start = line.split()
-    guarded[int(pid)] = start
-alive = [pid for pid, start in guarded.items() if started(pid) == start]
-for pid in alive:
-    os.kill(pid, signal.SIGTERM)
-deadline = time.monotonic() + 5
-while alive and time.monotonic() < deadline:
-    time.sleep(0.1)
-    alive = [pid for pid in alive if started(pid) == guarded[pid]]
-for pid in alive:
-    os.kill(pid, signal.SIGKILL)
-"""
+# The guardian: a small process (``python -m indexgate.child``) that blocks reading a pipe from
+# this one. The kernel closes the pipe when this process ends, however it ends (SIGKILL and the
+# OOM killer included: no handler, finally block or atexit hook runs then), and the guardian then
+# ends every process it was told of. A process is named by pid and start time, so a pid reused
+# since is never signalled.
 _guardian: subprocess.Popen | None = None
 _guardian_lock = threading.Lock()
 
 
 def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat); None
+    when it is gone or has ended (a zombie)."""
     try:
         with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
         return None
+    return fields[19] if len(fields) > 19 and fields[0] != "Z" else None
 
 
 def guard(pid: int) -> bool:
@@ -81,11 +62,42 @@ def guard(pid: int) -> bool:
         if _guardian is None or _guardian.poll() is not None:
             # Its own session: a Ctrl-C or a terminal hang-up aimed at this process's group
             # does not end it before it did its work.
-            _guardian = subprocess.Popen([sys.executable, "-c", _GUARDIAN], stdin=subprocess.PIPE,
+            _guardian = subprocess.Popen([sys.executable, "-m", "indexgate.child"], stdin=subprocess.PIPE,
                                          stdout=subprocess.DEVNULL, start_new_session=True, text=True)
         _guardian.stdin.write(f"{pid} {start}\n")
         _guardian.stdin.flush()
     return True
+
+
+def _signal(pids: list[int], started: dict[int, str], sig: int) -> list[int]:
+    """Send ``sig`` to each process still running as itself; return those."""
+    alive = []
+    for pid in pids:
+        if _start_time(pid) == started[pid]:
+            try:
+                os.kill(pid, sig)
+                alive.append(pid)
+            except ProcessLookupError:  # ended meanwhile
+                pass
+    return alive
+
+
+def _guardian_main() -> None:
+    """The guardian's body: read ``pid start-time`` lines until EOF, then end those processes."""
+    import signal
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    started: dict[int, str] = {}
+    for line in sys.stdin:
+        pid, start = line.split()
+        started[int(pid)] = start
+    alive = _signal(list(started), started, signal.SIGTERM)
+    deadline = time.monotonic() + 5
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = [pid for pid in alive if _start_time(pid) == started[pid]]
+    _signal(alive, started, signal.SIGKILL)
 
 
 def ignore_interrupts() -> None:
@@ -112,3 +124,7 @@ def how_ended(process: BaseProcess) -> str:
     """How a joined process ended, for error messages: ``signal 9``, ``exit code 1``."""
     code = process.exitcode
     return f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+
+
+if __name__ == "__main__":
+    _guardian_main()

@@ -49,15 +49,10 @@ def cmd_sync(args) -> int:
     from flows.sync import sync
     from indexgate import reports
 
-    moves_before = len(_alias_moves(args))
-    try:
-        with flow_runs():
-            outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
-                           state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy,
-                           allow_empty=args.allow_empty)
-    except BaseException:
-        _print_moves(args, moves_before)  # the outcome first: the alias may have moved before the failure
-        raise
+    with flow_runs():
+        outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
+                       state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy,
+                       allow_empty=args.allow_empty)
     res_manifest = _manifest(args, outcome["alias"], outcome["version"])
     report = _report_path(args, outcome["alias"], outcome["version"])
     if args.json:
@@ -245,13 +240,10 @@ def cmd_serve_api(args) -> int:
 
 def cmd_rollback(args) -> int:
     from indexgate.holds import release_command
-    from indexgate.preflight import check_known_alias
     from indexgate.promotion import rollback
     from indexgate.resources import resources
 
-    settings = _settings(args)
-    check_known_alias(settings.home, args.alias, args.to)  # before resources() creates any folder
-    res = resources(settings)
+    res = resources(_settings(args))
     event = rollback(res.store, res.registry, args.alias, to=args.to, by=f"cli ({os.environ.get('USER', 'unknown')})")
     if args.json:
         _print_json(event.model_dump())
@@ -279,12 +271,10 @@ def cmd_release(args) -> int:
 
 def cmd_gc(args) -> int:
     from indexgate.locking import sync_lock
-    from indexgate.preflight import check_known_alias
     from indexgate.resources import resources
     from indexgate.retention import gc
 
     settings = _settings(args)
-    check_known_alias(settings.home, args.alias)  # before the lock or resources() create any folder
     with sync_lock(settings.home, args.alias, settings.lifecycle.wait_s, what="gc"):
         collected = gc(resources(settings), args.alias)
     if args.json:
@@ -391,6 +381,20 @@ def _preflight(args) -> None:
         from indexgate.experiment.grid import load_grid
 
         load_grid(args.grid)
+    if args.command in ("gc", "rollback"):  # before the lock or resources() create any folder
+        preflight.check_known_alias(settings.home, args.alias, getattr(args, "to", None))
+
+
+def _run(args) -> int:
+    """Run the command. After a failed sync, first say where the alias moved during it (a
+    failure after the promotion must not read as "nothing happened"), then let the error out."""
+    moves_before = len(_alias_moves(args)) if args.command == "sync" else None
+    try:
+        return args.func(args)
+    except BaseException:
+        if moves_before is not None:
+            _print_moves(args, moves_before)
+        raise
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -500,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         _preflight(args)
-        return args.func(args)
+        return _run(args)
     except IndexGateError as exc:
         print(f"indexgate: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -64,6 +64,7 @@ def _move(store: VectorStore, registry: Registry, alias: str, to_version: str, e
         event = Event(action=action, alias=alias, from_version=current, to_version=to_version, by=by, reason=reason,
                       withdrawn=current if withdraw else None)
         record_move(registry, event)
+        # Pause points for tests (indexgate/testhook.py): the move is recorded in history and manifests.
         checkpoint("promoted" if action == "promote" else "rolled_back")
         return event
 

@@ -40,6 +40,7 @@ from indexgate.parsing.corpus import SCHEMA as DOCUMENTS_SCHEMA
 from indexgate.parsing.corpus import parse_snapshot
 from indexgate.quality import start_validation, validate_version
 from indexgate.quality import warm_up as warm_up_quality
+from indexgate.preflight import check_state_outside_source
 from indexgate.promotion import live_version, promote
 from indexgate.recovery import expected_ids, verify_shadow
 from indexgate.registry import Manifest
@@ -99,7 +100,11 @@ class Outcome:
 
 
 def snapshot(source: str, settings: Settings | None = None) -> Snapshot:
-    """List (and hash) the source; with settings, by its source config, spooling downloads."""
+    """List (and hash) the source; with settings, by its source config, spooling downloads.
+    With settings, a state folder inside a folder source is refused (ConfigError): the snapshot
+    would hold the run's own reports, and differ at every sync."""
+    if settings is not None:
+        check_state_outside_source(settings.home, source)
     if settings is None:
         return open_source(source).snapshot()
     return open_source(source, settings.source, settings.spool_folder).snapshot()

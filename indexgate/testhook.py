@@ -9,8 +9,7 @@ Points: ``plan`` (version planned, nothing built), ``embed`` (after each batch o
 is cached), ``load`` (after each batch of points is upserted into the shadow), ``swap`` (right
 after the alias call, before history and manifests record it), ``pointer`` (embedded store: the
 alias's new pointer file written and synced, not yet renamed over the old one), ``drop``
-(embedded store: a dropped shard renamed into ``shards/.trash-*``, not yet deleted), ``promoted`` and ``rolled_back``
-(after history and manifests record a move of the alias).
+(embedded store: a dropped shard renamed into ``shards/.trash-*``, not yet deleted).
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
@@ -36,11 +35,9 @@ def worth_retrying(task, task_run, state) -> bool:
 
 
 @task(name="check_inputs", cache_policy=NO_CACHE)
-def check_inputs(alias: str | None, source: str | None = None, golden: str | None = None,
-                 home: Path | None = None) -> None:
-    """Fail fast, before anything is locked or built: alias name, source, golden set (and, with
-    ``home``, the state folder)."""
-    preflight.check_inputs(alias, source, golden, home)
+def check_inputs(alias: str | None, source: str | None = None, golden: str | None = None) -> None:
+    """Fail fast, before anything is locked or built: alias name, source, golden set."""
+    preflight.check_inputs(alias, source, golden)
 
 
 @task(name="check_alias_known", cache_policy=NO_CACHE)

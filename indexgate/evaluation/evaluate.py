@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 from indexgate.embedding.base import Embedder
 from indexgate.evaluation import doc_metrics, metrics
 from indexgate.evaluation.golden import GoldenQuery
-from indexgate.progress import Progress
 from indexgate.store.base import VectorStore
 
 log = logging.getLogger(__name__)
@@ -103,6 +102,8 @@ def _batches(queries: list[GoldenQuery], embedder: Embedder, query_vectors: np.n
              ) -> Iterator[tuple[list[GoldenQuery], np.ndarray]]:
     """The queries in batches of :data:`QUERY_BATCH`, each with its vectors (embedded here unless
     given), with a :class:`~indexgate.progress.Progress` of the queries done."""
+    from indexgate.progress import Progress
+
     with Progress("evaluating", len(queries), "queries") as progress:
         for first in range(0, len(queries), QUERY_BATCH):
             part = queries[first:first + QUERY_BATCH]

@@ -8,6 +8,8 @@ from cli_runs import indexgate, one_error_line
 
 from indexgate.errors import ConfigError
 from indexgate.preflight import check_inputs
+from indexgate.settings import load_settings
+from indexgate.sync import snapshot
 
 
 def test_the_cli_refuses_a_state_folder_inside_the_source(tmp_path):
@@ -24,6 +26,10 @@ def test_the_flow_check_refuses_it_too(tmp_path, state):
     (tmp_path / "docs").mkdir()
     with pytest.raises(ConfigError, match="is inside the source folder"):
         check_inputs("a", str(tmp_path / "docs"), home=tmp_path / state)
+    # The sync flow's snapshot step (a deployment's run has no CLI before it) refuses it too.
+    settings = load_settings(home=str(tmp_path / state), embedder={"kind": "fake", "model": "fake"})
+    with pytest.raises(ConfigError, match="is inside the source folder"):
+        snapshot(str(tmp_path / "docs"), settings)
 
 
 def test_a_sibling_folder_with_a_longer_name_is_fine(tmp_path):
