@@ -20,6 +20,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from indexgate.errors import ConfigError
+from indexgate.guardrails.policy import GuardrailsPolicy
 
 
 class ChunkingConfig(BaseModel):
@@ -431,10 +432,14 @@ class _YamlSource(PydanticBaseSettingsSource):
         data = _read_yaml(path, "config file") if path is not None else {}
         if policy is not None:
             rules = _read_yaml(policy, "policy file")
-            if set(rules) != {"gates"} or not isinstance(rules["gates"], dict):
-                raise ConfigError(f"policy file {policy} must hold exactly one mapping, 'gates'")
-            gates = data.get("gates") if isinstance(data.get("gates"), dict) else {}
-            data = {**data, "gates": _deep_merge(gates, rules["gates"])}
+            # The promotion policy (gates) and the guardrails policy; each merged over the config's.
+            if not rules or not set(rules) <= {"gates", "guardrails"} or \
+                    not all(isinstance(v, dict) for v in rules.values()):
+                raise ConfigError(f"policy file {policy} must hold one or both mappings 'gates' and 'guardrails'"
+                                  f" (found: {', '.join(map(str, rules)) or 'nothing'})")
+            for section, values in rules.items():
+                base = data.get(section) if isinstance(data.get(section), dict) else {}
+                data = {**data, section: _deep_merge(base, values)}
         return data
 
 
@@ -466,6 +471,8 @@ class Settings(BaseSettings):
     dask: DaskConfig = DaskConfig()
     notify: NotifyConfig = NotifyConfig()
     api: ApiConfig = ApiConfig()
+    # Personal data and secrets: what each detector does, and the embedding budget (issue 22).
+    guardrails: GuardrailsPolicy = GuardrailsPolicy()
     # Points and chunks are streamed through the pipeline in batches of this many (and the sync's
     # embedding fan-out sends this many texts to the model per task).
     batch_size: int = Field(256, ge=1)
