@@ -54,7 +54,7 @@ def cmd_sync(args) -> int:
         with flow_runs():
             outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
                            state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy,
-                           allow_empty=args.allow_empty)
+                           allow_empty=args.allow_empty, confirm_budget=args.confirm_budget)
     except BaseException:
         _print_moves(args, moves_before)  # the outcome first: the alias may have moved before the failure
         raise
@@ -407,7 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="confirm a sync that deletes more than gates.max_delete_share of the live documents")
     p.add_argument("--allow-empty", action="store_true",
                    help="allow a first sync whose source holds no document to go live with an empty index")
-    p.add_argument("--policy", help="promotion policy: YAML with a 'gates' section (see policy.yaml)")
+    p.add_argument("--confirm-budget", action="store_true",
+                   help="confirm a sync that embeds more than the guardrails budget allows")
+    p.add_argument("--policy", help="promotion and guardrails policy: YAML with a 'gates' and/or a 'guardrails'"
+                                    " section (see policy.yaml, docs/guardrails.md)")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("status", parents=[common], help="live version and every version of an alias")

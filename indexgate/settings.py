@@ -75,7 +75,7 @@ class EmbedderConfig(BaseModel):
 
 GateMode = Literal["block", "warn", "off"]
 # Gate families, named by the first part of a gate's name ("latency.p95_ms" is in "latency").
-GATE_FAMILIES = ("integrity", "quality", "relevance", "regression", "latency", "audit")
+GATE_FAMILIES = ("integrity", "quality", "relevance", "regression", "latency", "audit", "guardrails")
 # Every gate the gates (indexgate.gates) and the quality suites (indexgate.quality.suites)
 # produce; tests/unit/test_policy.py keeps this list equal to what they produce. A name ending
 # in "@k" stands for that metric at any k ("relevance.mrr@5"); "relevance.mrr" names it at every k.
@@ -95,6 +95,7 @@ GATE_NAMES = (
     "regression.mrr@k", "regression.ndcg@k",
     "latency.p50_ms", "latency.p95_ms",
     "audit.golden_labels",
+    "guardrails.stored_payloads",
 )
 _AT_K = re.compile(r"@(?:\d+|k)$")
 
@@ -170,6 +171,7 @@ class AuditConfig(BaseModel):
 
 _DEFAULT_MODES: dict[str, GateMode] = {
     "integrity": "block", "quality": "block", "relevance": "block", "regression": "block", "source": "block",
+    "guardrails": "block",
     # Latency on a shared machine is noisy, and a broken golden set must be seen, not obeyed.
     "latency": "warn", "audit": "warn",
 }
