@@ -49,6 +49,16 @@ def changes_text(changes: Mapping[str, Any]) -> str:
     return f"documents {counts} (against {changes.get('base') or 'no live version'})"
 
 
+def guardrail_rows(record: Mapping[str, Any]) -> list[list[Any]]:
+    """Rows (document, outcome, detector, action, count) of a manifest's guardrails record, then
+    the totals (document ``all``). Names and counts only: the record holds no detected value."""
+    rows = [[d["path"], d["outcome"], c["detector"], c["action"], c["count"]]
+            for d in record.get("documents", []) for c in d["counts"]]
+    rows += [["all", "", detector, action, n]
+             for detector, per in record.get("totals", {}).items() for action, n in per.items()]
+    return rows
+
+
 def sync_markdown(outcome: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> str:
     """The Markdown artifact of one sync: decision and reason, counts, metrics, gates."""
     lines = [f"# IndexGate sync of `{outcome['alias']}`", "",
@@ -74,6 +84,10 @@ def sync_markdown(outcome: Mapping[str, Any], manifest: Mapping[str, Any] | None
             k = manifest["metrics"].get("k")
             lines += [f"## Relevance at k={k}", "", "| metric | value |", "|---|---|"]
             lines += [f"| {m} | {_fmt(v)} |" for m, v in metrics.items()] + [""]
+        guard_rows = guardrail_rows(manifest.get("guardrails") or {})
+        if guard_rows:
+            lines += ["## Guardrails", "", "| document | outcome | detector | action | count |", "|---|---|---|---|---|"]
+            lines += [f"| {_cell(str(r[0]))} | {r[1]} | {r[2]} | {r[3]} | {r[4]} |" for r in guard_rows] + [""]
         if manifest.get("quarantined"):
             lines += ["## Quarantined", "", "| document | kind | reason |", "|---|---|---|"]
             lines += [f"| {_cell(q['doc_id'])} | {q.get('kind', '')} | {_cell(q['reason'])} |"

@@ -114,3 +114,21 @@ def test_budget_holds_before_embedding_until_confirmed(tmp_path, write_corpus):
     estimate = res.registry.load("docs", plan.version).embedding["estimate"]
     assert estimate["texts"] == 2 and estimate["confirmed"] and not estimate["held"]
     assert res.store.count(plan.collection) == 2
+
+
+def test_report_and_artifact_show_counts_never_values(tmp_path, write_corpus):
+    from indexgate import reports
+    from indexgate.html_report import build_report
+
+    root = write_corpus(FILES)
+    settings = _settings(tmp_path, "guardrails: {actions: {phone: allow}}\n")
+    res, plan = _build(settings, root)
+    manifest = res.registry.load("docs", plan.version)
+    html = build_report(res.registry, "docs", plan.version, settings.report)[0].read_text()
+    outcome = {"alias": "docs", "action": "promoted", "version": plan.version, "reason": "x", "live": None}
+    markdown = reports.sync_markdown(outcome, manifest.model_dump())
+    assert "| support.md | redacted | email | redact | 1 |" in markdown
+    assert "| support.md | redacted | phone | allow | 1 |" in markdown
+    assert "guardrails-table" in html and "<td>email</td>" in html
+    for text in (html, markdown):
+        assert EMAIL not in text and KEY not in text
