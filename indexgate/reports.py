@@ -49,6 +49,27 @@ def changes_text(changes: Mapping[str, Any]) -> str:
     return f"documents {counts} (against {changes.get('base') or 'no live version'})"
 
 
+def embedding_accounting(embedding: Mapping[str, Any], price_per_million_tokens: float) -> dict[str, Any]:
+    """What one version's embedding cost: texts embedded and taken from the cache, tokens embedded,
+    seconds, and the cost estimated at ``price_per_million_tokens`` (``report.price_per_million_tokens``)."""
+    tokens = int(embedding.get("tokens_embedded", 0))
+    return {"texts_embedded": int(embedding.get("embedded", 0)), "texts_from_cache": int(embedding.get("reused", 0)),
+            "tokens_embedded": tokens, "embedding_s": float(embedding.get("seconds", 0.0)),
+            "estimated_cost": round(tokens * price_per_million_tokens / 1e6, 6)}
+
+
+def summed_accounting(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The sum of several :func:`embedding_accounting` rows (e.g. an alias's versions over a period)."""
+    keys = ("texts_embedded", "texts_from_cache", "tokens_embedded", "embedding_s", "estimated_cost")
+    total = dict.fromkeys(keys, 0)
+    for row in rows:
+        for key in keys:
+            total[key] += row.get(key, 0)
+    total["embedding_s"] = round(total["embedding_s"], 3)
+    total["estimated_cost"] = round(total["estimated_cost"], 6)
+    return total
+
+
 def guardrail_rows(record: Mapping[str, Any]) -> list[list[Any]]:
     """Rows (document, outcome, detector, action, count) of a manifest's guardrails record, then
     the totals (document ``all``). Names and counts only: the record holds no detected value."""

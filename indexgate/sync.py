@@ -45,6 +45,7 @@ from indexgate.quality import warm_up as warm_up_quality
 from indexgate.promotion import live_version, promote
 from indexgate.recovery import expected_ids, verify_shadow
 from indexgate.registry import Manifest
+from indexgate.reports import embedding_accounting
 from indexgate.resources import Resources, models_loaded, pinned_embedder
 from indexgate.reuse import carry_rows, content_hashes, doc_ids
 from indexgate.settings import Settings
@@ -313,9 +314,15 @@ def embed(res: Resources, plan: Plan) -> dict:
     stats = embed_chunks(plan.chunks_path, res.embedder, res.cache, batch=res.settings.batch_size)
     for worker in (stats.workers or {}).values():  # this process: as the fan-out's tasks report it
         worker["models_loaded"] = models_loaded()
-    _update(res, plan, embedding=stats.as_dict(), timings={"embed_s": round(stats.seconds, 3)})
+    _update(res, plan, embedding=_accounted(res, stats), timings={"embed_s": round(stats.seconds, 3)})
     _start_quality(res, plan, "embeddings")
     return stats.as_dict()
+
+
+def _accounted(res: Resources, stats: EmbedStats) -> dict:
+    """The embedding stats with their estimated cost, priced as the report prices it."""
+    return {**stats.as_dict(), "estimated_cost": embedding_accounting(
+        stats.as_dict(), res.settings.report.price_per_million_tokens)["estimated_cost"]}
 
 
 def plan_embedding(res: Resources, plan: Plan) -> EmbeddingPlan:
@@ -340,7 +347,7 @@ def record_embedding(res: Resources, plan: Plan, todo: EmbeddingPlan, results: l
                          f" after their batches finished (first {lost[0][:12]}): the embedding workers must"
                          " write to this same folder (a shared cache_dir; docs/scaling.md)")
     stats = EmbedStats.combine(todo.chunks, results, time.time() - todo.started)
-    _update(res, plan, embedding=stats.as_dict(), timings={"embed_s": round(stats.seconds, 3)})
+    _update(res, plan, embedding=_accounted(res, stats), timings={"embed_s": round(stats.seconds, 3)})
     _start_quality(res, plan, "embeddings")
     return stats.as_dict()
 

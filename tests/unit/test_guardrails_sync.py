@@ -132,3 +132,16 @@ def test_report_and_artifact_show_counts_never_values(tmp_path, write_corpus):
     assert "guardrails-table" in html and "<td>email</td>" in html
     for text in (html, markdown):
         assert EMAIL not in text and KEY not in text
+
+
+def test_embedding_accounting_per_version_and_summed(tmp_path, write_corpus):
+    from indexgate.reports import embedding_accounting, summed_accounting
+
+    root = write_corpus(FILES)
+    settings = _settings(tmp_path, report={"price_per_million_tokens": 1_000_000.0})
+    res, plan = _build(settings, root)
+    embedding = res.registry.load("docs", plan.version).embedding
+    row = embedding_accounting(embedding, 1_000_000.0)
+    assert row["texts_embedded"] == 2 and row["tokens_embedded"] > 0
+    assert row["estimated_cost"] == embedding["estimated_cost"] == row["tokens_embedded"]  # $1 a token
+    assert summed_accounting([row, row])["tokens_embedded"] == 2 * row["tokens_embedded"]
