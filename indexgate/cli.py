@@ -76,6 +76,9 @@ def cmd_sync(args) -> int:
                   f" (carried from the live version {carried.get('chunks_carried', 0)}),"
                   f" embedded {emb.get('embedded', 0)},"
                   f" reused from cache {emb.get('reused', 0)}, tokens embedded {emb.get('tokens_embedded', 0)}")
+            totals = (res_manifest.get("guardrails") or {}).get("totals") or {}
+            if totals:  # counts only: the manifest holds no detected value
+                print("  guardrails: " + ", ".join(f"{d} {a} {n}" for d, per in totals.items() for a, n in per.items()))
             for q in res_manifest.get("quarantined", []):
                 print(f"  quarantined {q['doc_id']}: {q['reason']}")
         if outcome["gates"]:

@@ -91,4 +91,5 @@ def test_block_policy_quarantines_the_document(capsys, tmp_path, write_corpus, s
     # One of three objects quarantined is over the default 10% share: the version is rejected.
     assert "quarantined support.md: blocked by the guardrails policy: cloud_key (1)" in out
     assert "source.quarantine_share" in out
+    assert "guardrails: cloud_key block 1, email redact 1" in out
     assert VALUES[2] not in out + err
