@@ -24,7 +24,7 @@ def evaluate(source: Source, golden: GoldenSet, chunk_size: ChunkSize | None = N
     scratch, plan = plan_scratch(settings, snap)
     try:
         parse_documents(scratch, plan, source, snap)
-        chunk_documents(scratch, plan)
+        chunk_documents(scratch, plan, confirm_budget=True)  # a scratch build is no sync: never held
         embed_chunks(scratch, plan)
         load_shadow(scratch, plan)
         return score_golden(scratch, plan, golden)

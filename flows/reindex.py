@@ -20,7 +20,8 @@ from tasks.runs import HOOKS
 def reindex(source: Source, alias: AliasName, golden: GoldenSet | None = None, config: ConfigFile | None = None,
             embedder_model: EmbedderModel | None = None, strategy: Strategy | None = None,
             chunk_size: ChunkSize | None = None, chunk_overlap: ChunkOverlap | None = None,
-            policy: PolicyFile | None = None, state_dir: StateDir | None = None) -> dict:
+            policy: PolicyFile | None = None, state_dir: StateDir | None = None,
+            confirm_budget: bool = False) -> dict:
     """Rebuild ``alias`` from ``source`` with ``embedder_model`` and the chunking given (over the
     config file's, e.g. an experiment's ``winner.yaml``) for a model or chunking change.
 
@@ -28,11 +29,12 @@ def reindex(source: Source, alias: AliasName, golden: GoldenSet | None = None, c
     (or comes from the embedding cache of that same embedder) and, with a new chunker, every
     document is chunked again. The version goes through every gate of a sync, including no
     regression against the live version on ``golden``, and is promoted only if they pass. The run
-    is renamed ``reindex-<alias>-v<version>`` and publishes ``indexgate-reindex-<alias>``."""
+    is renamed ``reindex-<alias>-v<version>`` and publishes ``indexgate-reindex-<alias>``.
+    Above the guardrails budget it is held before embedding, as a sync is, until ``confirm_budget``."""
     overrides = Overrides(embedder_model=embedder_model, strategy=strategy, chunk_size=chunk_size,
                           chunk_overlap=chunk_overlap)
     settings = load_settings(config, policy=policy, home=state_dir, **overrides.settings())
     # sync's body, in this run: its tasks and artifacts belong to this run, not to a subflow.
     outcome = sync.fn(source=source, alias=alias, golden=golden, config=config, state_dir=state_dir, policy=policy,
-                      overrides=overrides)
+                      overrides=overrides, confirm_budget=confirm_budget)
     return {**outcome, "reindex": publish_reindex(settings, outcome)}

@@ -23,16 +23,18 @@ from tasks.runs import HOOKS, check_inputs, finish_writes, name_run
 @flow(name="sync", **HOOKS)
 def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, config: ConfigFile | None = None,
          state_dir: StateDir | None = None, allow_mass_delete: bool = False, policy: PolicyFile | None = None,
-         overrides: Overrides | None = None, allow_empty: bool = False) -> dict:
+         overrides: Overrides | None = None, allow_empty: bool = False, confirm_budget: bool = False) -> dict:
     """Sync a source into a new validated version of ``alias`` and promote it if its gates pass.
 
     An unchanged source is a no-op. An unreadable source, one that would delete more than
     ``gates.max_delete_share`` of the live documents (unless ``allow_mass_delete``), one that
     would build again a version an operator rolled back from (until ``indexgate release``), and
     an empty source on a first sync (unless ``allow_empty``) stop the run before anything is
-    built. The live collection is never written to; the alias moves only in the promotion step,
+    built. A sync that would embed more than the guardrails budget (``guardrails.budget``) is held
+    after chunking, before embedding, unless ``confirm_budget``. The live collection is never written to; the alias moves only in the promotion step,
     in one atomic call, and moves back if the smoke check through the alias fails. ``policy`` (a
-    YAML file with a ``gates`` section) says which gates block and which only warn. One sync per
+    YAML file with a ``gates`` and/or a ``guardrails`` section) says which gates block and which
+    only warn, and what the guardrails do with personal data and secrets. One sync per
     alias at a time (another waits ``lifecycle.wait_s``, then is refused; against a Prefect
     server, across machines, by a global concurrency limit per alias); it starts by reconciling
     what a dead run left and ends by collecting old versions. ``overrides`` (chunking, embedder
@@ -58,7 +60,7 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
             outcome = keep_unchanged(given, planned)
         else:
             parse_documents(given, planned, source, snap)
-            chunked = chunk_documents(given, planned)
+            chunked = chunk_documents(given, planned, confirm_budget)
             embed_version(settings, plan, chunked)  # a task per batch of new texts, on the flow's or a Dask runner
             # A rejected version rolls the transaction back: load_shadow's hook drops its shadow.
             with transaction() as txn:

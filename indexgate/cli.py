@@ -52,7 +52,7 @@ def cmd_sync(args) -> int:
     with flow_runs():
         outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
                        state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy,
-                       allow_empty=args.allow_empty)
+                       allow_empty=args.allow_empty, confirm_budget=args.confirm_budget)
     res_manifest = _manifest(args, outcome["alias"], outcome["version"])
     report = _report_path(args, outcome["alias"], outcome["version"])
     if args.json:
@@ -71,6 +71,9 @@ def cmd_sync(args) -> int:
                   f" (carried from the live version {carried.get('chunks_carried', 0)}),"
                   f" embedded {emb.get('embedded', 0)},"
                   f" reused from cache {emb.get('reused', 0)}, tokens embedded {emb.get('tokens_embedded', 0)}")
+            totals = (res_manifest.get("guardrails") or {}).get("totals") or {}
+            if totals:  # counts only: the manifest holds no detected value
+                print("  guardrails: " + ", ".join(f"{d} {a} {n}" for d, per in totals.items() for a, n in per.items()))
             for q in res_manifest.get("quarantined", []):
                 print(f"  quarantined {q['doc_id']}: {q['reason']}")
         if outcome["gates"]:
@@ -142,8 +145,11 @@ def _manifest(args, alias: str, version: str) -> dict | None:
 
 
 def cmd_status(args) -> int:
+    from datetime import datetime, timedelta, timezone
+
     from indexgate.holds import holds, release_command
     from indexgate.promotion import live_version
+    from indexgate.reports import embedding_accounting, summed_accounting
     from indexgate.registry import Registry
     from indexgate.store import connect
     from indexgate.versioning import validate_alias
@@ -161,14 +167,22 @@ def cmd_status(args) -> int:
             "retained": store.exists(m.collection), "created_at": m.created_at, "promoted_at": m.promoted_at,
             "counts": m.counts, "changes": m.changes, "embedding": m.embedding,
             "metrics": m.metrics.get("metrics", {}), "k": m.metrics.get("k"), "decision": m.decision,
+            "accounting": embedding_accounting(m.embedding, settings.report.price_per_million_tokens),
         })
+    since = (datetime.now(timezone.utc) - timedelta(days=args.days)).isoformat(timespec="seconds")
+    spend = {"days": args.days, "since": since,
+             **summed_accounting(v["accounting"] for v in versions if (v["created_at"] or "") >= since)}
     history = [e.model_dump() for e in registry.history(args.alias)]
     held = [{"version": v, "withdrawn_at": e.at, "by": e.by, "release": release_command(args.alias, v)}
             for v, e in holds(registry, args.alias).items()]
     if args.json:
-        _print_json({"alias": args.alias, "live": live, "versions": versions, "history": history, "holds": held})
+        _print_json({"alias": args.alias, "live": live, "versions": versions, "history": history, "holds": held,
+                     "embedding": spend})
         return EXIT_OK
     print(f"alias {args.alias}: live version {live or 'none'}")
+    print(f"  embedding over the last {args.days} days: {spend['tokens_embedded']:,} tokens,"
+          f" {spend['texts_embedded']:,} texts embedded, {spend['texts_from_cache']:,} from the cache,"
+          f" {spend['embedding_s']:.1f} s, estimated cost {spend['estimated_cost']:.6f}")
     for h in held:
         print(f"  held: version {h['version']} (rolled back from at {h['withdrawn_at']} by {h['by']});"
               f" a sync that would build it again is held. Release with: {h['release']}")
@@ -415,11 +429,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="confirm a sync that deletes more than gates.max_delete_share of the live documents")
     p.add_argument("--allow-empty", action="store_true",
                    help="allow a first sync whose source holds no document to go live with an empty index")
-    p.add_argument("--policy", help="promotion policy: YAML with a 'gates' section (see policy.yaml)")
+    p.add_argument("--confirm-budget", action="store_true",
+                   help="confirm a sync that embeds more than the guardrails budget allows")
+    p.add_argument("--policy", help="promotion and guardrails policy: YAML with a 'gates' and/or a 'guardrails'"
+                                    " section (see policy.yaml, docs/guardrails.md)")
     p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("status", parents=[common], help="live version and every version of an alias")
     p.add_argument("--alias", required=True)
+    p.add_argument("--days", type=int, default=30,
+                   help="period of the embedding accounting summed over the alias's versions (default 30)")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("search", parents=[common], help="top-k chunks from the alias")

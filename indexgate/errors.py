@@ -81,6 +81,13 @@ class MassDeleteHeld(IndexGateError):
     permanent = True
 
 
+class BudgetHeld(IndexGateError):
+    """A sync would embed more than the guardrails budget allows; held before embedding until
+    confirmed with ``--confirm-budget``."""
+
+    permanent = True
+
+
 class VersionHeld(IndexGateError):
     """A sync would build again the version an operator rolled back from; held until released."""
 

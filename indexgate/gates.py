@@ -7,6 +7,7 @@ adds them up.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from indexgate.evaluation.audit import Suspect
 from indexgate.evaluation.compare import PairedComparison
 from indexgate.evaluation.evaluate import EvalResult
 from indexgate.evaluation.latency import LatencyStats
+from indexgate.guardrails import GuardrailsPolicy, detect
 from indexgate.models import Decision, GateResult
 from indexgate.settings import GateConfig, LatencyConfig, RegressionConfig
 from indexgate.store.base import VectorStore
@@ -158,6 +160,24 @@ def audit(suspects: list[Suspect], n_queries: int) -> list[GateResult]:
     ids = sorted({s.query_id for s in suspects})
     return [GateResult("audit.golden_labels", not ids, f"{len(ids)}/{n_queries} suspect", f"0/{n_queries} suspect",
                        detail="; ".join(f"{s.query_id}: {s.reason}" for s in suspects[:5]))]
+
+
+def guardrails(store: VectorStore, collection: str, policy: GuardrailsPolicy) -> GateResult:
+    """Read every stored payload back and scan its text (and embedded prefix) with the policy's
+    ``redact`` and ``block`` detectors for its document: any finding fails the gate. The detail
+    names detectors, counts and the first point; never a value."""
+    found: Counter[str] = Counter()
+    first = ""
+    for pid, payload in store.iter_payloads(collection, ["doc_id", "text", "section"]):
+        actions = policy.actions_for(str(payload.get("doc_id") or ""))
+        names = tuple(name for name, action in actions.items() if action != "allow")
+        text = "\n".join(str(payload.get(key) or "") for key in ("section", "text"))
+        matches = detect(text, names, region=policy.phone_region) if names else []
+        found.update(m.detector for m in matches)
+        if matches and not first:
+            first = f"; first: point {pid} of {payload.get('doc_id')}"
+    detail = ", ".join(f"{name} {n}" for name, n in sorted(found.items())) + first if found else ""
+    return GateResult("guardrails.stored_payloads", not found, sum(found.values()), 0, detail=detail)
 
 
 def apply_policy(gates: Iterable[GateResult], config: GateConfig) -> list[GateResult]:

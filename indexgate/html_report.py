@@ -22,7 +22,7 @@ from indexgate import charts
 from indexgate.errors import RegistryError
 from indexgate.quality import wait_data_docs
 from indexgate.registry import Manifest, Registry
-from indexgate.reports import gate_rows
+from indexgate.reports import gate_rows, guardrail_rows
 from indexgate.settings import ReportConfig
 
 REPORT_NAME = "report.html"
@@ -81,6 +81,8 @@ def report_data(manifest: Manifest, baseline: Manifest | None, folder: Path, con
         "changes": {**document_changes(baseline.documents if baseline else None, manifest.documents),
                     "against": baseline.version if baseline else None},
         "quarantined": manifest.quarantined,
+        "guardrails": guardrail_rows(manifest.guardrails),
+        "embedding_estimate": manifest.embedding.get("estimate"),
         "chunk_tokens": token_histogram(folder / "chunks.parquet"),
         "quality": {"checks": suites.get("checks") or [], "seconds": suites.get("seconds"),
                     "data_docs": os.path.relpath(data_docs, folder) if data_docs else None},
@@ -194,6 +196,10 @@ def render_html(data: dict[str, Any]) -> str:
     parts.append(_table(["document", "reason"], [[q["doc_id"], q["reason"]] for q in data["quarantined"]],
                         "quarantine-table") if data["quarantined"] else '<p class="muted">nothing quarantined</p>')
 
+    parts.append("<h2>Guardrails</h2>")
+    parts.append(_table(["document", "outcome", "detector", "action", "count"], data["guardrails"],
+                        "guardrails-table") if data["guardrails"] else '<p class="muted">no personal data or secrets found</p>')
+
     emb = data["embedding"]
     parts.append("<h2>Embedding</h2>")
     parts.append(_table(["what", "value"], [
@@ -201,6 +207,9 @@ def render_html(data: dict[str, Any]) -> str:
                                                                                 emb["chunks_reused"]],
         ["tokens embedded", emb["tokens_embedded"]], ["embedding time (s)", emb["seconds"]],
         ["estimated cost", f"${emb['estimated_cost']:.6f} at ${emb['price_per_million_tokens']:g} per million tokens"],
+        *([["estimate before embedding (texts, tokens, cost)",
+            f"{est['texts']}, {est['tokens']}, ${est['cost']:.6f}" + (" (over budget, confirmed)" if est.get("confirmed") else "")]]
+          if (est := data.get("embedding_estimate")) else []),
     ], "embedding-table"))
     counts = data["counts"]
     if counts:

@@ -37,7 +37,8 @@ class Quarantined:
     ``source.max_file_bytes``, or parsed text over ``gates.quality.max_document_chars``),
     ``access_denied``, ``empty``, ``no_text``, ``binary``, ``undecodable``, ``corrupt``,
     ``encrypted``, ``unsupported``, ``timeout``, ``memory``, ``crashed``, ``parser_error``,
-    ``changed``, ``unreadable``; the README's Quarantine table says when each applies);
+    ``changed``, ``unreadable``, ``guardrail`` (a finding of a ``block`` detector of the
+    guardrails policy); the README's Quarantine table says when each applies);
     ``reason`` says what happened in words.
     """
 

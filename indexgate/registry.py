@@ -77,6 +77,9 @@ class Manifest(BaseModel):
     # Evidence behind the gates beyond the golden metrics: data-quality checks and Data Docs,
     # the live version compared with and the comparison, latency, golden-set audit.
     quality: dict[str, Any] = {}
+    # Guardrails (issue 22): the policy's fingerprint, findings per document, totals per detector
+    # and action, and per outcome. Counts and names only, never a detected value.
+    guardrails: dict[str, Any] = {}
     history: list[Event] = []
 
 

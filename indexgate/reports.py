@@ -49,6 +49,37 @@ def changes_text(changes: Mapping[str, Any]) -> str:
     return f"documents {counts} (against {changes.get('base') or 'no live version'})"
 
 
+def embedding_accounting(embedding: Mapping[str, Any], price_per_million_tokens: float) -> dict[str, Any]:
+    """What one version's embedding cost: texts embedded and taken from the cache, tokens embedded,
+    seconds, and the cost estimated at ``price_per_million_tokens`` (``report.price_per_million_tokens``)."""
+    tokens = int(embedding.get("tokens_embedded", 0))
+    return {"texts_embedded": int(embedding.get("embedded", 0)), "texts_from_cache": int(embedding.get("reused", 0)),
+            "tokens_embedded": tokens, "embedding_s": float(embedding.get("seconds", 0.0)),
+            "estimated_cost": round(tokens * price_per_million_tokens / 1e6, 6)}
+
+
+def summed_accounting(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The sum of several :func:`embedding_accounting` rows (e.g. an alias's versions over a period)."""
+    keys = ("texts_embedded", "texts_from_cache", "tokens_embedded", "embedding_s", "estimated_cost")
+    total = dict.fromkeys(keys, 0)
+    for row in rows:
+        for key in keys:
+            total[key] += row.get(key, 0)
+    total["embedding_s"] = round(total["embedding_s"], 3)
+    total["estimated_cost"] = round(total["estimated_cost"], 6)
+    return total
+
+
+def guardrail_rows(record: Mapping[str, Any]) -> list[list[Any]]:
+    """Rows (document, outcome, detector, action, count) of a manifest's guardrails record, then
+    the totals (document ``all``). Names and counts only: the record holds no detected value."""
+    rows = [[d["path"], d["outcome"], c["detector"], c["action"], c["count"]]
+            for d in record.get("documents", []) for c in d["counts"]]
+    rows += [["all", "", detector, action, n]
+             for detector, per in record.get("totals", {}).items() for action, n in per.items()]
+    return rows
+
+
 def sync_markdown(outcome: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> str:
     """The Markdown artifact of one sync: decision and reason, counts, metrics, gates."""
     lines = [f"# IndexGate sync of `{outcome['alias']}`", "",
@@ -74,6 +105,10 @@ def sync_markdown(outcome: Mapping[str, Any], manifest: Mapping[str, Any] | None
             k = manifest["metrics"].get("k")
             lines += [f"## Relevance at k={k}", "", "| metric | value |", "|---|---|"]
             lines += [f"| {m} | {_fmt(v)} |" for m, v in metrics.items()] + [""]
+        guard_rows = guardrail_rows(manifest.get("guardrails") or {})
+        if guard_rows:
+            lines += ["## Guardrails", "", "| document | outcome | detector | action | count |", "|---|---|---|---|---|"]
+            lines += [f"| {_cell(str(r[0]))} | {r[1]} | {r[2]} | {r[3]} | {r[4]} |" for r in guard_rows] + [""]
         if manifest.get("quarantined"):
             lines += ["## Quarantined", "", "| document | kind | reason |", "|---|---|---|"]
             lines += [f"| {_cell(q['doc_id'])} | {q.get('kind', '')} | {_cell(q['reason'])} |"

@@ -20,6 +20,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from indexgate.errors import ConfigError
+from indexgate.guardrails.policy import GuardrailsPolicy
 
 
 class ChunkingConfig(BaseModel):
@@ -74,7 +75,7 @@ class EmbedderConfig(BaseModel):
 
 GateMode = Literal["block", "warn", "off"]
 # Gate families, named by the first part of a gate's name ("latency.p95_ms" is in "latency").
-GATE_FAMILIES = ("integrity", "quality", "relevance", "regression", "latency", "audit")
+GATE_FAMILIES = ("integrity", "quality", "relevance", "regression", "latency", "audit", "guardrails")
 # Every gate the gates (indexgate.gates) and the quality suites (indexgate.quality.suites)
 # produce; tests/unit/test_policy.py keeps this list equal to what they produce. A name ending
 # in "@k" stands for that metric at any k ("relevance.mrr@5"); "relevance.mrr" names it at every k.
@@ -94,6 +95,7 @@ GATE_NAMES = (
     "regression.mrr@k", "regression.ndcg@k",
     "latency.p50_ms", "latency.p95_ms",
     "audit.golden_labels",
+    "guardrails.stored_payloads",
 )
 _AT_K = re.compile(r"@(?:\d+|k)$")
 
@@ -169,6 +171,7 @@ class AuditConfig(BaseModel):
 
 _DEFAULT_MODES: dict[str, GateMode] = {
     "integrity": "block", "quality": "block", "relevance": "block", "regression": "block", "source": "block",
+    "guardrails": "block",
     # Latency on a shared machine is noisy, and a broken golden set must be seen, not obeyed.
     "latency": "warn", "audit": "warn",
 }
@@ -435,10 +438,14 @@ class _YamlSource(PydanticBaseSettingsSource):
         data = _read_yaml(path, "config file") if path is not None else {}
         if policy is not None:
             rules = _read_yaml(policy, "policy file")
-            if set(rules) != {"gates"} or not isinstance(rules["gates"], dict):
-                raise ConfigError(f"policy file {policy} must hold exactly one mapping, 'gates'")
-            gates = data.get("gates") if isinstance(data.get("gates"), dict) else {}
-            data = {**data, "gates": _deep_merge(gates, rules["gates"])}
+            # The promotion policy (gates) and the guardrails policy; each merged over the config's.
+            if not rules or not set(rules) <= {"gates", "guardrails"} or \
+                    not all(isinstance(v, dict) for v in rules.values()):
+                raise ConfigError(f"policy file {policy} must hold one or both mappings 'gates' and 'guardrails'"
+                                  f" (found: {', '.join(map(str, rules)) or 'nothing'})")
+            for section, values in rules.items():
+                base = data.get(section) if isinstance(data.get(section), dict) else {}
+                data = {**data, section: _deep_merge(base, values)}
         return data
 
 
@@ -470,6 +477,8 @@ class Settings(BaseSettings):
     dask: DaskConfig = DaskConfig()
     notify: NotifyConfig = NotifyConfig()
     api: ApiConfig = ApiConfig()
+    # Personal data and secrets: what each detector does, and the embedding budget (issue 22).
+    guardrails: GuardrailsPolicy = GuardrailsPolicy()
     # Points and chunks are streamed through the pipeline in batches of this many (and the sync's
     # embedding fan-out sends this many texts to the model per task).
     batch_size: int = Field(256, ge=1)

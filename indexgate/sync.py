@@ -26,13 +26,15 @@ from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
 from indexgate.embedding import Embedder
 from indexgate.embedding.batch import BatchResult, EmbeddingPlan, EmbedStats, embed_chunks, plan_batches
-from indexgate.errors import AliasConflict, EmbedderMismatch, EmbeddingError, EmptySource
+from indexgate.errors import AliasConflict, BudgetHeld, EmbedderMismatch, EmbeddingError, EmptySource
 from indexgate.evaluation import SpanIndex, evaluate, load_golden
 from indexgate.evaluation.audit import audit_golden
 from indexgate.evaluation.compare import compare_results
 from indexgate.evaluation.evaluate import EvalResult
 from indexgate.evaluation.golden import GoldenQuery, check_spans
 from indexgate.evaluation.latency import measure_latency
+from indexgate.guardrails import EmbeddingBudget, Replacement, check_budget, original_length, to_redacted
+from indexgate.guardrails.budget import CONFIRM_FLAG
 from indexgate.holds import check_not_held
 from indexgate.models import GateResult, Snapshot
 from indexgate.parsing import PARSER_VERSION
@@ -44,6 +46,7 @@ from indexgate.preflight import check_state_outside_source
 from indexgate.promotion import live_version, promote
 from indexgate.recovery import expected_ids, verify_shadow
 from indexgate.registry import Manifest
+from indexgate.reports import embedding_accounting
 from indexgate.resources import Resources, models_loaded, pinned_embedder
 from indexgate.reuse import carry_rows, content_hashes, doc_ids
 from indexgate.settings import Settings
@@ -125,7 +128,8 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     already live.
     """
     validate_alias(alias)
-    version = version_id(snap.hash, res.chunker.fingerprint, res.embedder.fingerprint.id, PARSER_VERSION)
+    version = version_id(snap.hash, res.chunker.fingerprint, res.embedder.fingerprint.id, PARSER_VERSION,
+                         guardrails=res.settings.guardrails.fingerprint)
     live = live_version(res.store, alias)
     workdir = res.registry.version_dir(alias, version)
     collection = collection_name(alias, version)
@@ -158,6 +162,7 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
             # embed the golden queries for the regression gate (see score_live).
             embedder={**res.embedder.fingerprint.as_dict(), "config": res.settings.embedder.model_dump(mode="json")},
             parser_version=PARSER_VERSION,
+            guardrails={"policy": res.settings.guardrails.fingerprint},
             documents=[{"doc_id": o.doc_id, "content_hash": o.content_hash, "size": o.size, "mime": o.mime,
                         "modified": o.modified, **({"etag": o.etag} if o.etag else {})} for o in snap.objects],
         )
@@ -191,6 +196,9 @@ def _base_table(res: Resources, plan: Plan, name: str) -> Path | None:
     path = res.registry.version_dir(plan.alias, plan.base) / name
     if base is None or base.parser_version != PARSER_VERSION or not path.is_file():
         return None
+    # Its stored text was guarded by another policy (or none): parse again, never carry it.
+    if base.guardrails.get("policy") != res.settings.guardrails.fingerprint:
+        return None
     if name == "chunks.parquet" and base.chunker.get("fingerprint") != res.chunker.fingerprint:
         return None
     return path
@@ -212,14 +220,19 @@ def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
     result = parse_snapshot(open_source(source, config.source, config.spool_folder), todo,
                             plan.parsed_path if carry else plan.documents_path, limits=config.parsing,
                             spool=Spool(config.spool_folder, config.source.spool_max_bytes),
-                            max_chars=config.gates.quality.max_document_chars)
+                            max_chars=config.gates.quality.max_document_chars, guardrails=config.guardrails)
     if carry:
         carry_rows(base, carry, plan.parsed_path, plan.documents_path, DOCUMENTS_SCHEMA)
     else:
         plan.parsed_path.unlink(missing_ok=True)  # a stale one would make chunk() carry chunks
     quarantined = [asdict(q) for q in result.quarantined]  # the snapshot's refusals included
     documents = result.documents + len(carry)
-    _update(res, plan, quarantined=quarantined,
+    guarded = result.guarded
+    if carry:  # the carried documents' findings, as the base (same policy) recorded them
+        base_record = res.registry.load(plan.alias, plan.base).guardrails
+        guarded = [d for d in base_record.get("documents", []) if d["path"] in carry] + guarded
+    _update(res, plan, guardrails=guardrails_record(config.guardrails.fingerprint, guarded),
+            quarantined=quarantined,
             counts={"objects": len(snap.objects) + len(snap.refused), "documents": documents,
                     "quarantined": len(quarantined)},
             changes={"documents_parsed": len(todo.objects), "documents_carried": len(carry)},
@@ -229,12 +242,31 @@ def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
             "parsed": len(todo.objects), "carried": len(carry)}
 
 
-def chunk(res: Resources, plan: Plan) -> dict:
+def guardrails_record(policy: str, documents: list[dict]) -> dict:
+    """The manifest's guardrails record: the policy's fingerprint, the findings of each document
+    that had any (:meth:`GuardReport.as_dict`), and their totals per detector and action, and per
+    outcome. Counts and names only, never a detected value."""
+    totals: dict[str, dict[str, int]] = {}
+    outcomes: dict[str, int] = {}
+    for doc in documents:
+        outcomes[doc["outcome"]] = outcomes.get(doc["outcome"], 0) + 1
+        for c in doc["counts"]:
+            per = totals.setdefault(c["detector"], {})
+            per[c["action"]] = per.get(c["action"], 0) + c["count"]
+    return {"policy": policy, "totals": totals, "outcomes": outcomes, "documents": documents}
+
+
+def chunk(res: Resources, plan: Plan, confirm_budget: bool = False) -> dict:
     """Write the version's chunks table. When the parse step carried documents from the base and
     the chunker fingerprint is the base's, their chunk rows are carried too (identical by
     construction, ids included); only the documents parsed in this run are chunked. The stats
     say how many distinct chunk texts the embedding cache lacks (``uncached``): how big the
-    embedding step will be."""
+    embedding step will be.
+
+    Then the embedding budget (``guardrails.budget``): the texts and tokens the cache lacks are
+    estimated and recorded (manifest ``embedding.estimate``); above a limit, and unless
+    ``confirm_budget``, :class:`~indexgate.errors.BudgetHeld` stops the sync before embedding, with
+    the estimate and the command that confirms it."""
     started = time.perf_counter()
     base = _base_table(res, plan, "chunks.parquet")
     carried_docs = doc_ids(plan.documents_path) - doc_ids(plan.parsed_path) if plan.parsed_path.is_file() else set()
@@ -250,14 +282,35 @@ def chunk(res: Resources, plan: Plan) -> dict:
     table = pq.read_table(plan.chunks_path, columns=["n_tokens", "text_hash"])
     tokens = table.column("n_tokens")
     res.cache.refresh()  # vectors other processes (embedding workers) cached meanwhile
-    uncached = len(res.cache.missing(table.column("text_hash").to_pylist()))
+    missing = set(res.cache.missing(table.column("text_hash").to_pylist()))
+    uncached = len(missing)
+    # Tokens of each distinct text the cache lacks (a text embeds once, however many chunks share it).
+    todo = dict(zip(table.column("text_hash").to_pylist(), tokens.to_pylist()))
+    uncached_tokens = sum(int(n or 0) for h, n in todo.items() if h in missing)
+    decision = check_budget(uncached, uncached_tokens, _budget(res.settings),
+                            command=f"indexgate sync --source {res.registry.load(plan.alias, plan.version).source}"
+                                    f" --alias {plan.alias} {CONFIRM_FLAG}")
     stats = {"chunks": len(tokens), "tokens": int(pc.sum(tokens).as_py() or 0), "carried": carried,
-             "uncached": uncached}
+             "uncached": uncached, "uncached_tokens": uncached_tokens, "estimated_cost": round(decision.cost, 6)}
+    estimate = {"texts": uncached, "tokens": uncached_tokens, "cost": round(decision.cost, 6),
+                "held": decision.held and not confirm_budget, "confirmed": decision.held and confirm_budget}
     _update(res, plan, counts={"chunks": stats["chunks"], "chunk_tokens": stats["tokens"]},
-            changes={"chunks_carried": carried},
+            changes={"chunks_carried": carried}, embedding={"estimate": estimate},
             timings={"chunk_s": round(time.perf_counter() - started, 3)})
+    if decision.held and not confirm_budget:
+        raise BudgetHeld(decision.message)
+    if decision.held:
+        log.warning("budget exceeded, confirmed with %s: %s", CONFIRM_FLAG, decision.message)
     _start_quality(res, plan, "chunks")
     return stats
+
+
+def _budget(settings: Settings) -> EmbeddingBudget:
+    """The embedding budget, priced at the report's price unless the budget names its own."""
+    budget = settings.guardrails.budget
+    if budget.price_per_million_tokens:
+        return budget
+    return budget.model_copy(update={"price_per_million_tokens": settings.report.price_per_million_tokens})
 
 
 def embed(res: Resources, plan: Plan) -> dict:
@@ -266,9 +319,15 @@ def embed(res: Resources, plan: Plan) -> dict:
     stats = embed_chunks(plan.chunks_path, res.embedder, res.cache, batch=res.settings.batch_size)
     for worker in (stats.workers or {}).values():  # this process: as the fan-out's tasks report it
         worker["models_loaded"] = models_loaded()
-    _update(res, plan, embedding=stats.as_dict(), timings={"embed_s": round(stats.seconds, 3)})
+    _update(res, plan, embedding=_accounted(res, stats), timings={"embed_s": round(stats.seconds, 3)})
     _start_quality(res, plan, "embeddings")
     return stats.as_dict()
+
+
+def _accounted(res: Resources, stats: EmbedStats) -> dict:
+    """The embedding stats with their estimated cost, priced as the report prices it."""
+    return {**stats.as_dict(), "estimated_cost": embedding_accounting(
+        stats.as_dict(), res.settings.report.price_per_million_tokens)["estimated_cost"]}
 
 
 def plan_embedding(res: Resources, plan: Plan) -> EmbeddingPlan:
@@ -293,7 +352,7 @@ def record_embedding(res: Resources, plan: Plan, todo: EmbeddingPlan, results: l
                          f" after their batches finished (first {lost[0][:12]}): the embedding workers must"
                          " write to this same folder (a shared cache_dir; docs/scaling.md)")
     stats = EmbedStats.combine(todo.chunks, results, time.time() - todo.started)
-    _update(res, plan, embedding=stats.as_dict(), timings={"embed_s": round(stats.seconds, 3)})
+    _update(res, plan, embedding=_accounted(res, stats), timings={"embed_s": round(stats.seconds, 3)})
     _start_quality(res, plan, "embeddings")
     return stats.as_dict()
 
@@ -360,6 +419,13 @@ def check_integrity(res: Resources, plan: Plan) -> list[GateResult]:
                                  documents=plan.documents_path, version=plan.version)
 
 
+def check_guardrails(res: Resources, plan: Plan) -> list[GateResult]:
+    """The shadow's stored payloads, read back and scanned: no redact or block finding left."""
+    if res.settings.gates.mode("guardrails") == "off":
+        return []
+    return [gate_checks.guardrails(res.store, plan.collection, res.settings.guardrails)]
+
+
 def check_quarantine(res: Resources, plan: Plan) -> list[GateResult]:
     counts = res.registry.load(plan.alias, plan.version).counts
     return [gate_checks.quarantine_share(counts.get("objects", 0), counts.get("quarantined", 0),
@@ -375,16 +441,46 @@ def _document_lengths(plan: Plan) -> dict[str, int]:
 
 
 def _golden(plan: Plan, golden: str) -> tuple[list[GoldenQuery], dict[str, int]]:
-    """The golden queries, their spans checked against the version's documents (an error names
-    the line of a span beyond its document's end), and the documents' lengths."""
-    queries, lengths = load_golden(golden), _document_lengths(plan)
-    check_spans(queries, lengths)
-    return queries, lengths
+    """The golden queries, their spans checked against the version's original documents (an
+    error names the line of a span beyond its document's end), and the original documents' lengths.
+
+    Golden spans are offsets of the original documents. The guardrails may have replaced parts
+    of a stored document by placeholders: :func:`in_stored_offsets` maps the spans into the
+    stored (redacted) text of a version, where its chunks' offsets are, before scoring it."""
+    queries, lengths, redactions = load_golden(golden), _document_lengths(plan), _redactions(plan.documents_path)
+    originals = {doc: original_length(n, redactions[doc]) if doc in redactions else n for doc, n in lengths.items()}
+    check_spans(queries, originals)
+    return queries, originals
+
+
+def _redactions(documents: Path) -> dict[str, list[Replacement]]:
+    """The placeholders of each redacted document of a documents table (none for a table written
+    before the guardrails)."""
+    if "redactions" not in pq.read_schema(documents).names:
+        return {}
+    out = {}
+    for batch in pq.ParquetFile(documents).iter_batches(batch_size=256, columns=["doc_id", "redactions"]):
+        for doc, reps in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
+            if reps:
+                out[doc] = [Replacement(*r) for r in reps]
+    return out
+
+
+def in_stored_offsets(queries: list[GoldenQuery], redactions: dict[str, list[Replacement]]) -> list[GoldenQuery]:
+    """``queries`` (original offsets) with each span in a redacted document mapped into its
+    stored text (:func:`~indexgate.guardrails.to_redacted`)."""
+    if not redactions:
+        return queries
+    return [replace(q, relevant=tuple(replace(sp, **dict(zip(("start", "end"), to_redacted(redactions[sp.doc_id],
+                                                                                            sp.start, sp.end))))
+                                      if sp.doc_id in redactions else sp for sp in q.relevant))
+            for q in queries]
 
 
 def score(res: Resources, plan: Plan, golden: str) -> EvalResult:
     """Score the collection of this plan on a golden set at the configured k."""
     queries, _ = _golden(plan, golden)
+    queries = in_stored_offsets(queries, _redactions(plan.documents_path))
     return evaluate(res.store, plan.collection, res.embedder, queries, res.settings.gates.k,
                     SpanIndex.from_parquet(plan.chunks_path))
 
@@ -406,6 +502,10 @@ def score_live(res: Resources, plan: Plan, queries: list[GoldenQuery],
         return None, problem
     if not res.store.exists(collection):
         return None, f"live collection {collection} does not exist"
+    # The live version's own stored offsets (its guardrails policy may differ from this one's).
+    documents = chunks.with_name("documents.parquet")
+    if documents.is_file():
+        queries = in_stored_offsets(queries, _redactions(documents))
     return evaluate(res.store, collection, embedder, queries, res.settings.gates.k,
                     SpanIndex.from_parquet(chunks), depth=depth), None
 
@@ -430,7 +530,8 @@ def check_relevance(res: Resources, plan: Plan, golden: str) -> list[GateResult]
     config = res.settings.gates
     queries, lengths = _golden(plan, golden)
     depth = config.audit.depth if config.mode("audit") != "off" else None
-    shadow = evaluate(res.store, plan.collection, res.embedder, queries, config.k,
+    stored = in_stored_offsets(queries, _redactions(plan.documents_path))
+    shadow = evaluate(res.store, plan.collection, res.embedder, stored, config.k,
                       SpanIndex.from_parquet(plan.chunks_path), depth=depth)
     gates = gate_checks.relevance(shadow, config)
     live, problem = None, None
@@ -470,7 +571,8 @@ def validate(res: Resources, plan: Plan, golden: str | None = None) -> list[Gate
     """Every gate of the shadow before the decision: integrity (read back from the store), the
     quarantine share, the data-quality suites and, with a golden set, relevance (with the
     regression test against the live version and the golden-set audit) and query latency."""
-    gates = check_integrity(res, plan) + check_quarantine(res, plan) + check_quality(res, plan)
+    gates = (check_integrity(res, plan) + check_guardrails(res, plan) + check_quarantine(res, plan)
+             + check_quality(res, plan))
     if golden:
         gates += check_relevance(res, plan, golden) + check_latency(res, plan, golden)
     return gates

@@ -26,14 +26,17 @@ def validate_alias(alias: str) -> str:
     return alias
 
 
-def version_id(snapshot_hash: str, chunker_fingerprint: str, embedder_fingerprint: str, parser_version: int) -> str:
+def version_id(snapshot_hash: str, chunker_fingerprint: str, embedder_fingerprint: str, parser_version: int,
+               guardrails: str | None = None) -> str:
     """The id of the version these inputs build. The parser version is part of it: a parser that
-    reads the same bytes differently makes a different version, never a silent no-op."""
-    return stable_hash(
-        {"snapshot": snapshot_hash, "chunker": chunker_fingerprint, "embedder": embedder_fingerprint,
-         "parser": parser_version},
-        length=12,
-    )
+    reads the same bytes differently makes a different version, never a silent no-op. So is the
+    guardrails policy's fingerprint (``guardrails``), when given: the same documents under
+    another policy store other text, so they are another index."""
+    inputs = {"snapshot": snapshot_hash, "chunker": chunker_fingerprint, "embedder": embedder_fingerprint,
+              "parser": parser_version}
+    if guardrails is not None:
+        inputs["guardrails"] = guardrails
+    return stable_hash(inputs, length=12)
 
 
 def collection_name(alias: str, version: str) -> str:

@@ -40,8 +40,8 @@ def parse_documents(settings: Settings, plan: sync.Plan, source: str, snap: Snap
 
 
 @task(name="chunk_documents", cache_policy=NO_CACHE)
-def chunk_documents(settings: Settings, plan: sync.Plan) -> dict:
-    stats = sync.chunk(resources(settings), plan)
+def chunk_documents(settings: Settings, plan: sync.Plan, confirm_budget: bool = False) -> dict:
+    stats = sync.chunk(resources(settings), plan, confirm_budget)
     get_run_logger().info("%d chunks (%d carried), %d tokens, %d texts to embed", stats["chunks"], stats["carried"],
                           stats["tokens"], stats["uncached"])
     return stats

@@ -66,7 +66,7 @@ def run_configuration(settings: Settings, snap: Snapshot, source: str, golden: G
         plan = sync.plan(res, sync.scratch_alias(), snap)
         sync.parse(res, plan, source, snap)
         chunk_started = time.perf_counter()
-        chunked = sync.chunk(res, plan)
+        chunked = sync.chunk(res, plan, confirm_budget=True)  # a scratch build is no sync: never held
         chunk_seconds = time.perf_counter() - chunk_started
         embedded = sync.embed(res, plan)
         sync.load(res, plan)

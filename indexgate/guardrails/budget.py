@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The flag that confirms a held sync. The sync does not check budgets yet (docs/guardrails.md).
+# The flag that confirms a held sync (indexgate sync; the sync and reindex flows' confirm_budget).
 CONFIRM_FLAG = "--confirm-budget"
 
 

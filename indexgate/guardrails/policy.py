@@ -23,9 +23,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from indexgate.errors import ConfigError
+from indexgate.hashing import stable_hash
 from indexgate.guardrails.budget import EmbeddingBudget
 from indexgate.guardrails.detectors import DETECTOR_NAMES
-from indexgate.settings import _read_yaml
 
 Action = Literal["redact", "block", "allow"]
 
@@ -78,11 +78,20 @@ class GuardrailsPolicy(BaseModel):
                 actions.update(rule.actions)
         return actions
 
+    @property
+    def fingerprint(self) -> str:
+        """What decides a version's stored text: every field but the budget. A change of it is
+        another version (the same documents under another policy are another index)."""
+        return stable_hash(self.model_dump(mode="json", exclude={"budget"}), length=12)
+
 
 def load_guardrails_policy(path: Path | None) -> GuardrailsPolicy:
     """The ``guardrails:`` section of the YAML file at ``path``; the default without a file
     or without that section. Raises :class:`ConfigError` with one line naming the file and field.
     """
+    # Imported here: the settings hold a GuardrailsPolicy, so they import this module first.
+    from indexgate.settings import _read_yaml
+
     if path is None:
         return GuardrailsPolicy()
     data = _read_yaml(path, "policy file")

@@ -79,3 +79,29 @@ def redact(text: str, matches: list[Match]) -> Redacted:
         cursor = m.end
     parts.append(text[cursor:])
     return Redacted("".join(parts), tuple(replacements))
+
+
+def to_redacted(replacements: tuple[Replacement, ...] | list[Replacement], start: int, end: int) -> tuple[int, int]:
+    """The span of the redacted text that ``original[start:end]`` became: the inverse of
+    :meth:`Redacted.to_original`. Golden spans are written in original offsets; chunks are cut
+    from the redacted text. Text outside placeholders maps to the same text; a span that touches
+    a replaced match covers its whole placeholder. ``replacements`` are sorted (as made)."""
+    if not 0 <= start <= end:
+        raise ValueError(f"span {start}:{end} is not a span")
+    ends = [r.orig_end for r in replacements]
+
+    def position(pos: int, at_end: bool) -> int:
+        i = bisect.bisect_left(ends, pos) if at_end else bisect.bisect_right(ends, pos)
+        if i < len(replacements):
+            r = replacements[i]
+            if (r.orig_start < pos <= r.orig_end) if at_end else (r.orig_start <= pos < r.orig_end):
+                return r.end if at_end else r.start
+        j = bisect.bisect_right(ends, pos) - 1
+        return pos if j < 0 else pos - replacements[j].orig_end + replacements[j].end
+
+    return position(start, False), position(end, True)
+
+
+def original_length(length: int, replacements: tuple[Replacement, ...] | list[Replacement]) -> int:
+    """Characters of the original text of a redacted text of ``length`` characters."""
+    return length + sum((r.orig_end - r.orig_start) - (r.end - r.start) for r in replacements)

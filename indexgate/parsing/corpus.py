@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from indexgate.errors import ParseError
+from indexgate.guardrails import GuardrailsPolicy, guard, to_redacted
 from indexgate.hashing import sha256_bytes
 from indexgate.models import Quarantined, Snapshot, SourceObject
 from indexgate.parsing.worker import shared_parser
@@ -26,6 +27,9 @@ SCHEMA = pa.schema([
     ("modified", pa.string()), ("mime", pa.string()), ("text", pa.large_string()),
     # Offset in text where each page starts (page 1 first); null for formats without pages.
     ("pages", pa.list_(pa.int64())),
+    # Guardrails: where each placeholder in text stands in the original document, as
+    # [start, end, orig_start, orig_end]; null when nothing was redacted. Offsets only, no values.
+    ("redactions", pa.list_(pa.list_(pa.int64()))),
 ])
 
 
@@ -34,6 +38,8 @@ class ParseResult:
     documents: int = 0
     characters: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
+    # Guardrail findings per document that had any (GuardReport.as_dict(): counts, never values).
+    guarded: list[dict] = field(default_factory=list)
 
 
 def read_verified(source: Source, obj: SourceObject, spool: Spool | None = None) -> bytes:
@@ -51,7 +57,8 @@ def read_verified(source: Source, obj: SourceObject, spool: Spool | None = None)
 
 
 def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: ParsingConfig | None = None,
-                   spool: Spool | None = None, batch: int = 64, max_chars: int | None = None) -> ParseResult:
+                   spool: Spool | None = None, batch: int = 64, max_chars: int | None = None,
+                   guardrails: GuardrailsPolicy | None = None) -> ParseResult:
     """Write ``out`` (Parquet, one row per parsed document, snapshot order).
 
     Every object is either a row or a quarantine entry with its reason, nothing is dropped
@@ -61,6 +68,12 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
     whose text is longer than ``max_chars`` characters is quarantined (kind ``too_large``) before
     its text is kept: one oversized file costs itself, never the version, and nothing downstream
     (chunking, embedding) ever holds it.
+
+    With ``guardrails``, each text is guarded before it is kept (docs/guardrails.md): findings of
+    ``redact`` detectors are replaced by placeholders (the row's ``redactions`` map them to the
+    original offsets, ``pages`` are mapped into the redacted text); a document with a ``block``
+    finding is quarantined (kind ``guardrail``, the reason names the detectors and counts). The
+    original text is never written.
     """
     result = ParseResult(quarantined=list(snapshot.refused))
 
@@ -79,11 +92,26 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
                 result.quarantined.append(Quarantined(obj.doc_id, f"unreadable: {exc.strerror or exc}", "unreadable"))
                 log.warning("quarantined %s: %s", obj.doc_id, exc)
                 continue
+            text, pages, redactions = parsed.text, list(parsed.pages) or None, None
+            if guardrails is not None:
+                guarded = guard(obj.doc_id, text, guardrails)
+                if guarded.report.outcome != "clean":
+                    result.guarded.append(guarded.report.as_dict())
+                if guarded.redacted is None:
+                    reason = guarded.report.reason
+                    result.quarantined.append(Quarantined(obj.doc_id, reason, "guardrail"))
+                    log.warning("quarantined %s: %s", obj.doc_id, reason)  # detector names and counts only
+                    continue
+                reps = guarded.redacted.replacements
+                if reps:
+                    text = guarded.redacted.text
+                    redactions = [[r.start, r.end, r.orig_start, r.orig_end] for r in reps]
+                    pages = [to_redacted(reps, p, p)[0] for p in pages] if pages else pages
             result.documents += 1
-            result.characters += len(parsed.text)
+            result.characters += len(text)
             yield {"doc_id": obj.doc_id, "uri": obj.uri, "content_hash": obj.content_hash,
-                   "size": obj.size, "modified": obj.modified, "mime": obj.mime, "text": parsed.text,
-                   "pages": list(parsed.pages) or None}
+                   "size": obj.size, "modified": obj.modified, "mime": obj.mime, "text": text,
+                   "pages": pages, "redactions": redactions}
 
     with shared_parser(limits) as parser:
         write_rows(out, SCHEMA, rows(parser), batch)

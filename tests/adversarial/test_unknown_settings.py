@@ -42,7 +42,7 @@ def test_a_misspelt_environment_section_is_refused(monkeypatch):
     message = str(refused.value)
     assert message.startswith("environment variable INDEXGATE_GATE__MIN_MRR: unknown settings section 'gate'"
                               " (did you mean 'gates'?)")
-    assert "chunking, dask, embedder, gates, home" in message
+    assert "chunking, dask, embedder, gates, guardrails, home" in message
 
 
 def test_a_misspelt_key_inside_a_section_names_the_valid_keys(monkeypatch):

@@ -42,7 +42,9 @@ def test_most_specific_mode_wins(tmp_path):
 @pytest.mark.parametrize("text,message", [
     ("gates: {modes: {integrity: warn}}", "integrity gates always block"),
     ("gates: {modes: {latency: maybe}}", "modes.latency"),
-    ("chunking: {chunk_size: 10}", "exactly one mapping, 'gates'"),
+    ("chunking: {chunk_size: 10}", "one or both mappings 'gates' and 'guardrails' \\(found: chunking\\)"),
+    ("guardrails: {actions: {emails: block}}", "guardrails.actions: unknown detector emails; valid: private_key"),
+    ("guardrails: {budget: {max_texts: -1}}", "guardrails.budget.max_texts"),
     ("gates: {regression: {test: ttest}}", "regression.test"),
 ])
 def test_bad_policy_is_a_config_error(tmp_path, text, message):
@@ -50,6 +52,19 @@ def test_bad_policy_is_a_config_error(tmp_path, text, message):
     policy.write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_settings(policy=policy)
+
+
+def test_policy_file_may_hold_guardrails_beside_gates(tmp_path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("gates: {k: 3}\nguardrails: {actions: {email: block}, budget: {max_texts: 10}}\n")
+    settings = load_settings(policy=policy)
+    assert settings.gates.k == 3
+    assert settings.guardrails.actions_for("a.md")["email"] == "block"
+    assert settings.guardrails.budget.max_texts == 10
+    # The policy decides the stored text: it is part of the version; the budget is not.
+    assert settings.guardrails.fingerprint != load_settings().guardrails.fingerprint
+    policy.write_text("guardrails: {budget: {max_texts: 10}}\n")
+    assert load_settings(policy=policy).guardrails.fingerprint == load_settings().guardrails.fingerprint
 
 
 def test_missing_policy_file(tmp_path):

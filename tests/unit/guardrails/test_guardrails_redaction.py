@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from indexgate.guardrails.detectors import DETECTORS, Match, detect
-from indexgate.guardrails.redaction import redact
+from indexgate.guardrails.redaction import original_length, redact, to_redacted
 
 VALUES = {
     "email": "jo.doe@example.com",
@@ -76,3 +76,32 @@ def test_spans_outside_the_redacted_text_are_refused():
 def test_overlapping_matches_are_refused():
     with pytest.raises(ValueError, match="overlap"):
         redact("abcdef", [Match("email", 0, 4), Match("email", 2, 5)])
+
+
+@settings(max_examples=300, deadline=None)
+@given(documents(), st.data())
+def test_original_spans_map_into_the_redacted_text(text, data):
+    """Golden spans (original offsets) land on the redacted text that chunks are cut from."""
+    red = redact(text, detect(text))
+    assert original_length(len(red.text), red.replacements) == len(text)
+    x = data.draw(st.integers(0, len(text)))
+    y = data.draw(st.integers(x, len(text)))
+    a, b = to_redacted(red.replacements, x, y)
+    assert 0 <= a <= b <= len(red.text)
+    touched = [r for r in red.replacements if r.orig_start < y and x < r.orig_end]
+    if not touched:
+        assert red.text[a:b] == text[x:y]
+    for r in touched:
+        # A span touching a match covers its whole placeholder.
+        assert a <= r.start and r.end <= b
+    # And back: the original span is inside what the redacted span stands for.
+    back = red.to_original(a, b)
+    assert back[0] <= x and y <= back[1]
+
+
+def test_to_redacted_shifts_text_after_a_placeholder():
+    text = "Mail jo.doe@example.com now"
+    red = redact(text, detect(text))
+    assert red.text == "Mail [EMAIL] now"
+    assert to_redacted(red.replacements, text.index("now"), len(text)) == (red.text.index("now"), len(red.text))
+    assert to_redacted(red.replacements, 7, 9) == (5, 12)  # inside the address: the placeholder
