@@ -89,6 +89,12 @@ def _card(text: str, region: str) -> Iterator[tuple[int, int]]:
         # Groups are split by one kind of separator only (4111 1111-1111 is not a card).
         if " " in raw and "-" in raw:
             continue
+        # Separated digits must be grouped as cards print them (4-4-4-4, Amex 4-6-5, Diners 4-6-4):
+        # a reference list's "2002 45 597 604 12139608" (year, volume, pages, id) is not a card.
+        groups = [len(g) for g in re.split(r"[ -]", raw)]
+        if len(groups) > 1 and not (all(n == 4 for n in groups[:-1]) and 1 <= groups[-1] <= 4) \
+                and groups not in ([4, 6, 5], [4, 6, 4]):
+            continue
         digits = re.sub(r"\D", "", raw)
         if len(set(digits)) < 2:  # 0000 0000 0000 0000 fillers pass Luhn
             continue
