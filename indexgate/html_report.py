@@ -81,6 +81,7 @@ def report_data(manifest: Manifest, baseline: Manifest | None, folder: Path, con
         "changes": {**document_changes(baseline.documents if baseline else None, manifest.documents),
                     "against": baseline.version if baseline else None},
         "quarantined": manifest.quarantined,
+        "access_groups": quality.get("access_groups") or {},
         "chunk_tokens": token_histogram(folder / "chunks.parquet"),
         "quality": {"checks": suites.get("checks") or [], "seconds": suites.get("seconds"),
                     "data_docs": os.path.relpath(data_docs, folder) if data_docs else None},
@@ -193,6 +194,13 @@ def render_html(data: dict[str, Any]) -> str:
     parts.append("<h2>Quarantine</h2>")
     parts.append(_table(["document", "reason"], [[q["doc_id"], q["reason"]] for q in data["quarantined"]],
                         "quarantine-table") if data["quarantined"] else '<p class="muted">nothing quarantined</p>')
+
+    parts.append("<h2>Access groups</h2>")
+    groups = data.get("access_groups") or {}
+    parts.append(_table(["group", "documents", "chunks"],
+                        [[g or "(no group)", c["documents"], c["chunks"]] for g, c in groups.items()],
+                        "access-table", cell_class=lambda i, j: "num" if j else "")
+                 if groups else '<p class="muted">no access labels recorded</p>')
 
     emb = data["embedding"]
     parts.append("<h2>Embedding</h2>")

@@ -16,6 +16,8 @@ class SourceObject:
     modified: str
     mime: str
     etag: str = ""  # the object store's ETag (S3), for cheap change detection; "" for files
+    # The groups that may read it (indexgate.access); () before labelling, or when none may.
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class Quarantined:
     ``source.max_file_bytes``, or parsed text over ``gates.quality.max_document_chars``),
     ``access_denied``, ``empty``, ``no_text``, ``binary``, ``undecodable``, ``corrupt``,
     ``encrypted``, ``unsupported``, ``timeout``, ``memory``, ``crashed``, ``parser_error``,
-    ``changed``, ``unreadable``; the README's Quarantine table says when each applies);
+    ``changed``, ``unreadable``, ``access`` (its access labels could not be read: docs/access.md); the README's Quarantine table says when each applies);
     ``reason`` says what happened in words.
     """
 
