@@ -295,3 +295,27 @@ def test_the_run_summary_shows_relabelled_documents():
     changes = {"base": "v1", "added": 0, "changed": 0, "relabelled": 2, "unchanged": 4, "deleted": 0}
     assert reports.changes_text(changes) == (
         "documents added 0, changed 0, relabelled 2, unchanged 4, deleted 0 (against v1)")
+
+
+def test_without_an_access_section_every_document_is_public_and_a_caller_without_groups_reads_it(
+        fake_settings, write_corpus, capsys):
+    import json
+
+    res = resources.resources(fake_settings)
+    plan, outcome = _sync(res, write_corpus(DOCS))
+    assert outcome.action == "promoted", outcome.reason
+    assert set(map(tuple, _stored_groups(res, plan).values())) == {(PUBLIC,)}
+    resources.reset()
+    argv = ["search", "--alias", "docs", "paid leave", "-k", "10", "--json", "--state-dir", str(fake_settings.home)]
+    capsys.readouterr()
+    assert main([*argv, "--config", _fake_config(fake_settings.home)]) == 0
+    assert {h["doc_id"] for h in json.loads(capsys.readouterr().out)["hits"]} == set(DOCS)
+    assert main([*argv, "--config", _fake_config(fake_settings.home), "--as", "hr", "--all-groups"]) == 2
+    assert "--as and --all-groups exclude each other" in capsys.readouterr().err
+
+
+def _fake_config(home) -> str:
+    import yaml
+    path = home.parent / "fake.yaml"
+    path.write_text(yaml.safe_dump({"embedder": {"kind": "fake", "model": "fake"}}))
+    return str(path)
