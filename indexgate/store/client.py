@@ -51,8 +51,10 @@ class ClientStore(VectorStore):
                 optimizers_config=models.OptimizersConfigDiff(indexing_threshold=threshold_kb),
                 metadata={OWNER_KEY: owner} if owner else None,
             )
-            # Searches filter on the groups: a keyword index keeps that cheap.
-            self.client.create_payload_index(name, GROUPS_FIELD, models.PayloadSchemaType.KEYWORD)
+            # Searches filter on the groups: a keyword index keeps that cheap (a server only: local
+            # mode has no payload indexes and warns).
+            if not self.local:
+                self.client.create_payload_index(name, GROUPS_FIELD, models.PayloadSchemaType.KEYWORD)
 
     def owner(self, name: str) -> str | None:
         metadata = self.client.get_collection(name).config.metadata or {}
