@@ -199,9 +199,12 @@ def _allowed(groups) -> set[str]:
     return {d for d, g in EXPECTED.items() if set(g) & set(groups)}
 
 
-QUERIES = st.sampled_from(["paid leave", "salary day", "merger", "backups at night", "password length",
-                           "office hours", "anything at all"])
-CALLERS = st.lists(st.sampled_from(GROUPS), max_size=3, unique=True)
+QUERIES = st.one_of(st.sampled_from(["paid leave", "salary day", "merger", "backups at night", "password length",
+                                     "office hours"]),
+                    st.text(min_size=1, max_size=40).filter(lambda t: t.strip() and not t.startswith("-")))
+# Known groups and made-up ones (which read nothing).
+CALLERS = st.lists(st.one_of(st.sampled_from(GROUPS), st.text("abchrx", min_size=1, max_size=5)),
+                   max_size=3, unique=True)
 
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
