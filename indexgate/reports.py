@@ -42,8 +42,8 @@ def gate_table_markdown(gates: Iterable[Mapping[str, Any]]) -> str:
 
 
 def _kinds(changes: Mapping[str, Any]) -> tuple[str, ...]:
-    """The kinds of change to show; ``relabelled`` (same content, other access groups) when recorded."""
-    if "relabelled" in changes:
+    """The kinds of change to show; ``relabelled`` (same content, other access groups) when any was."""
+    if changes.get("relabelled"):
         return ("added", "changed", "relabelled", "unchanged", "deleted")
     return ("added", "changed", "unchanged", "deleted")
 

@@ -322,3 +322,17 @@ def _fake_config(home) -> str:
     path = home.parent / "fake.yaml"
     path.write_text(yaml.safe_dump({"embedder": {"kind": "fake", "model": "fake"}}))
     return str(path)
+
+
+def test_bad_access_config_and_golden_groups_are_one_line_errors(tmp_path):
+    from indexgate.errors import ConfigError, GoldenSetError
+    from indexgate.evaluation import load_golden
+
+    with pytest.raises(ConfigError, match="access.rules.0.groups"):
+        _settings(tmp_path, access={"rules": [{"path": "hr/**", "groups": []}]})
+    with pytest.raises(ConfigError, match="access.sources"):
+        _settings(tmp_path, access={"sources": ["ldap"]})
+    bad = _golden(tmp_path / "g.jsonl", [{"query_id": "q", "query": "x", "groups": "hr",
+                                          "relevant": [_span("hr/leave.md", "20 weeks")]}])
+    with pytest.raises(GoldenSetError, match=r"g.jsonl:1: 'groups' must be a list of group names"):
+        load_golden(bad)
