@@ -80,7 +80,7 @@ GATE_FAMILIES = ("integrity", "quality", "relevance", "regression", "latency", "
 # in "@k" stands for that metric at any k ("relevance.mrr@5"); "relevance.mrr" names it at every k.
 GATE_NAMES = (
     "integrity.collection_exists", "integrity.point_count", "integrity.vector_size", "integrity.point_ids",
-    "integrity.chunk_ids", "integrity.documents", "integrity.payload_schema",
+    "integrity.chunk_ids", "integrity.documents", "integrity.payload_schema", "integrity.access_labels",
     "source.quarantine_share",
     "quality.documents.not_empty", "quality.documents.unique_ids", "quality.documents.non_empty_text",
     "quality.documents.size_bounds", "quality.documents.supported_type",
@@ -93,7 +93,7 @@ GATE_NAMES = (
     "regression.baseline", "regression.span_recall@k", "regression.span_precision@k", "regression.span_iou@k",
     "regression.mrr@k", "regression.ndcg@k",
     "latency.p50_ms", "latency.p95_ms",
-    "audit.golden_labels",
+    "audit.golden_labels", "audit.access_evidence",
 )
 _AT_K = re.compile(r"@(?:\d+|k)$")
 
