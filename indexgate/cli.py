@@ -205,11 +205,16 @@ def cmd_status(args) -> int:
 
 
 def cmd_search(args) -> int:
+    from indexgate.access import split_groups
     from indexgate.serving import Index
 
+    if args.all_groups and args.as_groups:
+        print("indexgate: error: --as and --all-groups exclude each other", file=sys.stderr)
+        return EXIT_USAGE
     # A search checks the alias and its version before it loads the model the version pins.
     with Index.open(args.alias, _settings(args)) as index:
-        answer = index.search(args.text, args.k)
+        answer = index.search(args.text, args.k, groups=split_groups(args.as_groups),
+                              unfiltered=args.all_groups)
     if args.json:
         _print_json(answer.as_dict())
         return EXIT_OK
@@ -445,6 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alias", required=True)
     p.add_argument("text", help="the query text")
     p.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    p.add_argument("--as", dest="as_groups", metavar="GROUP[,GROUP]",
+                   help="search as a member of these groups: only their documents are hit (docs/access.md)")
+    p.add_argument("--all-groups", action="store_true",
+                   help="administrators: search every document, whatever its groups")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("serve-api", parents=[common],

@@ -47,6 +47,39 @@ def _missing_extra(expected: set, stored: set) -> tuple[int, int, str]:
     return len(missing), len(extra), detail
 
 
+def access_labels(store: VectorStore, collection: str, documents: Iterable[dict],
+                  allow_unlabelled: bool = False) -> GateResult:
+    """Every point's groups, read back from the store, are exactly its document's (from the
+    manifest), and no document has no group unless ``allow_unlabelled``."""
+    expected = {d["doc_id"]: sorted(d.get("groups") or []) for d in documents}
+    wrong, first = 0, ""
+    if store.exists(collection):
+        for pid, payload in store.iter_payloads(collection, ["doc_id", "groups"]):
+            have = payload.get("groups")
+            want = expected.get(payload.get("doc_id"))
+            if not isinstance(have, list) or want is None or sorted(have) != want:
+                wrong += 1
+                first = first or f"point {pid} of {payload.get('doc_id')!r} has groups {have!r}, expected {want!r}"
+    unlabelled = sorted(doc for doc, groups in expected.items() if not groups)
+    if unlabelled and not allow_unlabelled:
+        first = first or (f"{len(unlabelled)} documents have no group (first {unlabelled[0]!r}); add an access"
+                          " rule, tag or sidecar, or set access.allow_unlabelled")
+    passed = wrong == 0 and (allow_unlabelled or not unlabelled)
+    return GateResult("integrity.access_labels", passed, f"{wrong} points mislabelled, {len(unlabelled)} unlabelled",
+                      "0 mislabelled, 0 unlabelled" if not allow_unlabelled else "0 mislabelled", detail=first)
+
+
+def access_evidence(flagged: list[dict], n_queries: int) -> GateResult:
+    """The golden-set access audit: no query's evidence lies in a document its groups may not read."""
+    detail = ""
+    if flagged:
+        f = flagged[0]
+        detail = (f"query {f['query_id']} is asked as {f['groups']} but its evidence {f['doc_id']} is readable by"
+                  f" {f['readers'] or 'no group'}; give the query its groups or fix the document's labels")
+    return GateResult("audit.access_evidence", not flagged, f"{len(flagged)} of {n_queries} queries' evidence unreadable",
+                      "0", detail=detail)
+
+
 def integrity(store: VectorStore, collection: str, chunks: Path, dimension: int,
               documents: Path | None = None, version: str | None = None) -> list[GateResult]:
     """Read the collection back from the store (never trusting what the pipeline believes it

@@ -83,6 +83,7 @@ def report_data(manifest: Manifest, baseline: Manifest | None, folder: Path, con
         "quarantined": manifest.quarantined,
         "guardrails": guardrail_rows(manifest.guardrails),
         "embedding_estimate": manifest.embedding.get("estimate"),
+        "access_groups": quality.get("access_groups") or {},
         "chunk_tokens": token_histogram(folder / "chunks.parquet"),
         "quality": {"checks": suites.get("checks") or [], "seconds": suites.get("seconds"),
                     "data_docs": os.path.relpath(data_docs, folder) if data_docs else None},
@@ -199,6 +200,12 @@ def render_html(data: dict[str, Any]) -> str:
     parts.append("<h2>Guardrails</h2>")
     parts.append(_table(["document", "outcome", "detector", "action", "count"], data["guardrails"],
                         "guardrails-table") if data["guardrails"] else '<p class="muted">no personal data or secrets found</p>')
+    parts.append("<h2>Access groups</h2>")
+    groups = data.get("access_groups") or {}
+    parts.append(_table(["group", "documents", "chunks"],
+                        [[g or "(no group)", c["documents"], c["chunks"]] for g, c in groups.items()],
+                        "access-table", cell_class=lambda i, j: "num" if j else "")
+                 if groups else '<p class="muted">no access labels recorded</p>')
 
     emb = data["embedding"]
     parts.append("<h2>Embedding</h2>")

@@ -16,6 +16,8 @@ class SourceObject:
     modified: str
     mime: str
     etag: str = ""  # the object store's ETag (S3), for cheap change detection; "" for files
+    # The groups that may read it (indexgate.access); () before labelling, or when none may.
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Quarantined:
     ``access_denied``, ``empty``, ``no_text``, ``binary``, ``undecodable``, ``corrupt``,
     ``encrypted``, ``unsupported``, ``timeout``, ``memory``, ``crashed``, ``parser_error``,
     ``changed``, ``unreadable``, ``guardrail`` (a finding of a ``block`` detector of the
-    guardrails policy); the README's Quarantine table says when each applies);
+    guardrails policy), ``access`` (its access labels could not be read: docs/access.md); the
+    README's Quarantine table says when each applies);
     ``reason`` says what happened in words.
     """
 

@@ -41,11 +41,18 @@ def gate_table_markdown(gates: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _kinds(changes: Mapping[str, Any]) -> tuple[str, ...]:
+    """The kinds of change to show; ``relabelled`` (same content, other access groups) when any was."""
+    if changes.get("relabelled"):
+        return ("added", "changed", "relabelled", "unchanged", "deleted")
+    return ("added", "changed", "unchanged", "deleted")
+
+
 def changes_text(changes: Mapping[str, Any]) -> str:
     """One line: documents added, changed, unchanged and deleted against the base version."""
     if not changes:
         return "changes: not recorded"
-    counts = ", ".join(f"{k} {changes.get(k, 0)}" for k in ("added", "changed", "unchanged", "deleted"))
+    counts = ", ".join(f"{k} {changes.get(k, 0)}" for k in _kinds(changes))
     return f"documents {counts} (against {changes.get('base') or 'no live version'})"
 
 
@@ -89,7 +96,7 @@ def sync_markdown(outcome: Mapping[str, Any], manifest: Mapping[str, Any] | None
     if changes:
         lines += [f"## Changes against `{changes.get('base') or 'no live version'}`", "",
                   "| documents | count |", "|---|---|"]
-        lines += [f"| {k} | {changes.get(k, 0)} |" for k in ("added", "changed", "unchanged", "deleted")] + [""]
+        lines += [f"| {k} | {changes.get(k, 0)} |" for k in _kinds(changes)] + [""]
     if manifest:
         counts, emb = manifest.get("counts", {}), manifest.get("embedding", {})
         carried = manifest.get("changes", {})

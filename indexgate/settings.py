@@ -81,7 +81,7 @@ GATE_FAMILIES = ("integrity", "quality", "relevance", "regression", "latency", "
 # in "@k" stands for that metric at any k ("relevance.mrr@5"); "relevance.mrr" names it at every k.
 GATE_NAMES = (
     "integrity.collection_exists", "integrity.point_count", "integrity.vector_size", "integrity.point_ids",
-    "integrity.chunk_ids", "integrity.documents", "integrity.payload_schema",
+    "integrity.chunk_ids", "integrity.documents", "integrity.payload_schema", "integrity.access_labels",
     "source.quarantine_share",
     "quality.documents.not_empty", "quality.documents.unique_ids", "quality.documents.non_empty_text",
     "quality.documents.size_bounds", "quality.documents.supported_type",
@@ -94,7 +94,7 @@ GATE_NAMES = (
     "regression.baseline", "regression.span_recall@k", "regression.span_precision@k", "regression.span_iou@k",
     "regression.mrr@k", "regression.ndcg@k",
     "latency.p50_ms", "latency.p95_ms",
-    "audit.golden_labels",
+    "audit.golden_labels", "audit.access_evidence",
     "guardrails.stored_payloads",
 )
 _AT_K = re.compile(r"@(?:\d+|k)$")
@@ -384,6 +384,33 @@ class NotifyConfig(BaseModel):
     on: tuple[Literal["failed", "rejected", "rolled_back"], ...] = ("failed", "rejected", "rolled_back")
 
 
+class AccessRule(BaseModel):
+    """Documents whose doc id (or S3 key below the prefix) matches ``path`` may be read by ``groups``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: str = Field(min_length=1)
+    groups: tuple[str, ...] = Field(min_length=1)
+
+
+class AccessConfig(BaseModel):
+    """Who may read which document (docs/access.md). Present: deny by default. Absent (no
+    ``access:`` section): every document is labelled with the open group ``public``, which every
+    caller belongs to."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # "deny": a document no rule, tag or sidecar labels gets no group; else the group it gets.
+    default: str = "deny"
+    rules: tuple[AccessRule, ...] = ()
+    # Where labels come from; a sidecar beats an S3 tag, which beats the rules.
+    sources: tuple[Literal["rules", "s3_tags", "sidecar"], ...] = ("rules",)
+    # The S3 object tag holding a document's groups, comma separated.
+    s3_tag: str = "groups"
+    # Let documents without any group in (no caller but an administrator reads them).
+    allow_unlabelled: bool = False
+
+
 class ApiConfig(BaseModel):
     """The search API for applications (``indexgate serve-api``, docs/serving.md), and the bounds
     every search obeys, in Python, over HTTP and on the command line."""
@@ -479,6 +506,7 @@ class Settings(BaseSettings):
     api: ApiConfig = ApiConfig()
     # Personal data and secrets: what each detector does, and the embedding budget (issue 22).
     guardrails: GuardrailsPolicy = GuardrailsPolicy()
+    access: AccessConfig | None = None
     # Points and chunks are streamed through the pipeline in batches of this many (and the sync's
     # embedding fan-out sends this many texts to the model per task).
     batch_size: int = Field(256, ge=1)
@@ -555,7 +583,8 @@ def load_settings(config: str | Path | None = None, policy: str | Path | None = 
             base = Settings()
             for key, value in list(clean.items()):
                 if isinstance(value, dict):
-                    merged = getattr(base, key).model_dump()
+                    current = getattr(base, key)  # None: an optional section (access) not set
+                    merged = current.model_dump() if current is not None else {}
                     merged.update({k: v for k, v in value.items() if v is not None})
                     clean[key] = merged
         settings = Settings(**clean)

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow.parquet as pq
 
+from indexgate.access import caller_groups
 from indexgate.chunking.corpus import iter_chunk_batches
 from indexgate.errors import AliasConflict
 from indexgate.evaluation import load_golden
+from indexgate.evaluation.evaluate import search_as
 from indexgate.promotion import live_version, revert
 from indexgate.resources import Resources
 
@@ -52,14 +54,16 @@ def _sample_chunks(chunks: Path, n: int) -> list[dict]:
     """``n`` chunks spread evenly over the table, read in batches (the table may be large)."""
     wanted = set(_evenly(pq.ParquetFile(chunks).metadata.num_rows, n))
     picked, offset = [], 0
-    for rows in iter_chunk_batches(chunks, columns=["text_hash", "text"]):
+    for rows in iter_chunk_batches(chunks, columns=["doc_id", "text_hash", "text"]):
         picked += [row for i, row in enumerate(rows, offset) if i in wanted]
         offset += len(rows)
     return picked
 
 
 def check(res: Resources, alias: str, version: str, golden: str | None = None) -> SmokeResult:
-    """Query ``alias`` as an application would and check that ``version`` answers."""
+    """Query ``alias`` as an application would and check that ``version`` answers. Every query
+    is filtered by groups, as an application's are: a golden query by its own (else the default
+    caller's), a sampled chunk by its document's (unfiltered only for a document no group reads)."""
     n, k = res.settings.lifecycle.smoke_queries, res.settings.gates.k
     expected_texts: list[str | None]
     chunks = res.registry.version_dir(alias, version) / "chunks.parquet"
@@ -68,19 +72,25 @@ def check(res: Resources, alias: str, version: str, golden: str | None = None) -
         queries = [queries[i] for i in _evenly(len(queries), n)]
         vectors, kind = res.embedder.embed_queries([q.query for q in queries]), "golden"
         labels, expected_texts = [q.query_id for q in queries], [None] * len(queries)
+        default = caller_groups(res.settings, None)
+        groups = [q.groups if q.groups is not None else default for q in queries]
     elif chunks.is_file() and (rows := _sample_chunks(chunks, n)):
         cached = res.cache.get_many(r["text_hash"] for r in rows)
         missing = [r["text"] for r in rows if r["text_hash"] not in cached]
         fresh = iter(res.embedder.embed_documents(missing)) if missing else iter(())
         vectors = np.stack([cached[r["text_hash"]] if r["text_hash"] in cached else next(fresh) for r in rows])
         kind, labels, expected_texts = "chunks", [r["text_hash"][:12] for r in rows], [r["text"] for r in rows]
+        manifest = res.registry.load(alias, version)
+        readers = {d["doc_id"]: tuple(d.get("groups") or ()) for d in (manifest.documents if manifest else ())}
+        groups = [readers.get(r["doc_id"]) or None for r in rows]
     else:  # no work files (promoted elsewhere, or collected), or no chunks: the alias must answer
         vectors, labels, expected_texts = np.ones((1, res.embedder.dimension), np.float32), ["probe"], [None]
         # An empty version (a confirmed mass delete of everything) answers with no hits at all.
         kind = "empty" if chunks.is_file() else "probe"
+        groups = None  # whether the alias answers at all, whatever the labels
     failures = []
     try:
-        answers = res.store.search_many(alias, np.asarray(vectors), k)
+        answers = search_as(res.store, alias, np.asarray(vectors), k, groups)
     except Exception as exc:  # the store failing to answer through the alias is what we check for
         return SmokeResult(False, len(labels), kind, (f"search through the alias failed: {exc}",))
     for label, text, hits in zip(labels, expected_texts, answers):

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from indexgate import gates as gate_checks
+from indexgate.access import caller_groups, group_counts, label_snapshot, relabelled, unreadable_evidence
 from indexgate.changes import check_deletions, diff
 from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
@@ -105,12 +106,14 @@ class Outcome:
 def snapshot(source: str, settings: Settings | None = None) -> Snapshot:
     """List (and hash) the source; with settings, by its source config, spooling downloads.
     With settings, a state folder inside a folder source is refused (ConfigError): the snapshot
-    would hold the run's own reports, and differ at every sync."""
-    if settings is not None:
-        check_state_outside_source(settings.home, source)
+    would hold the run's own reports, and differ at every sync. Every object is labelled with
+    the groups that may read it (:mod:`indexgate.access`)."""
     if settings is None:
-        return open_source(source).snapshot()
-    return open_source(source, settings.source, settings.spool_folder).snapshot()
+        opened = open_source(source)
+        return label_snapshot(opened.snapshot(), opened, None)
+    check_state_outside_source(settings.home, source)
+    opened = open_source(source, settings.source, settings.spool_folder)
+    return label_snapshot(opened.snapshot(), opened, settings.access)
 
 
 def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = False,
@@ -135,7 +138,8 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     collection = collection_name(alias, version)
     if version == live:
         log.info("version %s of %s is already live: nothing to do", version, alias)
-        changes = {"base": live, "added": 0, "changed": 0, "unchanged": len(snap.objects), "deleted": 0}
+        changes = {"base": live, "added": 0, "changed": 0, "unchanged": len(snap.objects), "deleted": 0,
+                   "relabelled": 0}
         return Plan(alias, version, collection, live, "noop", str(workdir), live, changes)
     check_not_held(res.registry, alias, version)
     if live is None and not snap.objects and not (allow_empty or res.settings.lifecycle.allow_empty):
@@ -149,6 +153,10 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     if live and base is None:
         log.warning("live version %s of %s has no manifest: every document counts as added", live, alias)
     changes = diff(snap, base.version if base else None, base.documents if base else ())
+    counts = changes.counts()
+    # Same content, other groups: its own kind of change (re-labelled, never re-embedded).
+    counts["relabelled"] = len(relabelled(snap, base.documents if base else ()))
+    counts["unchanged"] -= counts["relabelled"]
     if live:
         check_deletions(changes, len(base.documents) if base else None, len(snap.objects),
                         res.settings.gates.max_delete_share, allow_mass_delete,
@@ -164,19 +172,20 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
             parser_version=PARSER_VERSION,
             guardrails={"policy": res.settings.guardrails.fingerprint},
             documents=[{"doc_id": o.doc_id, "content_hash": o.content_hash, "size": o.size, "mime": o.mime,
-                        "modified": o.modified, **({"etag": o.etag} if o.etag else {})} for o in snap.objects],
+                        "modified": o.modified, "groups": list(o.groups),
+                        **({"etag": o.etag} if o.etag else {})} for o in snap.objects],
         )
     else:
         log.info("resuming version %s of %s (was %s)", version, alias, manifest.state)
     manifest.state = "building"
-    manifest.changes = changes.counts()
+    manifest.changes = counts
     res.registry.save(manifest)
     if _quality_on(res):
         warm_up_quality()  # Great Expectations' imports overlap parsing, chunking and embedding
     log.info("%s against %s: %s", alias, changes.base or "nothing",
-             ", ".join(f"{k} {v}" for k, v in changes.counts().items() if k != "base"))
+             ", ".join(f"{k} {v}" for k, v in counts.items() if k != "base"))
     checkpoint("plan")
-    return Plan(alias, version, collection, live, "build", str(workdir), changes.base, changes.counts())
+    return Plan(alias, version, collection, live, "build", str(workdir), changes.base, counts)
 
 
 def _update(res: Resources, plan: Plan, **fields) -> Manifest:
@@ -372,12 +381,17 @@ def load(res: Resources, plan: Plan) -> int:
             log.warning("dropping shadow %s: it does not match its chunks table (%s)", plan.collection, check.reason)
             res.store.drop(plan.collection)
     res.store.create(plan.collection, res.embedder.dimension, owner=res.registry.installation_id)
+    manifest = res.registry.load(plan.alias, plan.version)
+    groups = {d["doc_id"]: d.get("groups", []) for d in manifest.documents}
     written = load_chunks(res.store, plan.collection, plan.chunks_path, res.cache, plan.version,
-                          batch=res.settings.batch_size, skip=present)
+                          batch=res.settings.batch_size, skip=present, groups=groups)
     # Built: sealed (indexed if large, closed), so the gates read what readers will be served.
     res.store.seal(plan.collection)
+    per_doc = pc.value_counts(pq.read_table(plan.chunks_path, columns=["doc_id"]).column(0)).to_pylist()
+    chunks = {row["values"]: row["counts"] for row in per_doc}
     _update(res, plan, counts={"points_written": written, "points_resumed": len(present)},
-            timings={"load_s": round(time.perf_counter() - started, 3)})
+            timings={"load_s": round(time.perf_counter() - started, 3)},
+            quality={"access_groups": group_counts(manifest.documents, chunks)})
     return written
 
 
@@ -415,8 +429,14 @@ def check_quality(res: Resources, plan: Plan) -> list[GateResult]:
 
 
 def check_integrity(res: Resources, plan: Plan) -> list[GateResult]:
+    """Integrity, and the access labels: every point's groups (read back from the store) are its
+    document's, and no document is unlabelled unless ``access.allow_unlabelled``."""
+    manifest = res.registry.load(plan.alias, plan.version)
+    access = res.settings.access
     return gate_checks.integrity(res.store, plan.collection, plan.chunks_path, res.embedder.dimension,
-                                 documents=plan.documents_path, version=plan.version)
+                                 documents=plan.documents_path, version=plan.version) + [
+        gate_checks.access_labels(res.store, plan.collection, manifest.documents,
+                                  allow_unlabelled=access is not None and access.allow_unlabelled)]
 
 
 def check_guardrails(res: Resources, plan: Plan) -> list[GateResult]:
@@ -482,7 +502,7 @@ def score(res: Resources, plan: Plan, golden: str) -> EvalResult:
     queries, _ = _golden(plan, golden)
     queries = in_stored_offsets(queries, _redactions(plan.documents_path))
     return evaluate(res.store, plan.collection, res.embedder, queries, res.settings.gates.k,
-                    SpanIndex.from_parquet(plan.chunks_path))
+                    SpanIndex.from_parquet(plan.chunks_path), groups=caller_groups(res.settings, None))
 
 
 def score_live(res: Resources, plan: Plan, queries: list[GoldenQuery],
@@ -507,7 +527,7 @@ def score_live(res: Resources, plan: Plan, queries: list[GoldenQuery],
     if documents.is_file():
         queries = in_stored_offsets(queries, _redactions(documents))
     return evaluate(res.store, collection, embedder, queries, res.settings.gates.k,
-                    SpanIndex.from_parquet(chunks), depth=depth), None
+                    SpanIndex.from_parquet(chunks), depth=depth, groups=caller_groups(res.settings, None)), None
 
 
 def _live_embedder(res: Resources, manifest: Manifest) -> tuple[Embedder | None, str | None]:
@@ -532,7 +552,8 @@ def check_relevance(res: Resources, plan: Plan, golden: str) -> list[GateResult]
     depth = config.audit.depth if config.mode("audit") != "off" else None
     stored = in_stored_offsets(queries, _redactions(plan.documents_path))
     shadow = evaluate(res.store, plan.collection, res.embedder, stored, config.k,
-                      SpanIndex.from_parquet(plan.chunks_path), depth=depth)
+                      SpanIndex.from_parquet(plan.chunks_path), depth=depth,
+                      groups=caller_groups(res.settings, None))
     gates = gate_checks.relevance(shadow, config)
     live, problem = None, None
     if config.mode("regression") != "off" or depth:
@@ -549,10 +570,14 @@ def check_relevance(res: Resources, plan: Plan, golden: str) -> list[GateResult]
         suspects = audit_golden(queries, lengths, {d["doc_id"] for d in manifest.documents},
                                 {q["doc_id"]: q["reason"] for q in manifest.quarantined}, shadow, live, depth)
         gates += gate_checks.audit(suspects, len(queries))
+    # Evidence its own query may not read: the query can never be answered as asked.
+    manifest = res.registry.load(plan.alias, plan.version)
+    hidden = unreadable_evidence(queries, manifest.documents, caller_groups(res.settings, None))
+    gates.append(gate_checks.access_evidence(hidden, len(queries)))
     live_record = {"version": plan.live, "problem": problem, **(live.as_dict() if live else {})}
     _update(res, plan, metrics=shadow.as_dict(), timings={"evaluate_s": round(shadow.seconds, 3)},
             quality={"live": live_record, "comparisons": [c.as_dict() for c in comparisons],
-                     "audit": [s.as_dict() for s in suspects]})
+                     "audit": [s.as_dict() for s in suspects], "access_audit": hidden})
     return gates
 
 

@@ -79,20 +79,44 @@ class EvalResult:
                 "unscorable": self.unscorable, "seconds": round(self.seconds, 3)}
 
 
-def ranked_documents(store: VectorStore, name: str, vectors: np.ndarray, k: int) -> list[list[str]]:
+def search_as(store: VectorStore, name: str, vectors: np.ndarray, depth: int,
+              groups: list[tuple[str, ...] | None] | None) -> list[list]:
+    """``store.search_many``, each query filtered by its own groups (``groups[i]``; None:
+    unfiltered, as is ``groups`` None). One search per distinct set of groups."""
+    if groups is None:
+        return store.search_many(name, vectors, depth)
+    out: list = [None] * len(vectors)
+    rows: dict[tuple[str, ...] | None, list[int]] = {}
+    for i, g in enumerate(groups):
+        rows.setdefault(g, []).append(i)
+    for g, index in rows.items():
+        for i, hits in zip(index, store.search_many(name, vectors[index], depth, g)):
+            out[i] = hits
+    return out
+
+
+def _groups_of(queries: list[GoldenQuery], default: tuple[str, ...] | None) -> list | None:
+    """Each query's groups: its own, else ``default``; None when every one is unfiltered."""
+    groups = [q.groups if q.groups is not None else default for q in queries]
+    return None if all(g is None for g in groups) else groups
+
+
+def ranked_documents(store: VectorStore, name: str, vectors: np.ndarray, k: int,
+                     groups: list[tuple[str, ...] | None] | None = None) -> list[list[str]]:
     """The top-k distinct documents of each query, each ranked by its best chunk. Retrieves
     ``k * CHUNKS_PER_DOCUMENT`` chunks, then 4 times more for the queries whose chunks named fewer
     than k documents, until k are found or the collection is exhausted."""
     total = store.count(name)
     depth = min(k * CHUNKS_PER_DOCUMENT, max(total, 1))
-    hits = store.search_many(name, vectors, depth)
+    hits = search_as(store, name, vectors, depth, groups)
     ranked = [doc_metrics.rank_documents((h.doc_id for h in q), k) for q in hits]
     while depth < total:
         short = [i for i, docs in enumerate(ranked) if len(docs) < k and len(hits[i]) == depth]
         if not short:
             break
         depth = min(depth * 4, total)
-        for i, more in zip(short, store.search_many(name, vectors[short], depth)):
+        more_groups = None if groups is None else [groups[i] for i in short]
+        for i, more in zip(short, search_as(store, name, vectors[short], depth, more_groups)):
             hits[i] = more
             ranked[i] = doc_metrics.rank_documents((h.doc_id for h in more), k)
     return ranked
@@ -114,10 +138,10 @@ def _batches(queries: list[GoldenQuery], embedder: Embedder, query_vectors: np.n
 
 
 def _evaluate_documents(store: VectorStore, name: str, embedder: Embedder, queries: list[GoldenQuery], k: int,
-                        spans: SpanIndex, started: float) -> EvalResult:
+                        spans: SpanIndex, started: float, groups: tuple[str, ...] | None = None) -> EvalResult:
     per_query, unscorable = [], []
     ranked_all = [ranked for part, vectors in _batches(queries, embedder)
-                  for ranked in ranked_documents(store, name, vectors, k)]
+                  for ranked in ranked_documents(store, name, vectors, k, _groups_of(part, groups))]
     for query, ranked in zip(queries, ranked_all):
         grades = query.grades
         if not {d for d, g in grades.items() if g > 0} <= spans.doc_ids:
@@ -134,29 +158,30 @@ def _evaluate_documents(store: VectorStore, name: str, embedder: Embedder, queri
 
 
 def evaluate(store: VectorStore, name: str, embedder: Embedder, queries: list[GoldenQuery], k: int,
-             spans: SpanIndex, depth: int | None = None) -> EvalResult:
+             spans: SpanIndex, depth: int | None = None, groups: tuple[str, ...] | None = None) -> EvalResult:
     """Score every query at k. Metrics are means over all queries (unscorable ones score 0).
 
     Span-level queries give span_recall, span_precision, span_iou, mrr and ndcg over the top-k
     chunks; document-level queries (graded ``relevant_docs``) give ndcg, recall and mrr over the
     top-k documents, each ranked by its best chunk (see :mod:`indexgate.evaluation.doc_metrics`).
     With ``depth`` (> k), each span-level query's row also gets ``rank``: the rank (from 1) of the
-    first hit within the top ``depth`` that overlaps its evidence, or None; metrics stay at k."""
+    first hit within the top ``depth`` that overlaps its evidence, or None; metrics stay at k.
+    Each query is asked as its own ``groups``, else as ``groups`` (None: unfiltered)."""
     if queries and queries[0].document_level:
-        return _evaluate_documents(store, name, embedder, queries, k, spans, time.perf_counter())
-    return evaluate_at(store, name, embedder, queries, [k], spans, depth=depth)[k]
+        return _evaluate_documents(store, name, embedder, queries, k, spans, time.perf_counter(), groups)
+    return evaluate_at(store, name, embedder, queries, [k], spans, depth=depth, groups=groups)[k]
 
 
 def evaluate_at(store: VectorStore, name: str, embedder: Embedder, queries: list[GoldenQuery], ks: list[int],
                 spans: SpanIndex, query_vectors: np.ndarray | None = None,
-                depth: int | None = None) -> dict[int, EvalResult]:
+                depth: int | None = None, groups: tuple[str, ...] | None = None) -> dict[int, EvalResult]:
     """Score span-level queries at each k from one search at the largest k (the top k of an exact
     search are the first k of its top max(ks)). ``query_vectors`` saves embedding the queries
     again. Each per-query row also lists the retrieved ``chunk_ids``, best first, and with
     ``depth`` the ``rank`` of the first relevant hit within the top ``depth`` (or None)."""
     started = time.perf_counter()
-    results = [hits for _, vectors in _batches(queries, embedder, query_vectors)
-               for hits in store.search_many(name, vectors, max(max(ks), depth or 0))]
+    results = [hits for part, vectors in _batches(queries, embedder, query_vectors)
+               for hits in search_as(store, name, vectors, max(max(ks), depth or 0), _groups_of(part, groups))]
     unscorable = [q.query_id for q in queries if not {s.doc_id for s in q.relevant} <= spans.doc_ids]
     out = {}
     for k in ks:

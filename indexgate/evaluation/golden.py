@@ -41,6 +41,8 @@ class GoldenQuery:
     relevant_docs: tuple[tuple[str, int], ...] = ()
     # Where the query was read ("golden.jsonl:12"), for errors found once documents are known.
     where: str = field(default="", compare=False)
+    # The groups the query is asked as (docs/access.md); None: the evaluation's default caller.
+    groups: tuple[str, ...] | None = None
 
     @property
     def document_level(self) -> bool:
@@ -73,9 +75,14 @@ def _parse_line(line: str, where: str) -> GoldenQuery:
         raise GoldenSetError(f"{where}: empty query")
     if ("relevant" in obj) == ("relevant_docs" in obj):
         raise GoldenSetError(f"{where}: give either 'relevant' (spans) or 'relevant_docs' (graded documents)")
+    groups = None
+    if "groups" in obj:
+        if not isinstance(obj["groups"], list) or not all(isinstance(g, str) and g.strip() for g in obj["groups"]):
+            raise GoldenSetError(f"{where}: 'groups' must be a list of group names")
+        groups = tuple(sorted({g.strip() for g in obj["groups"]}))
     if "relevant_docs" in obj:
         return GoldenQuery(obj["query_id"], obj["query"], relevant_docs=_grades(obj["relevant_docs"], where),
-                           where=where)
+                           where=where, groups=groups)
     if not isinstance(obj["relevant"], list):
         raise GoldenSetError(f"{where}: 'relevant' must be a list")
     if not obj["relevant"]:
@@ -88,7 +95,7 @@ def _parse_line(line: str, where: str) -> GoldenQuery:
         if not 0 <= span["start"] < span["end"]:
             raise GoldenSetError(f"{where}: relevant[{i}] has an empty or negative span")
         spans.append(Span(span["doc_id"], span["start"], span["end"]))
-    return GoldenQuery(obj["query_id"], obj["query"], tuple(spans), where=where)
+    return GoldenQuery(obj["query_id"], obj["query"], tuple(spans), where=where, groups=groups)
 
 
 def _missing(path: Path, what: str) -> GoldenSetError:

@@ -12,6 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from indexgate import sync
+from indexgate.access import caller_groups
 from indexgate.chunking import SemanticChunker
 from indexgate.embedding.base import Embedder
 from indexgate.evaluation import SpanIndex, load_golden
@@ -73,7 +74,8 @@ def run_configuration(settings: Settings, snap: Snapshot, source: str, golden: G
         table = pq.read_table(plan.chunks_path, columns=["chunk_id", "n_tokens"])
         n_tokens = dict(zip(table.column("chunk_id").to_pylist(), table.column("n_tokens").to_pylist()))
         results = evaluate_at(res.store, plan.collection, res.embedder, list(golden.queries), ks,
-                              SpanIndex.from_parquet(plan.chunks_path), golden.vectors)
+                              SpanIndex.from_parquet(plan.chunks_path), golden.vectors,
+                              groups=caller_groups(settings, None))
         fingerprint = res.chunker.fingerprint
         # the semantic chunker embeds every sentence (once: they are cached like chunks)
         sentences = res.chunker.embed.embedded if isinstance(res.chunker, SemanticChunker) else 0

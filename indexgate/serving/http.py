@@ -6,6 +6,8 @@ alias and its live version (503 when it serves nothing); ``/docs`` and ``/openap
 them. ``k`` and the query length are bounded by ``settings.api`` (HTTP 422 with the reason).
 With an API key, a search must carry it in the ``X-API-Key`` header (compared in constant time;
 HTTP 401 otherwise); health and the docs stay open, for load balancers and readers.
+Every search is filtered by the groups of the ``X-IndexGate-Groups`` header, which a fronting
+proxy sets after authenticating the caller; without it, no hit (docs/access.md).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the request models defined in
@@ -14,16 +16,20 @@ HTTP 401 otherwise); health and the docs stay open, for load balancers and reade
 import hmac
 from typing import Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Security
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader
 from pydantic import BaseModel, ConfigDict, Field
 
 from indexgate import __version__
+from indexgate.access import split_groups
 from indexgate.errors import IndexGateError, NotServing, QueryError
 from indexgate.serving.index import DEFAULT_K, Answer, Index
 
 API_KEY_HEADER = "X-API-Key"
+# The caller's groups, comma separated, set by the fronting proxy that authenticated the caller
+# (docs/access.md). Absent: no group, so no hit. There is no unfiltered search over HTTP.
+GROUPS_HEADER = "X-IndexGate-Groups"
 
 
 class HitOut(BaseModel):
@@ -80,9 +86,9 @@ def create_app(index: Index, api_key: str | None = None) -> FastAPI:
 
     guard = [Depends(require_key)] if expected else []
 
-    def answer(query: str, k: int) -> Answer:
+    def answer(query: str, k: int, groups: str | None) -> Answer:
         try:
-            return index.search(query, k)
+            return index.search(query, k, groups=split_groups(groups))
         except QueryError as exc:
             raise HTTPException(422, str(exc)) from None
         except IndexGateError as exc:
@@ -92,17 +98,18 @@ def create_app(index: Index, api_key: str | None = None) -> FastAPI:
     @app.post("/search", response_model=SearchResponse, dependencies=guard,
               responses={401: {"description": "missing or wrong API key"},
                          503: {"description": "the alias serves nothing, or its version cannot be searched"}})
-    def search(body: SearchRequest) -> dict:
-        """The top-k chunks for a query."""
-        return answer(body.query, body.k).as_dict()
+    def search(body: SearchRequest, groups: str | None = Header(None, alias=GROUPS_HEADER)) -> dict:
+        """The top-k chunks for a query, among the documents the caller's groups may read."""
+        return answer(body.query, body.k, groups).as_dict()
 
     @app.get("/search", response_model=SearchResponse, dependencies=guard,
              responses={401: {"description": "missing or wrong API key"},
                         503: {"description": "the alias serves nothing, or its version cannot be searched"}})
     def search_get(q: str = Query(min_length=1, max_length=limits.max_query_chars, description="the query text"),
-                   k: int = Query(default_k, ge=1, le=limits.max_k, description="how many hits")) -> dict:
+                   k: int = Query(default_k, ge=1, le=limits.max_k, description="how many hits"),
+                   groups: str | None = Header(None, alias=GROUPS_HEADER)) -> dict:
         """The top-k chunks for a query, as a GET."""
-        return answer(q, k).as_dict()
+        return answer(q, k, groups).as_dict()
 
     @app.get("/health", response_model=Health, responses={503: {"model": Health, "description": "not serving"}})
     def health():

@@ -10,7 +10,9 @@ Guarantees of :class:`Index`:
   never searched;
 - the alias and its version are checked before any model is loaded; a missing alias or an
   unreadable version is a one-line :class:`NotServing` error;
-- ``k`` and the query length are bounded by ``settings.api`` (:class:`QueryError`).
+- ``k`` and the query length are bounded by ``settings.api`` (:class:`QueryError`);
+- every search is filtered by the caller's groups (docs/access.md): a caller with no group gets
+  no hit; only ``unfiltered=True`` (an administrator's option) searches every document.
 
 Safe to share between threads (the HTTP API does).
 """
@@ -18,10 +20,12 @@ Safe to share between threads (the HTTP API does).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
+from indexgate.access import caller_groups
 from indexgate.embedding import Embedder, EmbedderFingerprint
 from indexgate.errors import EmbedderMismatch, IndexGateError, NotServing, QueryError, StoreError
 from indexgate.registry import Registry
@@ -127,22 +131,31 @@ class Index:
         return served
 
     # -- searching -------------------------------------------------------------------------------
-    def search(self, text: str, k: int = DEFAULT_K) -> Answer:
-        """The top ``k`` chunks for ``text`` from the version the alias serves when it starts."""
+    def search(self, text: str, k: int = DEFAULT_K, *, groups: Iterable[str] | None = None,
+               unfiltered: bool = False) -> Answer:
+        """The top ``k`` chunks for ``text`` from the version the alias serves when it starts,
+        among the documents ``groups`` may read (see :func:`indexgate.access.caller_groups`: no
+        group reads nothing). ``unfiltered``: every document (an administrator's option)."""
         self._check_query(text, k)
+        where = None if unfiltered else caller_groups(self.settings, groups)
         for attempt in (1, 2):
             served = self.resolve()
+            if where is not None and not where:
+                return Answer(self.alias, served.version, k, (), query=text)  # no group: nothing
             vector = self._embedder(served).embed_queries([text])
-            hits = self._search(served, vector, k, last=attempt == 2)
+            hits = self._search(served, vector, k, last=attempt == 2, groups=where)
             if hits is not None:
                 return Answer(self.alias, served.version, k, tuple(hits[0]), query=text)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def search_vector(self, vector: np.ndarray, k: int = DEFAULT_K, *,
-                      fingerprint: EmbedderFingerprint | str) -> Answer:
+                      fingerprint: EmbedderFingerprint | str, groups: Iterable[str] | None = None,
+                      unfiltered: bool = False) -> Answer:
         """The top ``k`` chunks for a query vector the caller embedded itself. ``fingerprint`` (or
-        its id) names the embedder that made it: another than the served version's is refused."""
+        its id) names the embedder that made it: another than the served version's is refused.
+        ``groups`` and ``unfiltered`` as for :meth:`search`."""
         self._check_k(k)
+        where = None if unfiltered else caller_groups(self.settings, groups)
         given = fingerprint.id if isinstance(fingerprint, EmbedderFingerprint) else str(fingerprint)
         for attempt in (1, 2):
             served = self.resolve()
@@ -150,16 +163,18 @@ class Index:
                 raise EmbedderMismatch(
                     f"the query vector comes from embedder {given}, but version {served.version} of"
                     f" {self.alias!r} was embedded by {served.embedder.get('model')} ({served.fingerprint})")
-            hits = self._search(served, np.asarray(vector, dtype=np.float32).reshape(1, -1), k, last=attempt == 2)
+            hits = self._search(served, np.asarray(vector, dtype=np.float32).reshape(1, -1), k, last=attempt == 2,
+                                groups=where)
             if hits is not None:
                 return Answer(self.alias, served.version, k, tuple(hits[0]))
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _search(self, served: Served, vectors: np.ndarray, k: int, last: bool) -> list[list[Hit]] | None:
+    def _search(self, served: Served, vectors: np.ndarray, k: int, last: bool,
+                groups: tuple[str, ...] | None = None) -> list[list[Hit]] | None:
         """Search the version's collection; None when it was removed meanwhile (collected after
         the alias moved on), so the caller starts again from where the alias points now."""
         try:
-            hits = self._store.search_many(served.collection, vectors, k)
+            hits = self._store.search_many(served.collection, vectors, k, groups)
         except Exception:
             if last or self._store.exists(served.collection):
                 raise

@@ -204,6 +204,17 @@ class S3Source:
             mime=mimetypes.guess_type(doc_id)[0] or "application/octet-stream", etag=etag,
         )
 
+    def object_tags(self, doc_id: str) -> dict[str, str]:
+        """The S3 tags of one object (key and value). Raises SourceError when they cannot be read."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        key = self.prefix + doc_id
+        try:
+            tags = self._client.get_object_tagging(Bucket=self.bucket, Key=key)["TagSet"]
+        except (ClientError, BotoCoreError) as exc:
+            raise SourceError(f"cannot read the tags of s3://{self.bucket}/{printable(key)}: {exc}") from exc
+        return {t["Key"]: t["Value"] for t in tags}
+
     def snapshot(self) -> Snapshot:
         objects, refused = [], []
         for item in self._list():

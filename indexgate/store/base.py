@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 PAYLOAD_FIELDS = ("doc_id", "chunk_id", "start", "end", "text", "version")
+# The payload field holding who may read a point's document; keyword-indexed in every collection.
+GROUPS_FIELD = "groups"
 
 
 @dataclass(frozen=True)
@@ -132,11 +134,14 @@ class VectorStore:
         """(point id, payload restricted to ``fields``) of every point, read back from the store."""
         raise NotImplementedError
 
-    def search(self, name: str, vector: np.ndarray, k: int) -> list[Hit]:
-        return self.search_many(name, np.asarray(vector)[None, :], k)[0]
+    def search(self, name: str, vector: np.ndarray, k: int, groups: Sequence[str] | None = None) -> list[Hit]:
+        return self.search_many(name, np.asarray(vector)[None, :], k, groups)[0]
 
-    def search_many(self, name: str, vectors: np.ndarray, k: int) -> list[list[Hit]]:
-        """Top-k hits for each query vector; ``name`` may be a collection or an alias."""
+    def search_many(self, name: str, vectors: np.ndarray, k: int,
+                    groups: Sequence[str] | None = None) -> list[list[Hit]]:
+        """Top-k hits for each query vector; ``name`` may be a collection or an alias. With
+        ``groups``, only points whose ``groups`` payload holds one of them (``()``: no hit);
+        None searches every point (administrators, integrity checks)."""
         raise NotImplementedError
 
     # -- aliases -----------------------------------------------------------------------------

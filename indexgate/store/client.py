@@ -14,7 +14,7 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from indexgate.errors import StoreError
-from indexgate.store.base import PAYLOAD_FIELDS, Hit, SearchMode, StoredPoint, VectorStore, hit_of
+from indexgate.store.base import GROUPS_FIELD, PAYLOAD_FIELDS, Hit, SearchMode, StoredPoint, VectorStore, hit_of
 
 OWNER_KEY = "indexgate_installation"
 
@@ -51,6 +51,10 @@ class ClientStore(VectorStore):
                 optimizers_config=models.OptimizersConfigDiff(indexing_threshold=threshold_kb),
                 metadata={OWNER_KEY: owner} if owner else None,
             )
+            # Searches filter on the groups: a keyword index keeps that cheap (a server only: local
+            # mode has no payload indexes and warns).
+            if not self.local:
+                self.client.create_payload_index(name, GROUPS_FIELD, models.PayloadSchemaType.KEYWORD)
 
     def owner(self, name: str) -> str | None:
         metadata = self.client.get_collection(name).config.metadata or {}
@@ -130,9 +134,15 @@ class ClientStore(VectorStore):
             if offset is None:
                 return
 
-    def search_many(self, name: str, vectors: np.ndarray, k: int) -> list[list[Hit]]:
+    def search_many(self, name: str, vectors: np.ndarray, k: int,
+                    groups: Sequence[str] | None = None) -> list[list[Hit]]:
+        if groups is not None and not groups:
+            return [[] for _ in range(len(vectors))]  # no group: reads nothing
+        where = None if groups is None else models.Filter(
+            must=[models.FieldCondition(key=GROUPS_FIELD, match=models.MatchAny(any=list(groups)))])
         params = None if self.local else models.SearchParams(hnsw_ef=max(self.mode.hnsw_ef, k))
-        requests = [models.QueryRequest(query=v.tolist(), limit=k, with_payload=list(PAYLOAD_FIELDS), params=params)
+        requests = [models.QueryRequest(query=v.tolist(), limit=k, with_payload=list(PAYLOAD_FIELDS), params=params,
+                                        filter=where)
                     for v in np.asarray(vectors)]
         results = []
         for start in range(0, len(requests), 64):

@@ -41,7 +41,7 @@ import numpy as np
 import qdrant_edge as qe
 
 from indexgate.errors import StoreError
-from indexgate.store.base import PAYLOAD_FIELDS, Hit, SearchMode, StoredPoint, VectorStore, hit_of
+from indexgate.store.base import GROUPS_FIELD, PAYLOAD_FIELDS, Hit, SearchMode, StoredPoint, VectorStore, hit_of
 from indexgate.testhook import checkpoint
 
 log = logging.getLogger(__name__)
@@ -405,6 +405,8 @@ class EdgeStore(VectorStore):
                 fh.close()
                 raise _edge_error(exc, "create", path) from None
             self._writers[name] = _Writer(shard, fh)
+            # Searches filter on the groups: a keyword index keeps that cheap.
+            self._writers[name].shard.update(qe.UpdateOperation.create_field_index(GROUPS_FIELD, qe.PayloadSchemaType.Keyword))
 
     def owner(self, name: str) -> str | None:
         try:
@@ -538,13 +540,18 @@ class EdgeStore(VectorStore):
         for records in self._pages(name, batch, list(fields)):
             yield from ((str(r.id), dict(r.payload or {})) for r in records)
 
-    def search_many(self, name: str, vectors: np.ndarray, k: int) -> list[list[Hit]]:
+    def search_many(self, name: str, vectors: np.ndarray, k: int,
+                    groups: Sequence[str] | None = None) -> list[list[Hit]]:
         """Top-k hits for each query vector; ``name`` may be a collection or an alias. Exact
         below ``exact_below`` points (no graph is built there), HNSW with ``hnsw_ef`` above."""
         vectors = np.asarray(vectors, np.float32)
+        if groups is not None and not groups:
+            return [[] for _ in range(len(vectors))]  # no group: reads nothing
         params = qe.SearchParams(hnsw_ef=max(self.mode.hnsw_ef, k))
+        where = None if groups is None else qe.Filter(
+            must=[qe.FieldCondition(GROUPS_FIELD, match=qe.MatchAny(list(groups)))])
         requests = [qe.QueryRequest(limit=k, query=qe.Query.Nearest(v), with_payload=list(PAYLOAD_FIELDS),
-                                    params=params) for v in vectors.tolist()]
+                                    params=params, filter=where) for v in vectors.tolist()]
         results: list[list[Hit]] = []
 
         def run(shard):

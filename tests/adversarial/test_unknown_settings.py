@@ -21,7 +21,7 @@ def test_an_unknown_gate_in_the_policy_is_refused(tmp_path, name, close):
         load_settings(policy=policy)
     message = str(refused.value)
     assert f"gates.modes: unknown gate or gate family {name!r}" in message and str(policy) in message
-    assert "valid: audit, audit.golden_labels," in message and "quality.chunks.duplicate_share" in message
+    assert "valid: audit, audit.access_evidence, audit.golden_labels," in message and "quality.chunks.duplicate_share" in message
     if close:
         assert f"did you mean {close!r}" in message
 

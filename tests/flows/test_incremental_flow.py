@@ -35,7 +35,7 @@ def test_changes_are_counted_and_deleted_documents_leave_no_points(capsys, corpu
     code, out, _ = run(capsys, "sync", "--source", str(corpus), "--alias", "inc", "--state-dir", state, "--json")
     assert code == EXIT_OK
     synced = json.loads(out)
-    expected = {"base": first, "added": 1, "changed": 1, "unchanged": 2, "deleted": 1}
+    expected = {"base": first, "added": 1, "changed": 1, "unchanged": 2, "deleted": 1, "relabelled": 0}
     assert synced["action"] == "promoted" and synced["changes"] == expected
     manifest = synced["manifest"]
     assert {k: manifest["changes"][k] for k in expected} == expected

@@ -39,7 +39,8 @@ def test_one_changed_document_is_the_only_one_parsed_chunked_and_embedded(tmp_pa
     calls = res.embedder.calls
     second, outcome = build(res, root)
     assert outcome.action == "promoted"
-    assert outcome.changes == {"base": first.version, "added": 0, "changed": 1, "unchanged": 99, "deleted": 0}
+    assert outcome.changes == {"base": first.version, "added": 0, "changed": 1, "unchanged": 99, "deleted": 0,
+                               "relabelled": 0}
     manifest = res.registry.load("docs", second.version)
     changed_chunks = sum(r["doc_id"] == "docs/doc-003.md" for r in _rows(second.chunks_path))
     assert manifest.changes["documents_parsed"] == 1 and manifest.changes["documents_carried"] == 99
@@ -66,7 +67,8 @@ def test_deleted_and_added_documents(tmp_path, write_corpus, build):
     (root / "docs/new.md").write_text("# New\n\nCold chain pallets are checked at the dock every hour.\n")
     second, outcome = build(res, root)
     assert outcome.action == "promoted"
-    assert outcome.changes == {"base": first.version, "added": 1, "changed": 0, "unchanged": 9, "deleted": 1}
+    assert outcome.changes == {"base": first.version, "added": 1, "changed": 0, "unchanged": 9, "deleted": 1,
+                               "relabelled": 0}
     stored = set(res.store.iter_ids(second.collection))
     assert gone and not gone & stored
     assert gone <= set(res.store.iter_ids(first.collection))  # the old version is untouched

@@ -20,8 +20,9 @@ def _partial_load(res, plan, n):
     rows = pq.read_table(plan.chunks_path).to_pylist()[:n]
     vectors = res.cache.get_many(r["text_hash"] for r in rows)
     res.store.create(plan.collection, res.embedder.dimension)
+    groups = {d["doc_id"]: d["groups"] for d in res.registry.load(plan.alias, plan.version).documents}
     res.store.upsert(plan.collection, [r["point_id"] for r in rows], np.stack([vectors[r["text_hash"]] for r in rows]),
-                     [point_payload(r, plan.version) for r in rows])
+                     [point_payload(r, plan.version, groups[r["doc_id"]]) for r in rows])
 
 
 def _points(res, collection):

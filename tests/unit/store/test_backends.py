@@ -119,3 +119,18 @@ def test_owner_is_recorded_in_the_collection(store):
     store.create(mine, 4, owner="install-1")
     store.create(theirs, 4)
     assert store.owner(mine) == "install-1" and store.owner(theirs) is None
+
+
+def test_searches_are_filtered_by_groups(store):
+    (c,) = store.test_names("c")
+    store.create(c, 4)
+    ids, vectors, payloads = _points(6)
+    for i, p in enumerate(payloads):  # d0..d2: hr; d3, d4: eng and exec; d5: no group
+        p["groups"] = ["hr"] if i < 3 else ["eng", "exec"] if i < 5 else []
+    store.upsert(c, ids, vectors, payloads)
+    store.seal(c)
+    query = vectors[:1]
+    assert {h.doc_id for h in store.search_many(c, query, 10, ["hr"])[0]} == {"d0", "d1", "d2"}
+    assert {h.doc_id for h in store.search_many(c, query, 10, ["exec", "nobody"])[0]} == {"d3", "d4"}
+    assert store.search_many(c, query, 10, [])[0] == []  # no group: nothing
+    assert len(store.search_many(c, query, 10)[0]) == 6  # unfiltered: an administrator's search
