@@ -7,10 +7,12 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 
 from indexgate.chunking.corpus import iter_chunk_batches
 from indexgate.embedding.cache import EmbeddingCache
 from indexgate.errors import StoreError
+from indexgate.progress import Progress
 from indexgate.store.base import VectorStore
 from indexgate.testhook import checkpoint
 
@@ -37,10 +39,13 @@ def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: Embedd
     (already in the collection). Idempotent: re-running writes the same points again, so an
     interrupted load is finished by running it again. Touches no other collection. Returns the
     number of chunks the collection now holds points for. ``groups``: each document's access
-    groups, written into its points' payloads (a document missing from it gets none)."""
+    groups, written into its points' payloads (a document missing from it gets none). Shows its
+    progress in points (:class:`~indexgate.progress.Progress`)."""
     written = 0
-    with store.bulk_writes(collection):
+    total = pq.ParquetFile(chunks).metadata.num_rows
+    with store.bulk_writes(collection), Progress(f"loading {collection}", total, "points") as progress:
         for rows in iter_chunk_batches(chunks, batch=batch):
+            progress.advance(len(rows))
             if skip:
                 written += len(rows)
                 rows = [r for r in rows if r["point_id"] not in skip]

@@ -14,6 +14,7 @@ from indexgate.evaluation.golden import GoldenQuery, Span
 from indexgate.progress import Progress
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from indexgate.store.load import load_chunks
 
 
 def test_log_lines_when_not_on_a_terminal(caplog):
@@ -82,3 +83,18 @@ def test_golden_queries_are_evaluated_in_batches_with_progress(tmp_path, write_c
     assert batched.metrics == one_batch.metrics and batched.per_query == one_batch.per_query
     lines = [r.getMessage() for r in caplog.records if r.name == "indexgate.progress"]
     assert lines[0].startswith("evaluating: 256/600 queries") and lines[-1].startswith("evaluating: 600/600")
+
+
+def test_loading_points_shows_progress(tmp_path, write_corpus, build, caplog, monkeypatch):
+    docs = {f"d{i}.md": f"# Topic {i}\n\nFacts about topic {i}: item {i} costs {i} euros.\n" for i in range(20)}
+    res = resources(load_settings(home=str(tmp_path / "s"), embedder={"kind": "fake", "model": "fake"}, batch_size=8))
+    plan, _ = build(res, write_corpus(docs))
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)
+    monkeypatch.setattr(progress, "DELAY_S", 0.0)
+    caplog.set_level(logging.INFO, logger="indexgate.progress")
+    res.store.drop(plan.collection)
+    res.store.create(plan.collection, res.embedder.dimension)
+    load_chunks(res.store, plan.collection, plan.chunks_path, res.cache, plan.version, batch=8)
+    lines = [r.getMessage() for r in caplog.records if r.name == "indexgate.progress"]
+    assert lines[0].startswith(f"loading {plan.collection}: 8/20 points")
+    assert lines[-1].startswith(f"loading {plan.collection}: 20/20 points (100%)")
