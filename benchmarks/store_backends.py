@@ -57,8 +57,9 @@ def _payload(i: int) -> dict:
 
 
 def _connect(backend: str, folder: Path):
-    from indexgate.store import connect
-    return connect(path=folder, backend=backend)
+    from indexgate.store import SearchMode, connect
+    exact_below = int(os.environ.get("BENCH_EXACT_BELOW", SearchMode().exact_below))
+    return connect(path=folder, backend=backend, mode=SearchMode(exact_below=exact_below))
 
 
 def _queries(n: int = 100) -> np.ndarray:
@@ -122,8 +123,10 @@ def reopen(backend: str, folder: Path) -> dict:
     return {"reopen_s": first, "reopen_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _child(*args: str) -> dict:
+def _child(*args: str, exact_below: int | None = None) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    if exact_below is not None:
+        env["BENCH_EXACT_BELOW"] = str(exact_below)
     out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")
@@ -140,6 +143,8 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
     parser.add_argument("--local-max", type=int, default=10_000, help="largest size run on local mode")
     parser.add_argument("--batch", type=int, default=1024)
+    parser.add_argument("--no-graph-above", type=int, default=None,
+                        help="sizes above this are searched exactly (no HNSW build: it takes long on few cores)")
     parser.add_argument("--work", default=None)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -160,11 +165,13 @@ def main() -> int:
                 continue
             folder = work / f"{backend}-{n}"
             shutil.rmtree(folder, ignore_errors=True)
-            r = _child("load", backend, str(folder), str(n), str(args.batch))
-            r.update(_child("reopen", backend, str(folder)))
+            exact = n + 1 if args.no_graph_above is not None and n > args.no_graph_above else None
+            r = _child("load", backend, str(folder), str(n), str(args.batch), exact_below=exact)
+            r.update(_child("reopen", backend, str(folder), exact_below=exact))
             print(f"{backend:>7} {n:>8} {r['load_s']:>7.1f} {r['load_and_seal_s']:>7.1f} {r['peak_rss_mib']:>8.0f} {r['peak_anon_loading_mib']:>8.0f}"
                   f" {_du(folder):>8.0f} {r['query_p50_ms']:>7.2f} {r['query_p95_ms']:>7.2f} {r['reopen_s']:>8.2f}"
-                  f" {r['reopen_peak_rss_mib']:>10.0f} {r['swap_ms']:>7.2f}", flush=True)
+                  f" {r['reopen_peak_rss_mib']:>10.0f} {r['swap_ms']:>7.2f}"
+                  f"{'  (exact search, no graph)' if exact else ''}", flush=True)
             shutil.rmtree(folder, ignore_errors=True)
     return 0
 
