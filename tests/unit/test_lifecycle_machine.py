@@ -26,6 +26,7 @@ from indexgate.holds import release
 from indexgate.promotion import live_version, rollback
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from indexgate.store.load import point_payload
 
 NAMES = ["a.md", "b.txt", "c/d.md", "e.md"]
 WORDS = ["ship", "train", "leave", "policy", "backup", "night", "route", "badge", "cost", "audit"]
@@ -172,10 +173,11 @@ class Lifecycle(RuleBasedStateMachine):
         res.store.create(plan.collection, res.embedder.dimension)
         if rows:
             vectors = res.cache.get_many(r["text_hash"] for r in rows)
+            # The payloads the real load writes (access groups included), as a killed load leaves them.
+            groups = {d["doc_id"]: d.get("groups", []) for d in res.registry.load("docs", plan.version).documents}
             res.store.upsert(plan.collection, [r["point_id"] for r in rows],
                              np.stack([vectors[r["text_hash"]] for r in rows]),
-                             [{"doc_id": r["doc_id"], "chunk_id": r["chunk_id"], "start": r["start"], "end": r["end"],
-                               "text": r["text"], "n_tokens": r["n_tokens"], "version": plan.version} for r in rows])
+                             [point_payload(r, plan.version, groups[r["doc_id"]]) for r in rows])
         if damage:
             res.store.upsert(plan.collection, ["00000000-0000-0000-0000-0000000000ff"],
                              np.ones((1, res.embedder.dimension)), [{"version": "stray"}])

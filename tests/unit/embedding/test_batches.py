@@ -126,7 +126,10 @@ def test_fanned_out_batches_are_recorded_like_an_in_process_embedding(tmp_path, 
     embedder, cache = embedding_for(res.settings.embedder, res.settings.embedding_cache_dir)
     stats = sync.record_embedding(res, plan, todo, [embed_batch(b, embedder, cache) for b in todo.batches])
     assert (stats["embedded"], stats["reused"], stats["batches"]) == (3, 0, 2) and len(stats["workers"]) == 1
-    assert res.registry.load("docs", plan.version).embedding == stats
+    recorded = res.registry.load("docs", plan.version).embedding
+    # Every stat as returned, beside the chunk step's pre-embedding estimate and the cost (issue 22).
+    assert {k: v for k, v in recorded.items() if k not in ("estimate", "estimated_cost")} == stats
+    assert recorded["estimate"]["texts"] == 3 and "estimated_cost" in recorded
     assert sync.load(res, plan) == 3
 
 
