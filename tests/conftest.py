@@ -29,7 +29,7 @@ import pytest  # noqa: E402
 
 from indexgate import resources  # noqa: E402
 from indexgate.settings import load_settings  # noqa: E402
-from shadow import build_shadow  # noqa: E402
+from shadow import build_shadow, sync_version  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -145,22 +145,8 @@ def s3_server():
 @pytest.fixture
 def build():
     """``build(res, source, alias="docs", allow_mass_delete=False)``: every step of one sync, as
-    the sync flow runs them, with the library only -> (plan, outcome)."""
-    from indexgate import sync
-
-    def run(res, source, alias="docs", allow_mass_delete=False):
-        snap = sync.snapshot(str(source))
-        plan = sync.plan(res, alias, snap, allow_mass_delete)
-        if plan.action == "noop":
-            return plan, sync.unchanged(res, plan)
-        sync.parse(res, plan, str(source), snap)
-        sync.chunk(res, plan)
-        sync.embed(res, plan)
-        sync.load(res, plan)
-        gates = sync.check_integrity(res, plan) + sync.check_quarantine(res, plan)
-        return plan, sync.conclude(res, plan, gates, by="test")
-
-    return run
+    the sync flow runs them, with the library only -> (plan, outcome) (:func:`shadow.sync_version`)."""
+    return sync_version
 
 
 class _CapHeader(ctypes.Structure):
