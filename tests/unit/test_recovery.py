@@ -1,6 +1,7 @@
 """Start-up reconciliation after a dead run: orphans, damaged shadows, unrecorded alias moves."""
 
 import numpy as np
+import pytest
 
 from indexgate import recovery, sync
 from indexgate.promotion import live_version
@@ -47,6 +48,7 @@ def test_orphans_are_dropped_but_never_the_live_collection(fake_settings, write_
     assert recovery.reconcile(res, "docs").dropped == ()  # idempotent
 
 
+@pytest.mark.adversarial  # issue 19: also run by `pytest -m adversarial`
 def test_a_fresh_state_folder_drops_no_version_of_another_installation(fake_settings, tmp_path, write_corpus,
                                                                       library_sync):
     """Issue 19: workers sharing one store, one of them with a fresh state folder. Its start-up

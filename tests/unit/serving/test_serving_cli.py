@@ -30,6 +30,7 @@ def run(capsys, *argv):
     return code, out, err
 
 
+@pytest.mark.adversarial  # issue 19: also run by `pytest -m adversarial`
 def test_search_of_a_missing_alias_fails_in_one_line_before_loading_a_model(capsys, tmp_path):
     loaded = resources.models_loaded()
     # Default settings: the packaged model, which the old command loaded before looking.
