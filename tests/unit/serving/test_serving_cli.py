@@ -15,13 +15,9 @@ import pytest
 from indexgate import resources
 from indexgate.cli import EXIT_ERROR, EXIT_OK, main
 from indexgate.settings import load_settings
+from serving_corpus import DOCS
 
 INDEXGATE = str(Path(sys.executable).with_name("indexgate"))
-DOCS = {
-    "leave.md": "Birth parents receive 20 weeks of paid leave; partners receive 10 weeks.\n",
-    "backups.md": "Backups run every night at 02:00 UTC and are kept for 35 days.\n",
-    "passwords.md": "Passwords must be at least 14 characters long.\n",
-}
 
 
 def run(capsys, *argv):

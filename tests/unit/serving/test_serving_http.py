@@ -14,22 +14,11 @@ from indexgate.resources import resources
 from indexgate.serving import Index
 from indexgate.serving.http import create_app
 
-DOCS = {
-    "leave.md": "Birth parents receive 20 weeks of paid leave; partners receive 10 weeks.\n",
-    "backups.md": "Backups run every night at 02:00 UTC and are kept for 35 days.\n",
-    "passwords.md": "Passwords must be at least 14 characters long.\n",
-}
-
 
 @pytest.fixture
-def served(fake_settings, write_corpus, build):
+def served(fake_settings, two_versions):
     """The alias ``docs`` with two promoted versions: (settings, first, second)."""
-    res = resources(fake_settings)
-    root = write_corpus(DOCS)
-    _, first = build(res, root)
-    (root / "canteen.md").write_text("The canteen serves lunch from noon until two.\n")
-    _, second = build(res, root)
-    return fake_settings, first.version, second.version
+    return (fake_settings, *two_versions)
 
 
 def _limited(settings, **api):

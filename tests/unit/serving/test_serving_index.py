@@ -10,24 +10,7 @@ from indexgate.promotion import rollback
 from indexgate.resources import models_loaded, resources
 from indexgate.serving import Index
 from indexgate.settings import load_settings
-
-DOCS = {
-    "leave.md": "Birth parents receive 20 weeks of paid leave; partners receive 10 weeks.\n",
-    "backups.md": "Backups run every night at 02:00 UTC and are kept for 35 days.\n",
-    "passwords.md": "Passwords must be at least 14 characters long.\n",
-}
-
-
-@pytest.fixture
-def two_versions(fake_settings, write_corpus, build):
-    """The alias ``docs`` with two promoted versions (the second one live): (first, second)."""
-    res = resources(fake_settings)
-    root = write_corpus(DOCS)
-    _, first = build(res, root)
-    (root / "canteen.md").write_text("The canteen serves lunch from noon until two.\n")
-    _, second = build(res, root)
-    assert first.action == second.action == "promoted"
-    return first.version, second.version
+from serving_corpus import DOCS
 
 
 def test_answers_from_the_live_version_and_follows_rollback_and_promotion(fake_settings, two_versions):

@@ -22,14 +22,10 @@ import pytest
 
 from indexgate import resources
 from indexgate.promotion import rollback
+from serving_corpus import DOCS
 
 INDEXGATE = str(Path(sys.executable).with_name("indexgate"))
 QUERY = "canteen serves lunch"
-DOCS = {
-    "leave.md": "Birth parents receive 20 weeks of paid leave; partners receive 10 weeks.\n",
-    "backups.md": "Backups run every night at 02:00 UTC and are kept for 35 days.\n",
-    "passwords.md": "Passwords must be at least 14 characters long.\n",
-}
 # An application: one Index, queried in a loop until told to stop; one JSON line per query.
 APPLICATION = """
 import json, os, sys, time
