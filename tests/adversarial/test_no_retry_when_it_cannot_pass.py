@@ -5,10 +5,12 @@ on Prefect's test harness against moto's S3 server with IAM enforced."""
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 from prefect import flow
 from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
 from prefect.testing.utilities import prefect_test_harness
 
 from indexgate.settings import load_settings
@@ -30,9 +32,19 @@ def snapshot_once(source: str, settings) -> str:
 def _runs(source: str, settings) -> tuple[int, str]:
     """(how many times the snapshot task ran, its final message)."""
     task_run = snapshot_once(source, settings)
+    # The server records task runs from their events, a moment after the flow returns: wait for
+    # the final state (a read at once could find no run, or a run not yet finished).
+    deadline = time.monotonic() + 60
     with get_client(sync_client=True) as client:
-        run = client.read_task_run(task_run)
-    return run.run_count, run.state.message or ""
+        while True:
+            try:
+                run = client.read_task_run(task_run)
+                if run.state is not None and run.state.is_final():
+                    return run.run_count, run.state.message or ""
+            except ObjectNotFound:
+                pass
+            assert time.monotonic() < deadline, f"task run {task_run} was not recorded as finished within 60 s"
+            time.sleep(0.2)
 
 
 @pytest.fixture
