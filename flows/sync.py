@@ -31,8 +31,9 @@ def sync(source: Source, alias: AliasName, golden: GoldenSet | None = None, conf
     would build again a version an operator rolled back from (until ``indexgate release``), and
     an empty source on a first sync (unless ``allow_empty``) stop the run before anything is
     built. A sync that would embed more than the guardrails budget (``guardrails.budget``) is held
-    after chunking, before embedding, unless ``confirm_budget``. The live collection is never written to; the alias moves only in the promotion step,
-    in one atomic call, and moves back if the smoke check through the alias fails. ``policy`` (a
+    after chunking, before embedding, unless ``confirm_budget``. The live collection is never
+    written to; the alias moves only in the promotion step, in one atomic call, and moves back if
+    the smoke check through the alias fails. ``policy`` (a
     YAML file with a ``gates`` and/or a ``guardrails`` section) says which gates block and which
     only warn, and what the guardrails do with personal data and secrets. One sync per
     alias at a time (another waits ``lifecycle.wait_s``, then is refused; against a Prefect
