@@ -34,8 +34,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from indexgate.promotion import promote, rollback  # noqa: E402
-from indexgate.registry import Manifest, Registry  # noqa: E402
+from indexgate.lifecycle.promotion import promote, rollback  # noqa: E402
+from indexgate.lifecycle.registry import Manifest, Registry  # noqa: E402
 from indexgate.store import connect, disconnect_all  # noqa: E402
 
 

@@ -5,7 +5,7 @@ cluster, on the same generated corpus, each from a fresh state folder (empty emb
 
 It loads the model once in this process (timed apart) and runs a warm-up sync of one tiny
 document (starts Prefect's temporary API; timed apart). Then it times the whole
-``flows.sync.sync(...)`` call twice: with the default runner (the batch tasks run on Prefect's
+``indexgate_flows.sync.sync(...)`` call twice: with the default runner (the batch tasks run on Prefect's
 thread pool in this process, which already holds the model) and with ``dask.n_workers`` set (a
 local cluster of that many single-threaded worker processes is started for the embedding step,
 and each worker loads the model: both are inside the timing). It prints the embedding step's
@@ -39,7 +39,7 @@ def main() -> int:
 
     import yaml
 
-    from flows.sync import sync
+    from indexgate_flows.sync import sync
     from indexgate.resources import resources
     from indexgate.settings import load_settings
 

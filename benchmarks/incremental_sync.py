@@ -8,7 +8,7 @@ tiny warm-up sync starts Prefect's temporary API server and the quality worker (
 Then it times, with ``time.perf_counter`` around the call:
 
 - full sync (``--fulls`` times, each in a fresh state folder: empty embedding cache, no live
-  version): ``flows.sync.sync(...)`` over N generated Markdown documents of 2-4 KB: snapshot,
+  version): ``indexgate_flows.sync.sync(...)`` over N generated Markdown documents of 2-4 KB: snapshot,
   parse, chunk, embed, load into a new Qdrant collection, every gate (integrity, quarantine,
   Great Expectations suites with Data Docs), promotion, smoke check, HTML report, gc, report
   artifact;
@@ -25,7 +25,7 @@ that gets faster or slower during the run weighs on both figures alike; every fu
 unedited copy of the corpus, so the later ones do not sync the paragraphs added meanwhile. The
 ratio is the median 1%-changed sync over the mean full sync.
 
-The flow runs as ``indexgate sync`` runs it (:func:`flows.runtime.flow_runs`, entered once for
+The flow runs as ``indexgate sync`` runs it (:func:`indexgate_flows.runtime.flow_runs`, entered once for
 the process as the command does: no flow-run heartbeats against the temporary API, batched
 server writes); ``--heartbeats`` keeps Prefect's default heartbeats on. ``--library`` times the
 library steps alone (``indexgate.sync``: build steps and the same gates, no Prefect, no smoke
@@ -169,14 +169,14 @@ def main() -> int:
             return run_library(source, alias, load_settings(home=str(state)))
         mode = "library steps (indexgate.sync, no Prefect)"
     else:
-        from flows.runtime import flow_runs
-        from flows.sync import sync as sync_flow
+        from indexgate_flows.runtime import flow_runs
+        from indexgate_flows.sync import sync as sync_flow
 
         runtime = nullcontext() if args.heartbeats else flow_runs()  # as `indexgate sync` runs it
 
         def sync_once(source: str, alias: str, state: Path) -> dict:
             return sync_flow(source=source, alias=alias, state_dir=str(state))
-        mode = ("the sync flow (flows.sync.sync, Prefect temporary API, flow-run heartbeats "
+        mode = ("the sync flow (indexgate_flows.sync.sync, Prefect temporary API, flow-run heartbeats "
                 f"{'on' if args.heartbeats else 'off as in `indexgate sync`'})")
 
     stolen: dict[str, float] = {}  # steal seconds during each timed sync, by the sync's label

@@ -25,7 +25,7 @@ from prefect.task_runners import TaskRunner
 from indexgate.progress import Progress
 from indexgate.settings import DaskConfig, Settings
 from indexgate.sync import Plan
-from tasks import embed_batch, embed_chunks, plan_embedding, record_embedding
+from indexgate_tasks import embed_batch, embed_chunks, plan_embedding, record_embedding
 
 
 @contextmanager

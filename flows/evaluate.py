@@ -6,11 +6,11 @@ from prefect import flow
 
 from indexgate.params import ChunkOverlap, ChunkSize, ConfigFile, GoldenSet, Source, StateDir, TopK
 from indexgate.settings import load_settings
-from tasks import (
+from indexgate_tasks import (
     chunk_documents, discard_scratch, embed_chunks, load_shadow, parse_documents, plan_scratch,
     score_golden, snapshot_source,
 )
-from tasks.runs import HOOKS, check_inputs
+from indexgate_tasks.runs import HOOKS, check_inputs
 
 
 @flow(name="evaluate", flow_run_name="evaluate", **HOOKS)

@@ -15,8 +15,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from indexgate import experiment
 from indexgate.params import ConfigFile, GoldenSet, GridFile, OutDir, Source, StateDir
 from indexgate.settings import load_settings
-from tasks import embed_golden, load_grid, publish_experiment, run_configuration, snapshot_source, write_experiment
-from tasks.runs import HOOKS, check_inputs
+from indexgate_tasks import embed_golden, load_grid, publish_experiment, run_configuration, snapshot_source, write_experiment
+from indexgate_tasks.runs import HOOKS, check_inputs
 
 # Two configurations at a time (one on one core): embedding is CPU-bound and the model already
 # uses every core for a batch, so more would only queue; two let one build chunk, load and score

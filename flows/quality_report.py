@@ -6,8 +6,8 @@ from prefect import flow
 
 from indexgate.params import AliasName, ConfigFile, StateDir, VersionId
 from indexgate.settings import load_settings
-from tasks import write_quality_report
-from tasks.runs import HOOKS, check_alias_known
+from indexgate_tasks import write_quality_report
+from indexgate_tasks.runs import HOOKS, check_alias_known
 
 
 @flow(name="quality_report", flow_run_name="quality-report-{alias}", **HOOKS)

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from prefect import flow
 
-from flows.sync import sync
+from indexgate_flows.sync import sync
 from indexgate.params import (
     AliasName, ChunkOverlap, ChunkSize, ConfigFile, EmbedderModel, GoldenSet, Overrides, PolicyFile, Source, StateDir,
     Strategy,
 )
 from indexgate.settings import load_settings
-from tasks.reindex import publish_reindex
-from tasks.runs import HOOKS
+from indexgate_tasks.reindex import publish_reindex
+from indexgate_tasks.runs import HOOKS
 
 
 @flow(name="reindex", flow_run_name="reindex-{alias}", **HOOKS)

@@ -6,8 +6,8 @@ from prefect import flow
 
 from indexgate.params import AliasName, ConfigFile, StateDir, VersionId
 from indexgate.settings import load_settings
-from tasks import rollback_alias
-from tasks.runs import HOOKS, check_alias_known, name_run
+from indexgate_tasks import rollback_alias
+from indexgate_tasks.runs import HOOKS, check_alias_known, name_run
 
 
 @flow(name="rollback", flow_run_name="rollback-{alias}", **HOOKS)

@@ -137,7 +137,7 @@ def one_sync_per_alias(alias: str, wait_s: float, enabled: bool = True) -> Itera
     that outlives this process (:func:`heartbeats_watched`): then one sync per alias holds across
     every machine using that server, not only where the lock file's folder is shared. Against the
     temporary API of a CLI run (no other process can see it) it does nothing: the lock file
-    (:func:`indexgate.locking.sync_lock`) is the guard there.
+    (:func:`indexgate.lifecycle.locking.sync_lock`) is the guard there.
 
     Waits up to ``wait_s`` seconds (``lifecycle.wait_s``) for the slot, then raises
     :class:`AliasBusy`. The slot is leased for :data:`LEASE_S` seconds, renewed by Prefect while

@@ -8,16 +8,16 @@ from prefect import flow
 from prefect.transactions import transaction
 from prefect.utilities.annotations import opaque
 
-from flows.embedding import embed_version
-from flows.runtime import one_sync_per_alias
-from indexgate.locking import sync_lock
+from indexgate_flows.embedding import embed_version
+from indexgate_flows.runtime import one_sync_per_alias
+from indexgate.lifecycle.locking import sync_lock
 from indexgate.params import AliasName, ConfigFile, GoldenSet, Overrides, PolicyFile, Source, StateDir
 from indexgate.settings import load_settings
-from tasks import (
+from indexgate_tasks import (
     chunk_documents, collect_garbage, keep_unchanged, load_shadow, parse_documents, plan_version,
     promote_version, publish_report, reconcile_alias, smoke_check, snapshot_source, validate_shadow,
 )
-from tasks.runs import HOOKS, check_inputs, finish_writes, name_run
+from indexgate_tasks.runs import HOOKS, check_inputs, finish_writes, name_run
 
 
 @flow(name="sync", **HOOKS)

@@ -45,9 +45,9 @@ def _settings(args):
 
 
 def cmd_sync(args) -> int:
-    from flows.runtime import flow_runs
-    from flows.sync import sync
-    from indexgate import reports
+    from indexgate_flows.runtime import flow_runs
+    from indexgate_flows.sync import sync
+    from indexgate.reporting import summary
 
     with flow_runs():
         outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
@@ -61,7 +61,7 @@ def cmd_sync(args) -> int:
         print(f"alias {outcome['alias']}: {outcome['action']} version {outcome['version']}")
         print(f"  reason: {outcome['reason']}")
         print(f"  live version: {outcome['live'] or 'none'}")
-        print(f"  {reports.changes_text(outcome['changes'])}")
+        print(f"  {summary.changes_text(outcome['changes'])}")
         for note in (outcome.get("recovery") or {}).get("notes", []):
             print(f"  recovered: {note}")
         if res_manifest and outcome["action"] != "unchanged":
@@ -78,7 +78,7 @@ def cmd_sync(args) -> int:
                 print(f"  quarantined {q['doc_id']}: {q['reason']}")
         if outcome["gates"]:
             print()
-            print(reports.gate_table_text(outcome["gates"]))
+            print(summary.gate_table_text(outcome["gates"]))
         if report and outcome["action"] != "unchanged":
             print(f"\n  report: {report}")
     return EXIT_REJECTED if outcome["action"] in ("rejected", "rolled_back") else EXIT_OK
@@ -86,7 +86,7 @@ def cmd_sync(args) -> int:
 
 def _alias_moves(args) -> list:
     """The alias's history of promotions and rollbacks, oldest first."""
-    from indexgate.registry import Registry
+    from indexgate.lifecycle.registry import Registry
 
     try:
         return Registry(_settings(args).home).history(args.alias)
@@ -111,17 +111,17 @@ def _print_moves(args, before: int) -> None:
 
 
 def _report_path(args, alias: str, version: str) -> str | None:
-    from indexgate.html_report import report_path
-    from indexgate.registry import Registry
+    from indexgate.reporting.html_report import report_path
+    from indexgate.lifecycle.registry import Registry
 
     path = report_path(Registry(_settings(args).home), alias, version)
     return str(path) if path.is_file() else None
 
 
 def cmd_report(args) -> int:
-    from indexgate import html_report
-    from indexgate.registry import Registry
-    from indexgate.versioning import validate_alias
+    from indexgate.reporting import html_report
+    from indexgate.lifecycle.registry import Registry
+    from indexgate.lifecycle.versioning import validate_alias
 
     settings = _settings(args)
     registry = Registry(settings.home)
@@ -138,7 +138,7 @@ def cmd_report(args) -> int:
 
 
 def _manifest(args, alias: str, version: str) -> dict | None:
-    from indexgate.registry import Registry
+    from indexgate.lifecycle.registry import Registry
 
     manifest = Registry(_settings(args).home).load(alias, version)
     return manifest.model_dump(mode="json") if manifest else None
@@ -147,12 +147,12 @@ def _manifest(args, alias: str, version: str) -> dict | None:
 def cmd_status(args) -> int:
     from datetime import datetime, timedelta, timezone
 
-    from indexgate.holds import holds, release_command
-    from indexgate.promotion import live_version
-    from indexgate.reports import embedding_accounting, summed_accounting
-    from indexgate.registry import Registry
+    from indexgate.lifecycle.holds import holds, release_command
+    from indexgate.lifecycle.promotion import live_version
+    from indexgate.reporting.summary import embedding_accounting, summed_accounting
+    from indexgate.lifecycle.registry import Registry
     from indexgate.store import connect
-    from indexgate.versioning import validate_alias
+    from indexgate.lifecycle.versioning import validate_alias
 
     settings = _settings(args)
     validate_alias(args.alias)
@@ -258,8 +258,8 @@ def cmd_serve_api(args) -> int:
 
 
 def cmd_rollback(args) -> int:
-    from indexgate.holds import release_command
-    from indexgate.promotion import rollback
+    from indexgate.lifecycle.holds import release_command
+    from indexgate.lifecycle.promotion import rollback
     from indexgate.resources import resources
 
     res = resources(_settings(args))
@@ -275,8 +275,8 @@ def cmd_rollback(args) -> int:
 
 
 def cmd_release(args) -> int:
-    from indexgate.holds import release
-    from indexgate.registry import Registry
+    from indexgate.lifecycle.holds import release
+    from indexgate.lifecycle.registry import Registry
 
     event = release(Registry(_settings(args).home), args.alias, args.version,
                     by=f"cli ({os.environ.get('USER', 'unknown')})")
@@ -289,9 +289,9 @@ def cmd_release(args) -> int:
 
 
 def cmd_gc(args) -> int:
-    from indexgate.locking import sync_lock
+    from indexgate.lifecycle.locking import sync_lock
     from indexgate.resources import resources
-    from indexgate.retention import gc
+    from indexgate.lifecycle.retention import gc
 
     settings = _settings(args)
     with sync_lock(settings.home, args.alias, settings.lifecycle.wait_s, what="gc"):
@@ -314,7 +314,7 @@ def cmd_gc(args) -> int:
 
 def cmd_migrate_store(args) -> int:
     from indexgate.errors import ConfigError
-    from indexgate.registry import Registry
+    from indexgate.lifecycle.registry import Registry
     from indexgate.store.migrate import migrate_local
 
     settings = _settings(args)
@@ -333,8 +333,8 @@ def cmd_migrate_store(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from flows.evaluate import evaluate
-    from flows.runtime import flow_runs
+    from indexgate_flows.evaluate import evaluate
+    from indexgate_flows.runtime import flow_runs
 
     with flow_runs():
         result = evaluate(source=args.source, golden=args.golden, chunk_size=args.chunk_size,
@@ -353,8 +353,8 @@ def cmd_eval(args) -> int:
 
 
 def cmd_experiment(args) -> int:
-    from flows.experiment import chunking_experiment
-    from flows.runtime import flow_runs
+    from indexgate_flows.experiment import chunking_experiment
+    from indexgate_flows.runtime import flow_runs
     from indexgate.experiment.report import summary_text
 
     with flow_runs():
@@ -516,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "alias", None) is not None:
         # Before any flow starts: the flows' typed parameters would refuse it with a regex.
         from indexgate.errors import ConfigError
-        from indexgate.versioning import validate_alias
+        from indexgate.lifecycle.versioning import validate_alias
 
         try:
             validate_alias(args.alias)

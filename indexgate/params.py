@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-# The alias rule of :func:`indexgate.versioning.validate_alias` (1-64 letters, digits, '-', '_',
+# The alias rule of :func:`indexgate.lifecycle.versioning.validate_alias` (1-64 letters, digits, '-', '_',
 # starting and ending with a letter or digit, no '__'), written without look-around: pydantic's
 # regex engine has none. tests/unit/test_params.py checks both agree on every short name.
 ALIAS_PATTERN = r"^[A-Za-z0-9](?:(?:[A-Za-z0-9-]|_[A-Za-z0-9-])*_?[A-Za-z0-9])?$"

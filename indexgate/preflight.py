@@ -13,9 +13,9 @@ from pathlib import Path
 
 from indexgate.errors import ConfigError, SourceError
 from indexgate.evaluation import load_golden
-from indexgate.registry import Registry
+from indexgate.lifecycle.registry import Registry
 from indexgate.sources import BeirSource, FolderSource, open_source
-from indexgate.versioning import validate_alias
+from indexgate.lifecycle.versioning import validate_alias
 
 
 def _where(path: Path) -> str:

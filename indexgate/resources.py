@@ -16,7 +16,7 @@ from indexgate.chunking import Chunker, make_chunker
 from indexgate.embedding import Embedder, EmbeddingCache, make_embedder
 from indexgate.embedding.batch import CachedEmbedding
 from indexgate.errors import EmbedderMismatch
-from indexgate.registry import Registry
+from indexgate.lifecycle.registry import Registry
 from indexgate.settings import EmbedderConfig, Settings
 from indexgate.store import VectorStore, connect, disconnect, disconnect_all
 

@@ -373,7 +373,7 @@ class DaskConfig(BaseModel):
 
 
 class NotifyConfig(BaseModel):
-    """Where a failed, rejected or rolled-back run is announced (see :mod:`indexgate.notify`)."""
+    """Where a failed, rejected or rolled-back run is announced (see :mod:`indexgate.reporting.notify`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -3,7 +3,7 @@
 Every step is idempotent: its outputs are keyed by the version id, which is derived from the
 inputs, so running a step again (after a crash, or in a rerun) rewrites the same files and
 upserts the same points. Nothing here writes to the live collection or moves an alias, except
-:func:`conclude`, which promotes through :mod:`indexgate.promotion`.
+:func:`conclude`, which promotes through :mod:`indexgate.lifecycle.promotion`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from indexgate import gates as gate_checks
 from indexgate.access import caller_groups, group_counts, label_snapshot, relabelled, unreadable_evidence
-from indexgate.changes import check_deletions, diff
+from indexgate.sources.changes import check_deletions, diff
 from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
 from indexgate.embedding import Embedder
@@ -36,7 +36,7 @@ from indexgate.evaluation.golden import GoldenQuery, check_spans
 from indexgate.evaluation.latency import measure_latency
 from indexgate.guardrails import EmbeddingBudget, Replacement, check_budget, original_length, to_redacted
 from indexgate.guardrails.budget import CONFIRM_FLAG
-from indexgate.holds import check_not_held
+from indexgate.lifecycle.holds import check_not_held
 from indexgate.models import GateResult, Snapshot
 from indexgate.parsing import PARSER_VERSION
 from indexgate.parsing.corpus import SCHEMA as DOCUMENTS_SCHEMA
@@ -44,17 +44,17 @@ from indexgate.parsing.corpus import parse_snapshot
 from indexgate.quality import start_validation, validate_version
 from indexgate.quality import warm_up as warm_up_quality
 from indexgate.preflight import check_state_outside_source
-from indexgate.promotion import live_version, promote
-from indexgate.recovery import expected_ids, verify_shadow
-from indexgate.registry import Manifest
-from indexgate.reports import embedding_accounting
+from indexgate.lifecycle.promotion import live_version, promote
+from indexgate.lifecycle.recovery import expected_ids, verify_shadow
+from indexgate.lifecycle.registry import Manifest
+from indexgate.reporting.summary import embedding_accounting
 from indexgate.resources import Resources, models_loaded, pinned_embedder
-from indexgate.reuse import carry_rows, content_hashes, doc_ids
+from indexgate.sources.reuse import carry_rows, content_hashes, doc_ids
 from indexgate.settings import Settings
 from indexgate.sources import Spool, open_source
 from indexgate.store.load import load_chunks
 from indexgate.testhook import checkpoint
-from indexgate.versioning import collection_name, validate_alias, version_id
+from indexgate.lifecycle.versioning import collection_name, validate_alias, version_id
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     Raises, before anything is written: :class:`~indexgate.errors.MassDeleteHeld` when the sync
     would delete more than ``gates.max_delete_share`` of the live documents and
     ``allow_mass_delete`` is false; :class:`~indexgate.errors.VersionHeld` when the version is
-    one an operator rolled back from and has not released (:mod:`indexgate.holds`);
+    one an operator rolled back from and has not released (:mod:`indexgate.lifecycle.holds`);
     :class:`~indexgate.errors.EmptySource` when the alias serves nothing, the source holds no
     document, and neither ``allow_empty`` nor ``lifecycle.allow_empty`` allows an empty index.
     Otherwise starts (or resumes) the version's manifest in state ``building`` unless it is
@@ -369,7 +369,7 @@ def record_embedding(res: Resources, plan: Plan, todo: EmbeddingPlan, results: l
 def load(res: Resources, plan: Plan) -> int:
     """Create the shadow collection (if needed) and upsert every chunk into it. A shadow left by
     an interrupted run is read back first: if it matches the chunks table (see
-    :func:`indexgate.recovery.verify_shadow`) only the points it lacks are upserted, otherwise it
+    :func:`indexgate.lifecycle.recovery.verify_shadow`) only the points it lacks are upserted, otherwise it
     is dropped and rebuilt."""
     started = time.perf_counter()
     present: frozenset[str] = frozenset()

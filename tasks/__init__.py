@@ -5,15 +5,15 @@ version id and file names are derived from content, and embeddings are cached by
 which also survives a new flow run after a crash, unlike Prefect's default run-scoped cache.
 """
 
-from tasks.build import (
+from indexgate_tasks.build import (
     chunk_documents, discard_scratch, embed_chunks, load_shadow, parse_documents, plan_scratch, plan_version,
     score_golden, snapshot_source, validate_shadow,
 )
-from tasks.embedding import embed_batch, plan_embedding, record_embedding
-from tasks.lifecycle import collect_garbage, reconcile_alias, smoke_check
-from tasks.experiment import embed_golden, load_grid, publish_experiment, run_configuration, write_experiment
-from tasks.promote import keep_unchanged, promote_version, rollback_alias
-from tasks.report import publish_report, write_quality_report
+from indexgate_tasks.embedding import embed_batch, plan_embedding, record_embedding
+from indexgate_tasks.lifecycle import collect_garbage, reconcile_alias, smoke_check
+from indexgate_tasks.experiment import embed_golden, load_grid, publish_experiment, run_configuration, write_experiment
+from indexgate_tasks.promote import keep_unchanged, promote_version, rollback_alias
+from indexgate_tasks.report import publish_report, write_quality_report
 
 __all__ = [
     "chunk_documents", "discard_scratch", "embed_chunks",

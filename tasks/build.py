@@ -6,11 +6,12 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.transactions import get_transaction
 
-from indexgate import retention, sync
+from indexgate import sync
+from indexgate.lifecycle import retention
 from indexgate.models import GateResult, Snapshot
 from indexgate.resources import release, resources
 from indexgate.settings import Settings
-from tasks.runs import worth_retrying
+from indexgate_tasks.runs import worth_retrying
 
 
 @task(name="snapshot_source", retries=2, retry_delay_seconds=2, retry_condition_fn=worth_retrying,

@@ -6,11 +6,12 @@ from __future__ import annotations
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from indexgate import recovery, retention, smoke, sync
+from indexgate import sync
+from indexgate.lifecycle import recovery, retention, smoke
 from indexgate.resources import resources
 from indexgate.settings import Settings
-from tasks.runs import worth_retrying
-from tasks.promote import _by
+from indexgate_tasks.runs import worth_retrying
+from indexgate_tasks.promote import _by
 
 
 @task(name="reconcile_alias", retries=1, retry_delay_seconds=2, retry_condition_fn=worth_retrying,

@@ -6,12 +6,13 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from indexgate import promotion, sync
+from indexgate import sync
+from indexgate.lifecycle import promotion
 from indexgate.models import GateResult
-from indexgate.registry import Event
+from indexgate.lifecycle.registry import Event
 from indexgate.resources import resources
 from indexgate.settings import Settings
-from tasks.runs import worth_retrying
+from indexgate_tasks.runs import worth_retrying
 
 
 def _by() -> str:

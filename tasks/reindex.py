@@ -6,10 +6,10 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from indexgate import reindex
-from indexgate.registry import Registry
+from indexgate.lifecycle import reindex
+from indexgate.lifecycle.registry import Registry
 from indexgate.settings import Settings
-from tasks.report import _key
+from indexgate_tasks.report import _key
 
 
 @task(name="publish_reindex", cache_policy=NO_CACHE)

@@ -9,11 +9,12 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from indexgate import html_report, reports, sync
-from indexgate.registry import Registry
+from indexgate import sync
+from indexgate.reporting import html_report, summary
+from indexgate.lifecycle.registry import Registry
 from indexgate.resources import resources
 from indexgate.settings import Settings
-from tasks.runs import finish_writes, write_later
+from indexgate_tasks.runs import finish_writes, write_later
 
 
 def _key(prefix: str, alias: str) -> str:
@@ -25,11 +26,11 @@ def publish_report(settings: Settings, outcome: sync.Outcome) -> str:
     """The run's report: a Markdown artifact per run (counts, metrics, the decision and its
     reason) and, for a built version (promoted, rejected or rolled back), its HTML data-quality
     report with a table artifact (the gates) and a link artifact (the report). The artifacts are
-    written in the background (:func:`tasks.runs.write_later`) while the run goes on (the
+    written in the background (:func:`indexgate_tasks.runs.write_later`) while the run goes on (the
     Markdown one while the HTML report is built); the flow waits for them with
-    :func:`tasks.runs.finish_writes` before it ends, where an error writing one fails the run."""
+    :func:`indexgate_tasks.runs.finish_writes` before it ends, where an error writing one fails the run."""
     manifest = resources(settings).registry.load(outcome.alias, outcome.version)
-    markdown = reports.sync_markdown(asdict(outcome), manifest.model_dump() if manifest else None)
+    markdown = summary.sync_markdown(asdict(outcome), manifest.model_dump() if manifest else None)
     write_later(create_markdown_artifact, markdown=markdown, key=_key("indexgate-sync", outcome.alias),
                 description=f"{outcome.action}: {outcome.reason}"[:500])
     if outcome.action != "unchanged":

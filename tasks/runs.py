@@ -18,7 +18,8 @@ from prefect.events import emit_event
 from prefect.runtime import flow_run as current_run
 from prefect.utilities.urls import url_for
 
-from indexgate import notify, preflight
+from indexgate import preflight
+from indexgate.reporting import notify
 from indexgate.errors import retryable
 from indexgate.settings import Settings, load_settings
 

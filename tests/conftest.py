@@ -233,7 +233,7 @@ def beir_dir(tmp_path):
 def _build_version(settings, alias, root, golden=None):
     """Every step of the sync flow, in its order, as library calls: (plan, outcome)."""
     from indexgate import sync
-    from indexgate.html_report import build_report
+    from indexgate.reporting.html_report import build_report
 
     res = resources.resources(settings)
     plan = build_shadow(res, alias, root)
@@ -263,8 +263,9 @@ def qdrant_url():
 def library_sync():
     """A whole sync through the library, without Prefect, in the order of flows/sync.py:
     reconcile, plan, build, gates, promote, smoke check, gc. Returns the outcome."""
-    from indexgate import recovery, retention, smoke, sync
-    from indexgate.locking import sync_lock
+    from indexgate import sync
+    from indexgate.lifecycle import recovery, retention, smoke
+    from indexgate.lifecycle.locking import sync_lock
 
     def run(res, alias, root, golden=None, by="test"):
         with sync_lock(res.settings.home, alias, res.settings.lifecycle.wait_s):

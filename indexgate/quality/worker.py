@@ -375,7 +375,7 @@ def wait_data_docs(folder: Path, timeout: float = WAIT_S) -> None:
 
 def settle(folder: Path, timeout: float = 120) -> None:
     """Return once the worker will write nothing more into ``folder``, a version's work folder
-    about to be removed (:func:`indexgate.retention.gc`): Data Docs it is writing for a run that
+    about to be removed (:func:`indexgate.lifecycle.retention.gc`): Data Docs it is writing for a run that
     collected its checks are waited for; a job whose checks were never collected (its build
     stopped after starting suites) is dropped, after whatever the worker was doing for it. Without
     this, the Data Docs of such a job could be written after the folder was removed, bringing back

@@ -28,11 +28,11 @@ import numpy as np
 from indexgate.access import caller_groups
 from indexgate.embedding import Embedder, EmbedderFingerprint
 from indexgate.errors import EmbedderMismatch, IndexGateError, NotServing, QueryError, StoreError
-from indexgate.registry import Registry
+from indexgate.lifecycle.registry import Registry
 from indexgate.resources import pinned_embedder
 from indexgate.settings import Settings, load_settings
 from indexgate.store import Hit, VectorStore, connect
-from indexgate.versioning import validate_alias, version_of
+from indexgate.lifecycle.versioning import validate_alias, version_of
 
 DEFAULT_K = 5
 

@@ -3,7 +3,7 @@
 Layout of the store folder::
 
     shards/<alias>__<version>/        one Edge shard per collection (version), plus our files:
-        owner                         the installation id that created it (indexgate.recovery)
+        owner                         the installation id that created it (indexgate.lifecycle.recovery)
         sealed                        written once the version is built; its content is the seal id
         writer.lock                   flock held by the one process writing the shard
     aliases/<alias>.json              the alias: {"collection": ...}, replaced atomically

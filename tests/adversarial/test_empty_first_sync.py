@@ -5,7 +5,7 @@ import pytest
 
 from indexgate import sync
 from indexgate.errors import EmptySource
-from indexgate.promotion import live_version
+from indexgate.lifecycle.promotion import live_version
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 

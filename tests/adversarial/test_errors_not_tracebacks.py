@@ -84,7 +84,7 @@ def test_moves_before_a_failure_are_printed_as_json_with_json(tmp_path, capsys):
     import json
 
     from indexgate.cli import _print_moves
-    from indexgate.registry import Event, Registry
+    from indexgate.lifecycle.registry import Event, Registry
 
     registry = Registry(tmp_path / "state")
     registry.record(Event(action="promote", alias="a", from_version=None, to_version="v1", by="test"))

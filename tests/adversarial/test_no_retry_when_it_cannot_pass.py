@@ -14,7 +14,7 @@ from prefect.exceptions import ObjectNotFound
 from prefect.testing.utilities import prefect_test_harness
 
 from indexgate.settings import load_settings
-from tasks.build import snapshot_source
+from indexgate_tasks.build import snapshot_source
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency
 from prefect.testing.utilities import prefect_test_harness
 
-from flows.runtime import one_sync_per_alias, sync_limit_name
-from flows.sync import sync
+from indexgate_flows.runtime import one_sync_per_alias, sync_limit_name
+from indexgate_flows.sync import sync
 from indexgate.errors import AliasBusy
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from indexgate import cli
 from indexgate.errors import VersionHeld
-from indexgate.promotion import live_version, rollback
+from indexgate.lifecycle.promotion import live_version, rollback
 from indexgate.resources import resources
 
 

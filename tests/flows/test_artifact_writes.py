@@ -1,4 +1,4 @@
-"""Artifacts handed off to the background writer (tasks.runs.write_later): written in the task's
+"""Artifacts handed off to the background writer (indexgate_tasks.runs.write_later): written in the task's
 run context, in order, all there once finish_writes returns; a failed write fails the waiting
 task; one run never waits for, or fails on, another run's writes; a run that fails before it
 waits still has its writes made before the call returns (its failure hook waits for them)."""
@@ -11,7 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 
-from tasks.runs import HOOKS, finish_writes, write_later
+from indexgate_tasks.runs import HOOKS, finish_writes, write_later
 
 
 class WriteRefused(RuntimeError):

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from processes import Run
 
-from indexgate.registry import Registry
+from indexgate.lifecycle.registry import Registry
 from indexgate.store import connect, disconnect
 
 ALIAS = "crash"  # not "docs": other flow tests count the artifacts of that alias

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from flows.sync import sync
+from indexgate_flows.sync import sync
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 

@@ -23,9 +23,9 @@ def test_every_deployment_entrypoint_is_a_flow():
 
 def test_deployed_parameters_carry_their_constraints():
     """What the UI shows and a server with enforce_parameter_schema checks."""
-    from flows.reindex import reindex
-    from flows.rollback import rollback
-    from flows.sync import sync
+    from indexgate_flows.reindex import reindex
+    from indexgate_flows.rollback import rollback
+    from indexgate_flows.sync import sync
 
     spec = yaml.safe_load((ROOT / "deployments" / "prefect.yaml").read_text())
     assert {d["name"] for d in spec["deployments"]} >= {"scheduled-sync", "manual-reindex", "rollback", "quality-report",

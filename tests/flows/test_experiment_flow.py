@@ -6,8 +6,8 @@ import json
 
 import pyarrow.parquet as pq
 
-from flows.experiment import chunking_experiment
-from flows.sync import sync
+from indexgate_flows.experiment import chunking_experiment
+from indexgate_flows.sync import sync
 from indexgate import experiment
 from indexgate.cli import EXIT_ERROR, EXIT_OK, EXIT_REJECTED, main
 from indexgate.resources import resources

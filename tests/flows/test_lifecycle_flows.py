@@ -14,11 +14,11 @@ from prefect import flow
 from prefect.transactions import transaction
 from processes import Run
 
-from flows.sync import sync
+from indexgate_flows.sync import sync
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from shadow import build_shadow
-from tasks import load_shadow
+from indexgate_tasks import load_shadow
 
 FAKE = "embedder: {kind: fake, model: fake}\n"
 

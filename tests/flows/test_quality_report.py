@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flows.quality_report import quality_report
-from flows.sync import sync
+from indexgate_flows.quality_report import quality_report
+from indexgate_flows.sync import sync
 from indexgate.cli import EXIT_OK, main
 
 

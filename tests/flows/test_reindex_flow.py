@@ -6,8 +6,8 @@ import asyncio
 
 from prefect.client.orchestration import get_client
 
-from flows.reindex import reindex
-from flows.sync import sync
+from indexgate_flows.reindex import reindex
+from indexgate_flows.sync import sync
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 

@@ -8,8 +8,8 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ParameterTypeError
 
-from flows.rollback import rollback
-from flows.sync import sync
+from indexgate_flows.rollback import rollback
+from indexgate_flows.sync import sync
 from indexgate.errors import ConfigError, SourceError
 
 

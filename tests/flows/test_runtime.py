@@ -12,7 +12,7 @@ from prefect import flow
 from prefect.context import SyncClientContext
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 
-from flows.runtime import TEMPORARY_API, flow_runs
+from indexgate_flows.runtime import TEMPORARY_API, flow_runs
 from processes import Run
 
 # The task runs of a sync that builds a version from a small corpus (fewer new texts than a batch:

@@ -7,7 +7,7 @@ import json
 
 from docwriters import PAGES, make_docx, make_pdf
 
-from flows.sync import sync
+from indexgate_flows.sync import sync
 from indexgate.cli import EXIT_ERROR, EXIT_OK, main
 from indexgate.resources import resources
 from indexgate.settings import load_settings

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import tasks.report
-from flows.rollback import rollback
-from flows.sync import sync
+import indexgate_tasks.report
+from indexgate_flows.rollback import rollback
+from indexgate_flows.sync import sync
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 
@@ -79,7 +79,7 @@ def test_a_refused_artifact_write_fails_the_run_once_its_version_is_live(corpus,
     def refuse(**_):
         raise RuntimeError("the API refused the sync's Markdown artifact")
 
-    monkeypatch.setattr(tasks.report, "create_markdown_artifact", refuse)
+    monkeypatch.setattr(indexgate_tasks.report, "create_markdown_artifact", refuse)
     with pytest.raises(RuntimeError, match="refused the sync's Markdown artifact"):
         sync(source=str(corpus), alias="refused", state_dir=state)
     # The flow waits for its artifacts at its very end: the version was promoted and gc ran first,

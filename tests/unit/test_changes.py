@@ -2,7 +2,7 @@
 
 import pytest
 
-from indexgate.changes import check_deletions, diff
+from indexgate.sources.changes import check_deletions, diff
 from indexgate.errors import MassDeleteHeld
 from indexgate.models import Snapshot, SourceObject
 

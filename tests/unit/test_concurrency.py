@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from indexgate.errors import AliasBusy, AliasConflict, StoreError
-from indexgate.locking import sync_lock
-from indexgate.promotion import live_version, promote, rollback
-from indexgate.registry import Manifest, Registry
+from indexgate.lifecycle.locking import sync_lock
+from indexgate.lifecycle.promotion import live_version, promote, rollback
+from indexgate.lifecycle.registry import Manifest, Registry
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.store import connect
@@ -134,7 +134,7 @@ def test_promotions_and_rollbacks_from_many_threads_never_interleave(tmp_path):
 HOLDER = """
 import sys
 import numpy as np
-from indexgate.locking import sync_lock
+from indexgate.lifecycle.locking import sync_lock
 from indexgate.store import connect
 payload = {"doc_id": "d", "chunk_id": "c", "start": 0, "end": 1, "text": "t", "version": "v1"}
 with sync_lock(sys.argv[1], "docs"):

@@ -117,8 +117,8 @@ def test_budget_holds_before_embedding_until_confirmed(tmp_path, write_corpus):
 
 
 def test_report_and_artifact_show_counts_never_values(tmp_path, write_corpus):
-    from indexgate import reports
-    from indexgate.html_report import build_report
+    from indexgate.reporting import summary
+    from indexgate.reporting.html_report import build_report
 
     root = write_corpus(FILES)
     settings = _settings(tmp_path, "guardrails: {actions: {phone: allow}}\n")
@@ -126,7 +126,7 @@ def test_report_and_artifact_show_counts_never_values(tmp_path, write_corpus):
     manifest = res.registry.load("docs", plan.version)
     html = build_report(res.registry, "docs", plan.version, settings.report)[0].read_text()
     outcome = {"alias": "docs", "action": "promoted", "version": plan.version, "reason": "x", "live": None}
-    markdown = reports.sync_markdown(outcome, manifest.model_dump())
+    markdown = summary.sync_markdown(outcome, manifest.model_dump())
     assert "| support.md | redacted | email | redact | 1 |" in markdown
     assert "| support.md | redacted | phone | allow | 1 |" in markdown
     assert "guardrails-table" in html and "<td>email</td>" in html
@@ -135,7 +135,7 @@ def test_report_and_artifact_show_counts_never_values(tmp_path, write_corpus):
 
 
 def test_embedding_accounting_per_version_and_summed(tmp_path, write_corpus):
-    from indexgate.reports import embedding_accounting, summed_accounting
+    from indexgate.reporting.summary import embedding_accounting, summed_accounting
 
     root = write_corpus(FILES)
     settings = _settings(tmp_path, report={"price_per_million_tokens": 1_000_000.0})

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from indexgate.cli import EXIT_ERROR, EXIT_OK, main
-from indexgate.html_report import document_changes
+from indexgate.reporting.html_report import document_changes
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 

@@ -20,10 +20,11 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from indexgate import recovery, resources as resources_module, retention, smoke, sync
+from indexgate import resources as resources_module, sync
+from indexgate.lifecycle import recovery, retention, smoke
 from indexgate.errors import StoreError, VersionHeld
-from indexgate.holds import release
-from indexgate.promotion import live_version, rollback
+from indexgate.lifecycle.holds import release
+from indexgate.lifecycle.promotion import live_version, rollback
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.store.load import point_payload

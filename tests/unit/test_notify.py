@@ -1,6 +1,6 @@
 """Webhook notifications, POSTed to a real HTTP receiver on loopback."""
 
-from indexgate.notify import Notification, send
+from indexgate.reporting.notify import Notification, send
 from indexgate.settings import NotifyConfig
 
 REJECTED = Notification(flow="sync", run="sync-docs-v0123456789ab", alias="docs", version="0123456789ab",

@@ -9,7 +9,7 @@ from pydantic import TypeAdapter, ValidationError
 from indexgate.errors import ConfigError
 from indexgate.params import ALIAS_PATTERN, AliasName, Overrides
 from indexgate.settings import load_settings
-from indexgate.versioning import validate_alias
+from indexgate.lifecycle.versioning import validate_alias
 
 
 def _library_accepts(name: str) -> bool:

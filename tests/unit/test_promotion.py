@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from indexgate.errors import AliasConflict, StoreError
-from indexgate.promotion import live_version, previous_version, promote, rollback
-from indexgate.registry import Manifest, Registry
+from indexgate.lifecycle.promotion import live_version, previous_version, promote, rollback
+from indexgate.lifecycle.registry import Manifest, Registry
 from indexgate.store import connect
 
 

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from indexgate import recovery, sync
-from indexgate.promotion import live_version
-from indexgate.registry import Event
+from indexgate import sync
+from indexgate.lifecycle import recovery
+from indexgate.lifecycle.promotion import live_version
+from indexgate.lifecycle.registry import Event
 from indexgate.resources import resources
 from shadow import build_shadow
 

@@ -2,7 +2,7 @@
 with its own embedder by the regression gate, and the summary that says so."""
 
 
-from indexgate import reindex
+from indexgate.lifecycle import reindex
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from tiny import DOCS, write_golden

@@ -3,8 +3,9 @@ rest goes with its manifest and work files; rejected shadows go unless keep_reje
 
 import numpy as np
 
-from indexgate import retention, sync
-from indexgate.promotion import live_version, rollback
+from indexgate import sync
+from indexgate.lifecycle import retention
+from indexgate.lifecycle.promotion import live_version, rollback
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 

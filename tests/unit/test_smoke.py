@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from indexgate import smoke, sync
-from indexgate.promotion import live_version
+from indexgate import sync
+from indexgate.lifecycle import smoke
+from indexgate.lifecycle.promotion import live_version
 from indexgate.resources import resources
 from shadow import build_shadow
 

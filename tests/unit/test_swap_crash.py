@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from indexgate import recovery
-from indexgate.promotion import live_version
+from indexgate.lifecycle import recovery
+from indexgate.lifecycle.promotion import live_version
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 
@@ -19,8 +19,8 @@ SCRIPT = """
 import os
 import sys
 import numpy as np
-from indexgate.promotion import promote
-from indexgate.registry import Manifest, Registry
+from indexgate.lifecycle.promotion import promote
+from indexgate.lifecycle.registry import Manifest, Registry
 from indexgate.store import connect
 home, alias, url = sys.argv[1], sys.argv[2], sys.argv[3] or None
 store = connect(url=url) if url else connect(path=home + "/qdrant")
@@ -70,8 +70,8 @@ KILLED_INSIDE = """
 import os
 import sys
 import numpy as np
-from indexgate.promotion import promote
-from indexgate.registry import Manifest, Registry
+from indexgate.lifecycle.promotion import promote
+from indexgate.lifecycle.registry import Manifest, Registry
 from indexgate.store import connect
 home, alias, point = sys.argv[1], sys.argv[2], sys.argv[3]
 store = connect(path=home + "/qdrant")
@@ -107,7 +107,7 @@ def test_sigkill_inside_the_pointer_write_or_a_drop_leaves_a_consistent_store(tm
     proc.send_signal(signal.SIGKILL)
     proc.wait()
 
-    from indexgate import retention
+    from indexgate.lifecycle import retention
     res = resources(load_settings(home=str(home), embedder={"kind": "fake", "model": "fake"}))
     qdrant = home / "qdrant"
     leftovers = list((qdrant / "aliases").glob(".*.tmp-*")) + list((qdrant / "shards").glob(".trash-*"))

@@ -7,7 +7,7 @@ import inspect
 from prefect import Task
 from prefect.cache_policies import CachePolicy, CompoundCachePolicy, RunId
 
-import tasks
+import indexgate_tasks
 
 
 def _parts(policy: CachePolicy):
@@ -19,7 +19,7 @@ def _parts(policy: CachePolicy):
 
 
 def test_no_task_caches_on_the_run_id():
-    found = [obj for _, obj in inspect.getmembers(tasks) if isinstance(obj, Task)]
+    found = [obj for _, obj in inspect.getmembers(indexgate_tasks) if isinstance(obj, Task)]
     assert {t.name for t in found} >= {"reconcile_alias", "load_shadow", "smoke_check", "collect_garbage"}
     for t in found:
         assert t.cache_policy is not None, t.name
@@ -27,4 +27,4 @@ def test_no_task_caches_on_the_run_id():
 
 
 def test_a_shadow_rollback_hook_is_registered():
-    assert [h.__name__ for h in tasks.load_shadow.on_rollback_hooks] == ["drop_rejected_shadow"]
+    assert [h.__name__ for h in indexgate_tasks.load_shadow.on_rollback_hooks] == ["drop_rejected_shadow"]

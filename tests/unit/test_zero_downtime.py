@@ -7,8 +7,8 @@ import uuid
 import numpy as np
 import pytest
 
-from indexgate.promotion import live_version, promote, rollback
-from indexgate.registry import Manifest, Registry
+from indexgate.lifecycle.promotion import live_version, promote, rollback
+from indexgate.lifecycle.registry import Manifest, Registry
 from indexgate.store import connect
 
 

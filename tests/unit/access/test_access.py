@@ -265,8 +265,8 @@ def test_golden_queries_are_scored_under_their_groups_and_the_audit_flags_unread
 
 
 def test_the_smoke_check_asks_as_each_chunks_groups_and_the_report_counts_groups(served, tmp_path):
-    from indexgate import smoke
-    from indexgate.html_report import build_report
+    from indexgate.lifecycle import smoke
+    from indexgate.reporting.html_report import build_report
 
     res = resources.resources(served)
     version = res.store.alias_target("docs").split("__")[-1]
@@ -280,10 +280,10 @@ def test_the_smoke_check_asks_as_each_chunks_groups_and_the_report_counts_groups
 
 
 def test_the_run_summary_shows_relabelled_documents():
-    from indexgate import reports
+    from indexgate.reporting import summary
 
     changes = {"base": "v1", "added": 0, "changed": 0, "relabelled": 2, "unchanged": 4, "deleted": 0}
-    assert reports.changes_text(changes) == (
+    assert summary.changes_text(changes) == (
         "documents added 0, changed 0, relabelled 2, unchanged 4, deleted 0 (against v1)")
 
 

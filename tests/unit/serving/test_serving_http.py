@@ -9,7 +9,7 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from indexgate.promotion import rollback
+from indexgate.lifecycle.promotion import rollback
 from indexgate.resources import resources
 from indexgate.serving import Index
 from indexgate.serving.http import create_app

@@ -6,7 +6,7 @@ import pytest
 
 from indexgate.embedding.fake import FakeEmbedder
 from indexgate.errors import EmbedderMismatch, NotServing, QueryError
-from indexgate.promotion import rollback
+from indexgate.lifecycle.promotion import rollback
 from indexgate.resources import models_loaded, resources
 from indexgate.serving import Index
 from indexgate.settings import load_settings

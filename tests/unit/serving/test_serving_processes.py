@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from indexgate import resources
-from indexgate.promotion import rollback
+from indexgate.lifecycle.promotion import rollback
 from serving_corpus import DOCS
 
 INDEXGATE = str(Path(sys.executable).with_name("indexgate"))

@@ -23,7 +23,7 @@ from indexgate.chunking.corpus import iter_chunk_batches
 from indexgate.errors import AliasConflict
 from indexgate.evaluation import load_golden
 from indexgate.evaluation.evaluate import search_as
-from indexgate.promotion import live_version, revert
+from indexgate.lifecycle.promotion import live_version, revert
 from indexgate.resources import Resources
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """Start-up reconciliation of the manifests with the store, for runs that died (SIGKILL, power
 loss) where no clean-up hook could run.
 
-The caller holds the alias's sync lock (:func:`indexgate.locking.sync_lock`), so no other build
+The caller holds the alias's sync lock (:func:`indexgate.lifecycle.locking.sync_lock`), so no other build
 of the alias is running: every manifest still in state ``building`` belongs to a run that is gone.
 :func:`reconcile`
 
@@ -9,14 +9,14 @@ of the alias is running: every manifest still in state ``building`` belongs to a
   records (the alias serves a version whose manifest is not ``live``), then smoke-checks a version
   recovered this way and moves the alias back if it fails (the dead run never checked it);
 - drops orphan collections: ``<alias>__<version>`` with no manifest that this installation
-  created (its id, :attr:`indexgate.registry.Registry.installation_id`, is recorded in the
+  created (its id, :attr:`indexgate.lifecycle.registry.Registry.installation_id`, is recorded in the
   collection); never the alias's target, never another installation's (a shared server);
 - checks the shadow of every unfinished build against its chunks table (vector size, point ids
   read back are a subset of the expected ones, exact count equals the ids read back) and drops a
   shadow that does not match, so a resumed build never trusts a damaged collection. A matching
   shadow is kept: the rerun upserts only the points it lacks.
 
-Unfinished builds whose inputs never come back are removed later by :func:`indexgate.retention.gc`.
+Unfinished builds whose inputs never come back are removed later by :func:`indexgate.lifecycle.retention.gc`.
 
 The embedded store writes an alias as one fsynced file renamed over the old one
 (:mod:`indexgate.store.edge`), so a crash leaves the old target or the new one.
@@ -30,13 +30,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from indexgate import smoke
-from indexgate.locking import alias_lock
-from indexgate.promotion import live_version, record_move
-from indexgate.registry import Event
+from indexgate.lifecycle import smoke
+from indexgate.lifecycle.locking import alias_lock
+from indexgate.lifecycle.promotion import live_version, record_move
+from indexgate.lifecycle.registry import Event
 from indexgate.resources import Resources
 from indexgate.store.base import VectorStore
-from indexgate.versioning import SEPARATOR, version_of
+from indexgate.lifecycle.versioning import SEPARATOR, version_of
 
 log = logging.getLogger(__name__)
 

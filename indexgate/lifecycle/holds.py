@@ -13,7 +13,7 @@ operator points the alias at the version again (``indexgate rollback --to``).
 from __future__ import annotations
 
 from indexgate.errors import RegistryError, VersionHeld
-from indexgate.registry import Event, Registry
+from indexgate.lifecycle.registry import Event, Registry
 
 
 def holds(registry: Registry, alias: str) -> dict[str, Event]:

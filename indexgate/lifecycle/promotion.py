@@ -11,17 +11,17 @@ Guarantees:
 - the alias is read back after the call; the manifests and the alias history record the move.
 
 A process killed between the alias call and the records leaves the alias moved but unrecorded:
-:func:`indexgate.recovery.reconcile` finishes the records at the start of the next sync.
+:func:`indexgate.lifecycle.recovery.reconcile` finishes the records at the start of the next sync.
 """
 
 from __future__ import annotations
 
 from indexgate.errors import AliasConflict, StoreError
-from indexgate.locking import alias_lock
-from indexgate.registry import Event, Registry, now
+from indexgate.lifecycle.locking import alias_lock
+from indexgate.lifecycle.registry import Event, Registry, now
 from indexgate.store.base import VectorStore
 from indexgate.testhook import checkpoint
-from indexgate.versioning import collection_name, version_of
+from indexgate.lifecycle.versioning import collection_name, version_of
 
 __all__ = ["alias_lock", "live_version", "previous_version", "promote", "revert", "rollback"]
 
@@ -108,7 +108,7 @@ def rollback(store: VectorStore, registry: Registry, alias: str, to: str | None 
              by: str = "cli") -> Event:
     """Point ``alias`` back at the previous promoted version, or at ``to``, if it is retained and
     was not rejected by its gates. The version rolled back from is withdrawn: a sync that would
-    build it again is held until released (:mod:`indexgate.holds`)."""
+    build it again is held until released (:mod:`indexgate.lifecycle.holds`)."""
     current = live_version(store, alias)
     target = to or previous_version(store, registry, alias, current)
     if target is None:

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from indexgate.errors import AliasBusy, StoreError
-from indexgate.registry import Registry, now
+from indexgate.lifecycle.registry import Registry, now
 
 
 def _acquire(path: Path, wait_s: float, busy) -> object:

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from indexgate import charts
+from indexgate.reporting import charts
 from indexgate.errors import RegistryError
 from indexgate.quality import wait_data_docs
-from indexgate.registry import Manifest, Registry
-from indexgate.reports import gate_rows, guardrail_rows
+from indexgate.lifecycle.registry import Manifest, Registry
+from indexgate.reporting.summary import gate_rows, guardrail_rows
 from indexgate.settings import ReportConfig
 
 REPORT_NAME = "report.html"

@@ -1,7 +1,7 @@
 """Which versions of an alias are kept, and garbage collection of the others.
 
 Kept: the live version (what the alias points at, read from the store), the rollback target
-(:func:`indexgate.promotion.previous_version`), the last ``lifecycle.keep_promoted`` promoted
+(:func:`indexgate.lifecycle.promotion.previous_version`), the last ``lifecycle.keep_promoted`` promoted
 versions besides the live one, the versions the caller names (the current run's), and rejected
 versions when ``lifecycle.keep_rejected`` is set. Everything else, including unfinished builds
 of dead runs and orphan collections this installation created, is removed: its collection, its manifest and its work files.
@@ -21,11 +21,11 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from indexgate.locking import alias_lock
-from indexgate.promotion import live_version, previous_version
+from indexgate.lifecycle.locking import alias_lock
+from indexgate.lifecycle.promotion import live_version, previous_version
 from indexgate.quality.worker import settle as settle_quality
 from indexgate.resources import Resources
-from indexgate.versioning import SEPARATOR, collection_name, version_of
+from indexgate.lifecycle.versioning import SEPARATOR, collection_name, version_of
 
 log = logging.getLogger(__name__)
 

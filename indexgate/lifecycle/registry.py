@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from indexgate.errors import writing
-from indexgate.versioning import validate_alias
+from indexgate.lifecycle.versioning import validate_alias
 
 State = Literal["building", "built", "rejected", "live", "retired"]
 
@@ -34,7 +34,7 @@ class Event(BaseModel):
     """One change of where an alias points, or one operator decision about a version.
 
     ``withdrawn``: the version an operator rolled back from; a sync that would build it again is
-    held (see :mod:`indexgate.holds`). A ``release`` event lifts that hold on ``released`` and
+    held (see :mod:`indexgate.lifecycle.holds`). A ``release`` event lifts that hold on ``released`` and
     moves nothing (both versions None)."""
 
     at: str = Field(default_factory=now)

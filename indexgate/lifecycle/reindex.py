@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from indexgate.registry import Registry
+from indexgate.lifecycle.registry import Registry
 
 
 @dataclass(frozen=True)
