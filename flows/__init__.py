@@ -1,1 +1,1 @@
-"""Prefect flows: orchestration only. Each reads like the pipeline diagram in DESIGN.md."""
+"""Prefect flows: orchestration only. Each reads like the pipeline diagram in docs/design.md."""
