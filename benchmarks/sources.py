@@ -1,6 +1,6 @@
 """Print what the S3 spool and ETag index save, and what parsing in a limited worker costs.
 
-    .venv/bin/python scripts/bench_sources.py [--objects 300] [--size 20000]
+    .venv/bin/python benchmarks/sources.py [--objects 300] [--size 20000]
 
 Runs a local S3 endpoint (moto's server on loopback; no IAM), so the timings are of the client
 and the server on this machine, not of a network: read them as request counts and relative

@@ -41,7 +41,7 @@ class Quarantined:
     ``encrypted``, ``unsupported``, ``timeout``, ``memory``, ``crashed``, ``parser_error``,
     ``changed``, ``unreadable``, ``guardrail`` (a finding of a ``block`` detector of the
     guardrails policy), ``access`` (its access labels could not be read: docs/access.md); the
-    README's Quarantine table says when each applies);
+    quarantine table in docs/sources.md says when each applies);
     ``reason`` says what happened in words.
     """
 
