@@ -8,7 +8,6 @@ with ``__``, e.g. ``INDEXGATE_GATES__MIN_SPAN_RECALL=0.6``) > the YAML config fi
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from contextvars import ContextVar
@@ -19,7 +18,8 @@ import yaml
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from indexgate.errors import ConfigError
+from indexgate.embedding.kinds import check_kind
+from indexgate.errors import ConfigError, unknown_name
 from indexgate.guardrails.policy import GuardrailsPolicy
 
 
@@ -65,12 +65,19 @@ class EmbedderConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     model: str = "packaged:all-MiniLM-L6-v2"
-    kind: Literal["sentence-transformers", "fake"] = "sentence-transformers"
+    # The kinds this process knows (indexgate.embedding.kinds): sentence-transformers, unless a
+    # program registered more in its own process.
+    kind: str = "sentence-transformers"
     batch_size: int = Field(32, ge=1)
     normalize: bool = True
     query_prefix: str = ""
     document_prefix: str = ""
     device: str = "cpu"
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, value: str) -> str:
+        return check_kind(value)
 
 
 GateMode = Literal["block", "warn", "off"]
@@ -109,12 +116,6 @@ def policy_names() -> list[str]:
     names = {_without_k(n) for n in GATE_NAMES}
     names |= {".".join(n.split(".")[:depth]) for n in names for depth in range(1, n.count(".") + 1)}
     return sorted(names)
-
-
-def _unknown(name: str, valid: list[str], what: str) -> str:
-    close = difflib.get_close_matches(name, valid, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown {what} {name!r}{hint}; valid: {', '.join(valid)}"
 
 
 class QualityConfig(BaseModel):
@@ -222,7 +223,7 @@ class GateConfig(BaseModel):
         valid = policy_names()
         for name in value:
             if _without_k(name) not in valid:
-                raise ValueError(_unknown(name, valid, "gate or gate family"))
+                raise ValueError(unknown_name(name, valid, "gate or gate family"))
         return value
 
     @model_validator(mode="after")
@@ -536,9 +537,8 @@ class Settings(BaseSettings):
         return self.source.spool_dir or self.home / "spool"
 
 
-# INDEXGATE_ variables that are not settings: the test pause points (indexgate.testhook) and the
-# Docker set-up's (docker/setup.sh, deployments/prefect.yaml).
-OTHER_VARIABLES = ("INDEXGATE_TEST_PAUSE_AT", "INDEXGATE_TEST_PAUSE_DIR", "INDEXGATE_REPO", "INDEXGATE_BUCKET")
+# INDEXGATE_ variables that are not settings: the Docker set-up's (docker/setup.sh, deployments/prefect.yaml).
+OTHER_VARIABLES = ("INDEXGATE_REPO", "INDEXGATE_BUCKET")
 
 
 def check_environment(environ: dict[str, str] | None = None) -> None:
@@ -553,7 +553,7 @@ def check_environment(environ: dict[str, str] | None = None) -> None:
             continue
         section = upper[len("INDEXGATE_"):].split("__")[0].lower()
         if section not in sections:
-            raise ConfigError(f"environment variable {key}: " + _unknown(section, sections, "settings section")
+            raise ConfigError(f"environment variable {key}: " + unknown_name(section, sections, "settings section")
                               .replace("valid: ", "valid sections (INDEXGATE_<SECTION>, nested with __): "))
 
 
@@ -610,5 +610,5 @@ def _problem(err: dict) -> str:
         field = model.model_fields.get(str(part)) if isinstance(model, type) and issubclass(model, BaseModel) else None
         model = field.annotation if field is not None else None
     if isinstance(model, type) and issubclass(model, BaseModel):
-        return f"{where}: " + _unknown(str(err["loc"][-1]), sorted(model.model_fields), "setting")
+        return f"{where}: " + unknown_name(str(err["loc"][-1]), sorted(model.model_fields), "setting")
     return f"{where}: {err['msg']}"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cli_runs import environment, indexgate, one_error_line
+from indexgate_test_doubles import pause_env
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_disk_full_after_the_promotion_prints_the_outcome_then_one_error(tmp_pat
     state = tmp_path / "state"
     _mount_tmpfs(state, "64m")
     try:
-        env = environment(tmp_path, INDEXGATE_TEST_PAUSE_AT="promoted", INDEXGATE_TEST_PAUSE_DIR=str(tmp_path))
+        env = environment(tmp_path, **pause_env("promoted", tmp_path))
         proc = subprocess.Popen([str(Path(sys.executable).with_name("indexgate")), "sync", "--source", str(docs),
                                  "--alias", "a", "--state-dir", str(state)], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
