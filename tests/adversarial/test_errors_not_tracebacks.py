@@ -84,16 +84,16 @@ def test_moves_before_a_failure_are_printed_as_json_with_json(tmp_path, capsys):
     import argparse
     import json
 
-    from indexgate.cli import _print_moves
+    from indexgate.cli.commands import alias_moves
+    from indexgate.cli.output import print_moves
     from indexgate.lifecycle.registry import Event, Registry
 
     registry = Registry(tmp_path / "state")
     registry.record(Event(action="promote", alias="a", from_version=None, to_version="v1", by="test"))
     registry.record(Event(action="promote", alias="a", from_version="v1", to_version="v2", by="test"))
     args = argparse.Namespace(alias="a", state_dir=str(tmp_path / "state"), config=None, policy=None, json=True)
-    _print_moves(args, before=1)
+    print_moves("a", alias_moves(args)[1:], as_json=True)
     printed = json.loads(capsys.readouterr().out)
     assert printed["failed"] is True and printed["live"] == "v2" and len(printed["moves"]) == 1
-    args.json = False
-    _print_moves(args, before=2)
+    print_moves("a", alias_moves(args)[2:], as_json=False)
     assert capsys.readouterr().out == ""  # nothing moved during the run: nothing to say
