@@ -1,4 +1,7 @@
-"""The ``indexgate`` command's arguments: one subcommand each, bound to its function in :mod:`indexgate.cli.commands`."""
+"""The ``indexgate`` command's arguments.
+
+One subcommand each, bound to its function in :mod:`indexgate.cli.commands`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from indexgate.cli.commands import (
     cmd_eval, cmd_experiment, cmd_gc, cmd_migrate_store, cmd_release, cmd_report, cmd_rollback, cmd_search,
     cmd_serve_api, cmd_status, cmd_sync,
 )
+
 
 def build_parser() -> argparse.ArgumentParser:
     from indexgate import cli  # its docstring's first line describes the command
