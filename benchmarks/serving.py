@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "doubles"))  # --fake: the tests' embedder
 
 QUERIES = ["how long must a password be", "when do backups run", "weeks of paid leave", "routing every 15 minutes",
            "who do I page for a restore", "what is the canteen schedule"]
@@ -63,6 +64,10 @@ def main() -> int:
     from indexgate.settings import load_settings
 
     offline_environment()
+    if args.fake:
+        import indexgate_test_doubles
+
+        indexgate_test_doubles.install()
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(home=tmp, embedder={"kind": "fake", "model": "fake"} if args.fake else None)
         res = resources.resources(settings)

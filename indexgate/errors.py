@@ -109,6 +109,15 @@ def first_line(exc: BaseException) -> str:
     return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
 
 
+def unknown_name(name: str, valid: list[str] | tuple[str, ...], what: str) -> str:
+    """``unknown <what> 'x' (did you mean 'y'?); valid: a, b``: the closest valid name, when one is close."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(valid), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown {what} {name!r}{hint}; valid: {', '.join(valid)}"
+
+
 def os_error_text(exc: OSError) -> str:
     """``No space left on device: /state/aliases/docs/...``: the system's reason, then the path."""
     paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)

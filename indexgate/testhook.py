@@ -1,32 +1,33 @@
-"""A pause point for crash and concurrency tests. Does nothing unless a test asks for it.
+"""Pause points for crash and concurrency tests. Inert unless a handler was installed in the process.
 
-With ``INDEXGATE_TEST_PAUSE_AT=<point>`` and ``INDEXGATE_TEST_PAUSE_DIR=<folder>`` in the
-environment, the first time a run reaches (once per folder) ``checkpoint(<point>)`` it creates
-``<folder>/<point>.reached`` and then waits (up to 10 minutes) until ``<folder>/<point>.resume``
-exists. A test can SIGKILL the process at that exact moment, or let it go on.
+The library calls :func:`checkpoint` at points where a crash must leave a consistent state.
+It does nothing, unless code running in the same process installed a handler with
+:func:`install_handler`. No environment variable or config file switches it on.
+Only the tests install one (``tests/doubles/indexgate_test_doubles.py``).
 
 Points: ``plan`` (version planned, nothing built), ``embed`` (after each batch of new vectors
 is cached), ``load`` (after each batch of points is upserted into the shadow), ``swap`` (right
-after the alias call, before history and manifests record it), ``pointer`` (embedded store: the
-alias's new pointer file written and synced, not yet renamed over the old one), ``drop``
-(embedded store: a dropped shard renamed into ``shards/.trash-*``, not yet deleted).
+after the alias call, before history and manifests record it), ``promoted`` and ``rolled_back``
+(the move recorded in history and manifests), ``pointer`` (embedded store: the alias's new
+pointer file written and synced, not yet renamed over the old one), ``drop`` (embedded store: a
+dropped shard renamed into ``shards/.trash-*``, not yet deleted).
 """
 
 from __future__ import annotations
 
-import os
-import time
-from pathlib import Path
+from collections.abc import Callable
+
+_handler: Callable[[str], None] | None = None
+
+
+def install_handler(handler: Callable[[str], None] | None) -> None:
+    """Call ``handler(point)`` at every checkpoint of this process from now on; ``None`` removes it."""
+    global _handler
+    _handler = handler
 
 
 def checkpoint(point: str) -> None:
-    if os.environ.get("INDEXGATE_TEST_PAUSE_AT") != point:
-        return
-    folder = Path(os.environ.get("INDEXGATE_TEST_PAUSE_DIR", "."))
-    reached = folder / f"{point}.reached"
-    if reached.exists():  # pause once per folder, not at every batch
-        return
-    reached.write_text(str(os.getpid()))
-    deadline = time.monotonic() + 600
-    while not (folder / f"{point}.resume").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    """Hand ``point`` to the installed handler, if any. Without one: nothing."""
+    handler = _handler
+    if handler is not None:
+        handler(point)

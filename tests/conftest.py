@@ -25,6 +25,16 @@ QDRANT_SERVER_URL = os.environ.get("QDRANT_URL")
 for _key in ("INDEXGATE_HOME", "QDRANT_URL", "QDRANT_API_KEY", "INDEXGATE_QDRANT_URL"):
     os.environ.pop(_key, None)
 
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# The tests' additions to IndexGate (the fake embedder kind, the pause handler), here and in every
+# process the tests start (install() puts the folder on the PYTHONPATH they inherit).
+sys.path.insert(0, str(Path(__file__).resolve().parent / "doubles"))
+import indexgate_test_doubles  # noqa: E402
+
+indexgate_test_doubles.install()
+
 import pytest  # noqa: E402
 
 from indexgate import resources  # noqa: E402

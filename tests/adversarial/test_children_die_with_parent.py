@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cli_runs import environment
+from indexgate_test_doubles import pause_env
 
 
 def _parents() -> dict[int, int]:
@@ -57,7 +58,7 @@ def test_sigkill_of_sync_leaves_no_child_behind(tmp_path):
     docs.mkdir()
     for i in range(3):
         (docs / f"d{i}.md").write_text(f"# Doc {i}\n\nSome text about topic {i}, long enough to chunk.\n")
-    env = environment(tmp_path, INDEXGATE_TEST_PAUSE_AT="embed", INDEXGATE_TEST_PAUSE_DIR=str(tmp_path))
+    env = environment(tmp_path, **pause_env("embed", tmp_path))
     proc = subprocess.Popen([str(Path(sys.executable).with_name("indexgate")), "sync", "--source", str(docs),
                              "--alias", "a", "--state-dir", str(tmp_path / "state")], env=env, cwd=tmp_path,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -7,7 +7,7 @@ import string
 import pytest
 
 from indexgate.chunking import make_chunker
-from indexgate.embedding.fake import FakeEmbedder
+from fake_embedder import FakeEmbedder
 from indexgate.embedding.sentence_transformers import SentenceTransformerEmbedder
 from indexgate.settings import ChunkingConfig, EmbedderConfig
 

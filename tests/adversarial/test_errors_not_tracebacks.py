@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from cli_runs import environment, indexgate, one_error_line
+from indexgate_test_doubles import pause_env
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def test_disk_full_after_the_promotion_prints_the_outcome_then_one_error(tmp_pat
     state = tmp_path / "state"
     _mount_tmpfs(state, "64m")
     try:
-        env = environment(tmp_path, INDEXGATE_TEST_PAUSE_AT="promoted", INDEXGATE_TEST_PAUSE_DIR=str(tmp_path))
+        env = environment(tmp_path, **pause_env("promoted", tmp_path))
         proc = subprocess.Popen([str(Path(sys.executable).with_name("indexgate")), "sync", "--source", str(docs),
                                  "--alias", "a", "--state-dir", str(state)], env=env, cwd=tmp_path,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -83,16 +84,16 @@ def test_moves_before_a_failure_are_printed_as_json_with_json(tmp_path, capsys):
     import argparse
     import json
 
-    from indexgate.cli import _print_moves
+    from indexgate.cli.commands import alias_moves
+    from indexgate.cli.output import print_moves
     from indexgate.lifecycle.registry import Event, Registry
 
     registry = Registry(tmp_path / "state")
     registry.record(Event(action="promote", alias="a", from_version=None, to_version="v1", by="test"))
     registry.record(Event(action="promote", alias="a", from_version="v1", to_version="v2", by="test"))
     args = argparse.Namespace(alias="a", state_dir=str(tmp_path / "state"), config=None, policy=None, json=True)
-    _print_moves(args, before=1)
+    print_moves("a", alias_moves(args)[1:], as_json=True)
     printed = json.loads(capsys.readouterr().out)
     assert printed["failed"] is True and printed["live"] == "v2" and len(printed["moves"]) == 1
-    args.json = False
-    _print_moves(args, before=2)
+    print_moves("a", alias_moves(args)[2:], as_json=False)
     assert capsys.readouterr().out == ""  # nothing moved during the run: nothing to say

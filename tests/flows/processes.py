@@ -1,5 +1,5 @@
 """Run the real `indexgate` command in a subprocess against the session's Prefect test server,
-optionally held at a pause point (indexgate/testhook.py) so a test can SIGKILL it there."""
+optionally held at a pause point (indexgate/testhook.py, tests/doubles/indexgate_test_doubles.py) so a test can SIGKILL it there."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from prefect.settings import get_current_settings
+from indexgate_test_doubles import pause_env
 
 INDEXGATE = str(Path(sys.executable).with_name("indexgate"))
 
@@ -27,7 +28,7 @@ class Run:
             **os.environ, "PREFECT_API_URL": get_current_settings().api.url or "",
             "PREFECT_HOME": str(workdir / "prefect-home"), **(env or {})}.items() if value is not None}
         if pause:
-            full.update(INDEXGATE_TEST_PAUSE_AT=pause, INDEXGATE_TEST_PAUSE_DIR=str(workdir))
+            full.update(pause_env(pause, workdir))
             (workdir / f"{pause}.reached").unlink(missing_ok=True)
             (workdir / f"{pause}.resume").unlink(missing_ok=True)
         with open(self.out, "w") as out, open(self.err, "w") as err:

@@ -57,9 +57,11 @@ def test_a_failed_write_fails_the_task_that_waits_for_it(artifacts):
     assert len(artifacts("before-refusal")) == 1  # the writes before it were made
 
 
-def test_a_run_waits_only_for_its_own_writes():
+def test_a_run_waits_only_for_its_own_writes(artifacts):
     publish("left-behind", 0, failing=True, wait=False)  # never waited for: its error stays with that run
-    assert publish("own-writes", 1) is not None  # finish_writes here does not raise the other run's error
+    task_run = publish("own-writes", 1)  # finish_writes here does not raise the other run's error
+    [written] = artifacts("own-writes")  # and it waited for this run's own write
+    assert (written.description, str(written.task_run_id)) == ("part 0", task_run)
 
 
 def slow_markdown(**kwargs):

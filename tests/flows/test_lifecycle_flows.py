@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from prefect import flow
 from prefect.transactions import transaction
+from indexgate_test_doubles import PAUSE_AT, PAUSE_DIR
 from processes import Run
 
 from indexgate_flows.sync import sync
@@ -33,8 +34,8 @@ def _wait_for(path: Path, timeout: float = 300) -> None:
 @pytest.fixture
 def pause(monkeypatch, tmp_path):
     def at(point):
-        monkeypatch.setenv("INDEXGATE_TEST_PAUSE_AT", point)
-        monkeypatch.setenv("INDEXGATE_TEST_PAUSE_DIR", str(tmp_path))
+        monkeypatch.setenv(PAUSE_AT, point)
+        monkeypatch.setenv(PAUSE_DIR, str(tmp_path))
         return tmp_path / f"{point}.reached", lambda: (tmp_path / f"{point}.resume").touch()
     return at
 

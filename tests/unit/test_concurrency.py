@@ -9,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from indexgate_test_doubles import PAUSE_AT, PAUSE_DIR
 
 from indexgate.errors import AliasBusy, AliasConflict, StoreError
 from indexgate.lifecycle.locking import sync_lock
@@ -34,8 +35,8 @@ def pause(monkeypatch, tmp_path):
     def at(point):
         folder = tmp_path / "pause"
         folder.mkdir(exist_ok=True)
-        monkeypatch.setenv("INDEXGATE_TEST_PAUSE_AT", point)
-        monkeypatch.setenv("INDEXGATE_TEST_PAUSE_DIR", str(folder))
+        monkeypatch.setenv(PAUSE_AT, point)
+        monkeypatch.setenv(PAUSE_DIR, str(folder))
         return folder / f"{point}.reached", lambda: (folder / f"{point}.resume").touch()
     return at
 

@@ -126,9 +126,28 @@ def test_every_variable_of_the_worker_is_read_and_points_at_the_compose_services
     assert prefect.server.analytics_enabled is False and "indexgate" in prefect.logging.extra_loggers
     read |= {"PREFECT_API_URL", "PREFECT_SERVER_ANALYTICS_ENABLED", "PREFECT_LOGGING_EXTRA_LOGGERS"}
 
-    # Read by libraries the model loads with, and by Python and pip themselves.
-    read |= {"HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM", "PYTHONUNBUFFERED", "PIP_NO_CACHE_DIR",
-             "PIP_DISABLE_PIP_VERSION_CHECK"}
+    # Python, pip and the libraries the model loads with, each in a process given only that variable.
+    def python(*argv: str, **variables: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, *argv], env={"PATH": os.environ["PATH"], **variables},
+                              capture_output=True, text=True)
+
+    streams = "import sys; print(sys.stdout.write_through)"
+    assert python("-c", streams, PYTHONUNBUFFERED=env["PYTHONUNBUFFERED"]).stdout.split() == ["True"]
+    assert python("-c", streams).stdout.split() == ["False"]
+    offline = "import huggingface_hub.constants as c; print(c.HF_HUB_OFFLINE)"
+    assert python("-c", offline, HF_HUB_OFFLINE=env["HF_HUB_OFFLINE"]).stdout.split() == ["True"]
+    assert python("-c", offline).stdout.split() == ["False"]
+    no_cache = python("-m", "pip", "cache", "dir", PIP_NO_CACHE_DIR=env["PIP_NO_CACHE_DIR"])
+    assert no_cache.returncode != 0 and "cache is disabled" in no_cache.stderr
+    # pip reads PIP_<OPTION> for each of its options: this one must be an option of pip's.
+    assert "--disable-pip-version-check" in python("-m", "pip", "--help").stdout
+    # tokenizers reads it in its compiled (Rust) library, which holds the name.
+    import tokenizers
+
+    [library] = Path(tokenizers.__file__).parent.glob("tokenizers*.so")
+    assert b"TOKENIZERS_PARALLELISM" in library.read_bytes()
+    read |= {"PYTHONUNBUFFERED", "HF_HUB_OFFLINE", "PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK",
+             "TOKENIZERS_PARALLELISM"}
     assert set(env) == read, f"variables nobody reads: {sorted(set(env) - read)}"
 
 

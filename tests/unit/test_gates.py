@@ -11,6 +11,7 @@ import yaml
 from indexgate import gates, sync
 from indexgate.evaluation.compare import compare
 from indexgate.evaluation.latency import LatencyStats
+from indexgate.errors import ConfigError
 from indexgate.resources import resources
 from indexgate.settings import LatencyConfig, load_settings
 from shadow import build_shadow
@@ -142,15 +143,24 @@ def test_integrity_reads_payloads_back_from_the_store(tmp_path, corpus):
     plan = build_shadow(res, "kb", corpus)
     assert all(g.passed for g in sync.check_integrity(res, plan))
     ids = list(res.store.iter_ids(plan.collection))
+    start = dict(res.store.iter_payloads(plan.collection, ["start"]))[ids[0]]["start"]
+
+    def schema():
+        gate = next(g for g in sync.check_integrity(res, plan) if g.name == "integrity.payload_schema")
+        return gate.passed, gate.value, gate.detail
+
+    # each broken payload is found and named (the detail names the first one found)
     res.store.set_payload(plan.collection, [ids[0]], {"start": "0"})
+    assert schema() == (False, "1 invalid", f"point {ids[0]}: 'start' is str, not int")
+    res.store.set_payload(plan.collection, [ids[0]], {"start": start})
     res.store.delete_payload(plan.collection, [ids[1]], ["text", "chunk_id"])
+    assert schema() == (False, "1 invalid", f"point {ids[1]}: no 'chunk_id'")
+    res.store.set_payload(plan.collection, [ids[0]], {"start": "0"})
     # every point of one document disappears: count, ids and documents all notice
     victim = next(pid for pid, p in res.store.iter_payloads(plan.collection, ["doc_id"]) if p["doc_id"] == "topic07.md")
     res.store.delete_points(plan.collection, [victim])
     table = {g.name: g for g in sync.check_integrity(res, plan)}
     assert table["integrity.payload_schema"].value == "2 invalid" and not table["integrity.payload_schema"].passed
-    assert "'start' is str, not int" in table["integrity.payload_schema"].detail or "no 'text'" in table[
-        "integrity.payload_schema"].detail
     assert table["integrity.documents"].value == f"{N_TOPICS - 1}/{N_TOPICS} present"
     assert "topic07.md" in table["integrity.documents"].detail
     assert table["integrity.chunk_ids"].value == "2 missing, 0 extra"  # deleted, and stripped of its id
@@ -158,7 +168,8 @@ def test_integrity_reads_payloads_back_from_the_store(tmp_path, corpus):
 
 
 def test_integrity_always_blocks_whatever_the_policy_says(tmp_path):
-    with pytest.raises(Exception, match="integrity gates always block"):
+    with pytest.raises(ConfigError, match=r"invalid settings \(policy file .*\): gates: modes.integrity.point_count:"
+                                          r" integrity gates always block"):
         _settings(tmp_path, "gates:\n  modes: {integrity.point_count: off}\n")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from indexgate.cli import EXIT_ERROR, EXIT_OK, main
+from indexgate.lifecycle.promotion import rollback
 from indexgate.reporting.html_report import document_changes
 from indexgate.resources import resources
 from indexgate.settings import load_settings
@@ -90,12 +91,17 @@ def test_report_is_rebuilt_from_the_manifest(two_versions, capsys):
     assert capsys.readouterr().out.strip() == str(path) and path.is_file()
     assert "first version of this alias" in path.read_text()
     # default: the live version; --json carries the gates and the data behind the page
+    assert [registry.load("kb", v.version).state for v in (first, second)] == ["retired", "live"]
     assert main(["report", "--alias", "kb", "--state-dir", str(settings.home), "--json"]) == EXIT_OK
     data = json.loads(capsys.readouterr().out)
-    live = registry.load("kb", second.version).state == "live"
-    assert data["version"] == (second.version if live else first.version)
+    assert data["version"] == second.version
     assert data["report"].endswith("report.html") and Path(data["data_docs"]).is_file()
     assert {g["result"] for g in data["gates"]} <= {"pass", "warn", "FAIL"}
+    # rolled back: the live version is the older one, not the newest
+    res = resources(settings)
+    rollback(res.store, registry, "kb", to=first.version, by="test")
+    assert main(["report", "--alias", "kb", "--state-dir", str(settings.home), "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["version"] == first.version
     assert main(["report", "--alias", "kb", "--version", "nope", "--state-dir", str(settings.home)]) == EXIT_ERROR
     assert "no version 'nope'" in capsys.readouterr().err
 

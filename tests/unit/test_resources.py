@@ -30,7 +30,7 @@ print(json.dumps({"before": before, "first": first, "second": gc.get_freeze_coun
 
 WORKER = """
 import gc, json
-from indexgate.quality.worker import start_up
+from indexgate.quality.worker_main import start_up
 start_up()
 print(json.dumps({"frozen": gc.get_freeze_count(), "scanned": len(gc.get_objects())}))
 """

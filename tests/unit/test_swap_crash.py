@@ -9,6 +9,7 @@ import time
 import uuid
 
 import pytest
+from indexgate_test_doubles import PAUSE_DIR
 
 from indexgate.lifecycle import recovery
 from indexgate.lifecycle.promotion import live_version
@@ -32,7 +33,7 @@ for v in ("aaaa00000000", "bbbb00000000"):
     registry.save(Manifest(alias=alias, version=v, collection=f"{alias}__{v}", source="s", snapshot_hash="h",
                            chunker={}, embedder={}, state="built"))
 promote(store, registry, alias, "aaaa00000000", None, by="first")
-os.environ["INDEXGATE_TEST_PAUSE_AT"] = "swap"
+os.environ["IGTEST_PAUSE_AT"] = "swap"
 promote(store, registry, alias, "bbbb00000000", "aaaa00000000", by="killed")  # pauses after the alias call
 """
 
@@ -42,7 +43,7 @@ def test_sigkill_right_after_the_alias_call(tmp_path, request, monkeypatch, wher
     url = request.getfixturevalue("qdrant_url") if where == "server" else ""
     alias = f"swap{uuid.uuid4().hex[:8]}"
     home = tmp_path / "state"
-    monkeypatch.setenv("INDEXGATE_TEST_PAUSE_DIR", str(tmp_path))
+    monkeypatch.setenv(PAUSE_DIR, str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(home), alias, url])
     deadline = time.monotonic() + 120
     while not (tmp_path / "swap.reached").exists():
@@ -84,7 +85,7 @@ for v in ("aaaa00000000", "bbbb00000000", "cccc00000000"):
     registry.save(Manifest(alias=alias, version=v, collection=f"{alias}__{v}", source="s", snapshot_hash="h",
                            chunker={}, embedder={}, state="built"))
 promote(store, registry, alias, "aaaa00000000", None, by="first")
-os.environ["INDEXGATE_TEST_PAUSE_AT"] = point
+os.environ["IGTEST_PAUSE_AT"] = point
 if point == "pointer":
     promote(store, registry, alias, "bbbb00000000", "aaaa00000000", by="killed")
 else:
@@ -98,7 +99,7 @@ def test_sigkill_inside_the_pointer_write_or_a_drop_leaves_a_consistent_store(tm
     Killed with a dropped shard renamed away but not deleted: it is gone from the store. gc then
     removes the leftovers, and the store serves the live version throughout."""
     alias, home = "crash", tmp_path / "state"
-    monkeypatch.setenv("INDEXGATE_TEST_PAUSE_DIR", str(tmp_path))
+    monkeypatch.setenv(PAUSE_DIR, str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-c", KILLED_INSIDE, str(home), alias, point])
     deadline = time.monotonic() + 120
     while not (tmp_path / f"{point}.reached").exists():

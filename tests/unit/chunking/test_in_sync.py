@@ -8,7 +8,7 @@ from indexgate import sync
 from indexgate.chunking.corpus import SCHEMA
 from indexgate.embedding.batch import CachedEmbedding, embed_chunks
 from indexgate.embedding.cache import EmbeddingCache
-from indexgate.embedding.fake import FakeEmbedder
+from fake_embedder import FakeEmbedder
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.store.load import load_chunks

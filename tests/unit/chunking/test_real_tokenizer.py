@@ -3,7 +3,7 @@
 import pytest
 
 from indexgate.chunking import MarkdownChunker, RecursiveChunker, SemanticChunker, SentenceChunker, TokenWindowChunker
-from indexgate.embedding.fake import FakeEmbedder
+from fake_embedder import FakeEmbedder
 from indexgate.embedding.sentence_transformers import SentenceTransformerEmbedder
 from indexgate.settings import EmbedderConfig
 

@@ -9,7 +9,7 @@ from indexgate.chunking.packing import TokenizedText, sentence_cuts
 from indexgate.chunking import (
     MarkdownChunker, RecursiveChunker, SemanticChunker, SentenceChunker, TokenWindowChunker, make_chunker,
 )
-from indexgate.embedding.fake import FakeEmbedder, WordTokenizer
+from fake_embedder import FakeEmbedder, WordTokenizer
 from indexgate.errors import ConfigError
 from indexgate.hashing import sha256_text
 from indexgate.settings import ChunkingConfig

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from indexgate.chunking import TokenWindowChunker
-from indexgate.embedding.fake import WordTokenizer
+from fake_embedder import WordTokenizer
 
 TOK = WordTokenizer(max_tokens=50)
 

@@ -16,7 +16,7 @@ from indexgate import sync
 from indexgate.chunking.corpus import SCHEMA
 from indexgate.embedding.batch import EmbedBatch, embed_batch, embed_chunks, iter_batches, plan_batches
 from indexgate.embedding.cache import EmbeddingCache
-from indexgate.embedding.fake import FakeEmbedder
+from fake_embedder import FakeEmbedder
 from indexgate.errors import ConfigError, EmbeddingError
 from indexgate.hashing import sha256_text
 from indexgate.resources import embedding_for, models_loaded, resources

@@ -9,7 +9,7 @@ import pytest
 from indexgate.chunking.corpus import SCHEMA as CHUNK_SCHEMA
 from indexgate.chunking.token_window import TokenWindowChunker
 from indexgate.embedding.cache import EmbeddingCache
-from indexgate.embedding.fake import FakeEmbedder
+from fake_embedder import FakeEmbedder
 from indexgate.hashing import point_id
 from indexgate.parsing.corpus import SCHEMA as DOC_SCHEMA
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from indexgate.quality import gx, job, start_validation, validate_version, wait_data_docs, worker
+from indexgate.quality.channel import Channel
+from indexgate.quality.worker_main import OPEN_JOBS
 from indexgate.settings import QualityConfig
 from test_suites import _chunks_text_differs, _docs_unsupported
 
@@ -65,7 +67,7 @@ def test_a_killed_worker_is_replaced_and_its_job_runs_here(version, caplog, monk
     pid = worker._WORKER.pid
     started = worker._WORKER.started
     # the job's own suites never answer: the worker is killed while they wait
-    monkeypatch.setattr(worker._Channel, "suites", lambda self, sent, names: os.kill(self.process.pid, signal.SIGKILL))
+    monkeypatch.setattr(Channel, "suites", lambda self, sent, names: os.kill(self.process.pid, signal.SIGKILL))
     with caplog.at_level(logging.WARNING, logger="indexgate.quality.worker"):
         result = validate_version(**_arguments(version, cache))
     assert result.checks == _in_process(version, cache)
@@ -126,7 +128,7 @@ print(result.data_docs)
 def test_a_build_that_stopped_halfway_does_not_hold_the_worker(version, tmp_path, caplog):
     """Builds that start suites and never finish (a failed sync) are set aside by the worker once
     newer builds are open; collecting one later still gives its checks, computed here."""
-    versions = [version] + [type(version)(tmp_path / f"v{i}") for i in range(worker.OPEN_JOBS)]
+    versions = [version] + [type(version)(tmp_path / f"v{i}") for i in range(OPEN_JOBS)]
     caches = []
     for v in versions:
         v.folder.mkdir(exist_ok=True)
@@ -174,7 +176,7 @@ def _no_pending_work():
 def test_worker_start_up_leaves_every_blas_library_one_thread():
     # In a process of its own: the limit is process-wide. numpy's OpenBLAS is loaded by the
     # worker's imports, scipy's only by the GX import; a limit set before that import misses it.
-    code = ("import json; from indexgate.quality.worker import start_up; start_up();"
+    code = ("import json; from indexgate.quality.worker_main import start_up; start_up();"
             " from threadpoolctl import threadpool_info;"
             " print(json.dumps([(i['filepath'], i['num_threads']) for i in threadpool_info()"
             " if i['user_api'] == 'blas']))")

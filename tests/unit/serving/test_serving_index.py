@@ -4,7 +4,7 @@ embeds with the embedder the served version pins, and refuses what does not fit.
 import numpy as np
 import pytest
 
-from indexgate.embedding.fake import FakeEmbedder
+from fake_embedder import FakeEmbedder
 from indexgate.errors import EmbedderMismatch, NotServing, QueryError
 from indexgate.lifecycle.promotion import rollback
 from indexgate.resources import models_loaded, resources

@@ -1,7 +1,9 @@
-"""A deterministic, model-free embedder for fast unit tests.
+"""A deterministic, model-free embedder for fast tests (``embedder.kind: fake``).
 
 Words are hashed to fixed random unit vectors and summed, so texts sharing words are close:
 good enough for retrieval to behave sensibly, with no model and no randomness between runs.
+It lives under tests/ so that a user's config cannot select it: only the tests register its kind
+(indexgate_test_doubles.install).
 """
 
 from __future__ import annotations
@@ -59,3 +61,9 @@ class FakeEmbedder:
 
     embed_documents = _embed
     embed_queries = _embed
+
+
+def from_config(config) -> FakeEmbedder:
+    """The factory of ``embedder.kind: fake``: model ``fake`` is the plain fake embedder, any other
+    model name gives the same vectors under another fingerprint."""
+    return FakeEmbedder() if config.model == "fake" else FakeEmbedder(model=f"fake-bag-of-words:{config.model}")

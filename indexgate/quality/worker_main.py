@@ -1,0 +1,90 @@
+"""The quality worker's own side: what runs in its process (:mod:`indexgate.quality.worker`).
+
+It imports Great Expectations once, then validates suites and writes Data Docs as messages ask.
+The parent's side of the pipe is :mod:`indexgate.quality.channel`.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from pathlib import Path
+
+from indexgate.child import ignore_interrupts, messages
+from indexgate.embedding.cache import EmbeddingCache
+from indexgate.quality.job import VersionValidation
+
+# Jobs the worker keeps open at once; an older one is set aside (its build stopped before its last suite).
+OPEN_JOBS = 8
+
+
+class WorkerFailed(RuntimeError):
+    """The worker could not run a job (it died, or the job raised there)."""
+
+
+def start_up() -> None:
+    """Import GX (the worker's start-up: seconds), then give every BLAS library now loaded one
+    thread: numpy's OpenBLAS, and scipy's, which the GX import loads (hence after it: a limit
+    set before would miss it). The worker's tables are small, and an idle OpenBLAS thread spins
+    for a while before it sleeps, on the core the sync and the API server need."""
+    import great_expectations  # noqa: F401
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+    # GX's modules, about 275,000 objects, live as long as the worker: out of the cyclic
+    # collector's reach, so a full collection no longer scans them (190 ms, then 6 ms, added to
+    # a suite the sync may be waiting for). See indexgate.resources.freeze_start_up.
+    gc.freeze()
+
+
+def serve(conn) -> None:
+    """The worker's loop. ``("begin", id, QualityJob)`` opens a job; ``("suite", id, name)``
+    validates one of its suites and answers ``("checks", id, name, checks, seconds)`` (or
+    ``("failed", id, message)``); after the last suite it writes the Data Docs and answers
+    ``("docs", id, error or None, seconds)``. ``("forget", id, None)`` drops the job, after
+    whatever the worker was doing for it (its Data Docs included), and answers ``("forgot", id)``.
+    ``None`` or a closed pipe ends it."""
+    ignore_interrupts()
+    start_up()
+    caches: dict[Path, EmbeddingCache] = {}
+    # Open jobs, oldest first; None: the job failed, its later suites are ignored. A job whose
+    # build stopped before its last suite is forgotten once OPEN_JOBS newer ones are open.
+    jobs: dict[int, VersionValidation | None] = {}
+    conn.send(("ready",))
+    for kind, job_id, arg in messages(conn):
+        try:
+            if kind == "forget":  # its folder is being removed: nothing more is written there
+                jobs.pop(job_id, None)
+                conn.send(("forgot", job_id))
+                continue
+            if kind == "begin":
+                jobs[job_id] = VersionValidation(arg)
+                while len(jobs) > OPEN_JOBS:
+                    del jobs[next(iter(jobs))]
+                continue
+            if job_id not in jobs:
+                raise WorkerFailed(f"the worker set this job aside: more than {OPEN_JOBS} builds were open")
+            validation = jobs[job_id]
+            if validation is None:
+                continue
+            job = validation.job
+            cache = caches.get(job.cache_dir)
+            if cache is None:
+                cache = caches[job.cache_dir] = EmbeddingCache(job.cache_dir.parent, job.cache_dir.name, job.dimension)
+            cache.refresh()  # vectors the parent wrote since the last suite
+            started = time.perf_counter()
+            checks = validation.validate(arg, cache)
+        except Exception as exc:  # the parent runs this job itself and meets the error there
+            jobs[job_id] = None
+            conn.send(("failed", job_id, f"{type(exc).__name__}: {exc}"[:2000]))
+            continue
+        conn.send(("checks", job_id, arg, checks, time.perf_counter() - started))
+        if validation.complete:
+            del jobs[job_id]
+            started = time.perf_counter()
+            try:
+                validation.data_docs().write()
+                error = None
+            except Exception as exc:  # the parent writes them itself
+                error = f"{type(exc).__name__}: {exc}"[:2000]
+            conn.send(("docs", job_id, error, time.perf_counter() - started))
