@@ -20,7 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from indexgate.config.files import CONFIG_FILE, POLICY_FILE, YamlSource
 from indexgate.config.gates import (
-    GATE_FAMILIES, GATE_NAMES, AuditConfig, GateConfig, GateMode, LatencyConfig, QualityConfig, RegressionConfig,
+    GATE_NAMES, AuditConfig, GateConfig, GateMode, LatencyConfig, QualityConfig, RegressionConfig,
     policy_names,
 )
 from indexgate.config.operations import (
@@ -31,7 +31,7 @@ from indexgate.errors import ConfigError, unknown_name
 from indexgate.guardrails.policy import GuardrailsPolicy
 
 __all__ = [
-    "GATE_FAMILIES", "GATE_NAMES", "OTHER_VARIABLES", "AccessConfig", "AccessRule", "ApiConfig", "AuditConfig",
+    "GATE_NAMES", "OTHER_VARIABLES", "AccessConfig", "AccessRule", "ApiConfig", "AuditConfig",
     "ChunkingConfig", "DaskConfig", "EmbedderConfig", "GateConfig", "GateMode", "LatencyConfig", "LifecycleConfig",
     "NotifyConfig", "ParsingConfig", "QualityConfig", "RegressionConfig", "ReportConfig", "S3Config", "Settings",
     "SourceConfig", "StoreConfig", "check_environment", "load_settings", "policy_names",
@@ -121,8 +121,8 @@ def check_environment(environ: dict[str, str] | None = None) -> None:
 def load_settings(config: str | Path | None = None, policy: str | Path | None = None, **overrides: Any) -> Settings:
     """Build the settings from defaults, an optional YAML file, the environment and overrides.
 
-    ``policy`` names a YAML file holding one ``gates`` section (see ``policy.yaml``): the
-    promotion policy, merged over the config file's ``gates`` (and under the environment).
+    ``policy`` names a YAML file with a ``gates`` and/or a ``guardrails`` section (see
+    ``policy.yaml``). It is merged over the config file's sections and under the environment.
 
     Overrides whose value is ``None`` are ignored, so CLI flags that were not given do not mask
     the environment. Nested overrides are given as dicts (``chunking={"chunk_size": 128}``) and

@@ -11,8 +11,6 @@ from indexgate.errors import unknown_name
 
 
 GateMode = Literal["block", "warn", "off"]
-# Gate families, named by the first part of a gate's name ("latency.p95_ms" is in "latency").
-GATE_FAMILIES = ("integrity", "quality", "relevance", "regression", "latency", "audit", "guardrails")
 # Every gate the gates (indexgate.gates) and the quality suites (indexgate.quality.suites)
 # produce; tests/unit/test_policy.py keeps this list equal to what they produce. A name ending
 # in "@k" stands for that metric at any k ("relevance.mrr@5"); "relevance.mrr" names it at every k.
