@@ -50,14 +50,23 @@ class StoredPoint:
 
 @dataclass(frozen=True)
 class SearchMode:
-    """How a collection is searched: exactly below ``exact_below`` points, else through an HNSW
-    graph built with ``m`` and ``ef_construct`` and searched with ``hnsw_ef`` candidates.
+    """How a collection is searched, by its size at sealing:
+
+    - below ``exact_below`` points: exactly, on the float vectors (nothing is built);
+    - from ``exact_below`` to ``graph_from``: a full scan of int8 scalar-quantized vectors, whose
+      best ``oversampling`` x k candidates are rescored on the float vectors (no graph: sealing
+      takes seconds, not the tens of minutes a graph takes on few cores);
+    - from ``graph_from``: an HNSW graph built with ``m`` and ``ef_construct``, searched with
+      ``hnsw_ef`` candidates (on the quantized vectors, rescored the same way).
+
     Measured on real vectors in docs/scaling.md (top-10 recall against exact >= 0.99)."""
 
     exact_below: int = 20_000
     m: int = 16
     ef_construct: int = 128
     hnsw_ef: int = 128
+    graph_from: int = 2_000_000
+    oversampling: float = 2.0
 
 
 class VectorStore:
