@@ -8,7 +8,7 @@ embedded default) and :mod:`indexgate.store.client` (qdrant-client, for a Qdrant
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -91,6 +91,13 @@ class VectorStore:
         """Create an empty cosine collection, recording ``owner`` (an installation id) in it; a
         no-op when it exists with the same vector size."""
         raise NotImplementedError
+
+    def create_from(self, name: str, base: str, dimension: int, owner: str | None,
+                    keep: Collection[str], payload: dict) -> bool:
+        """Create ``name`` as a copy of the sealed collection ``base`` holding only the points in
+        ``keep``, with ``payload`` set on each; ``base`` is not changed, and ``name`` appears
+        whole or not at all. False (nothing done) where the backend cannot copy (a server)."""
+        return False
 
     def owner(self, name: str) -> str | None:
         """The installation id recorded in the collection when it was created, or None."""
