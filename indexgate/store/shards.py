@@ -112,11 +112,15 @@ def edge_config(dimension: int, mode: SearchMode, tier: str = "load") -> qe.Edge
     vectors and an HNSW graph). Edge indexes only in ``optimize()``, which :func:`seal` calls."""
     built = tier != "load"
     return qe.EdgeConfig(
-        vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
+        # Cold: the vectors and their int8 copy stay memory-mapped files, not copies in each
+        # process. Opening a view then costs ~0.1 s, readers share the page cache, and sealing
+        # does not hold the whole segment in memory. (In RAM, reopening 1M points took 3-8 s and
+        # each reader held ~2 GiB; measured in docs/store.md.)
+        vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine, memory=qe.Memory.Cold),
         # m=0: Edge builds no graph but still makes the quantized copy of the vectors.
         hnsw_config=qe.HnswIndexConfig(m=mode.m if tier == "graph" else 0, ef_construct=mode.ef_construct,
                                        full_scan_threshold=10),
-        quantization_config=qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+        quantization_config=qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Cold)
         if built else None,
         # Indexing threshold 1 KB once built: optimize() indexes every segment.
         optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1 if built else _NEVER, default_segment_number=1))
