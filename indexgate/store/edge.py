@@ -42,7 +42,7 @@ from indexgate.errors import StoreError
 from indexgate.store.aliases import PointerAliases
 from indexgate.store.base import GROUPS_FIELD, PAYLOAD_FIELDS, Hit, SearchMode, StoredPoint, VectorStore, hit_of
 from indexgate.store.shards import (CONFIG_FILE, OWNER_FILE, SEALED_FILE, Writer, check_shard, copy_shard,
-                                    edge_config, edge_error, lock_writer, optimize, pid_alive, search_params,
+                                    edge_config, edge_error, lock_writer, optimize, pid_alive, search_params, trim,
                                     unlock, write_atomically)
 from indexgate.store.views import View, live_views, open_view, sweep_views
 from indexgate.testhook import checkpoint
@@ -248,21 +248,8 @@ class EdgeStore(PointerAliases, VectorStore):
             if self.exists(name) or not self.is_sealed(base) or self.vector_size(base) != dimension:
                 return False
 
-            def trim(shard) -> None:
-                ids, offset = [], None
-                while True:
-                    records, offset = shard.scroll(qe.ScrollRequest(offset=offset, limit=4096, with_payload=False))
-                    ids += [str(r.id) for r in records if str(r.id) not in keep]
-                    if offset is None:
-                        break
-                for start in range(0, len(ids), 4096):
-                    shard.update(qe.UpdateOperation.delete_points(ids[start:start + 4096]))
-                checkpoint("copy")
-                if payload:
-                    shard.update(qe.UpdateOperation.set_payload_by_filter(qe.Filter(), payload))
-
             shutil.rmtree(path, ignore_errors=True)  # a folder without a config: a dead create
-            copy_shard(base_path, path, dimension, self.mode, trim, owner)
+            copy_shard(base_path, path, dimension, self.mode, lambda shard: trim(shard, keep, payload), owner)
             return True
 
     def vector_size(self, name: str) -> int:

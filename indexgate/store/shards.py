@@ -17,7 +17,7 @@ import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import qdrant_edge as qe
@@ -196,6 +196,21 @@ def optimize(writer: Writer, path: Path, dimension: int, mode: SearchMode) -> No
     checkpoint("optimize")
     writer.shard.optimize()
     writer.shard.flush()
+
+
+def trim(shard, keep: Collection[str], payload: dict) -> None:
+    """Delete every point of ``shard`` not in ``keep``, then set ``payload`` on the rest."""
+    ids, offset = [], None
+    while True:
+        records, offset = shard.scroll(qe.ScrollRequest(offset=offset, limit=4096, with_payload=False))
+        ids += [str(r.id) for r in records if str(r.id) not in keep]
+        if offset is None:
+            break
+    for start in range(0, len(ids), 4096):
+        shard.update(qe.UpdateOperation.delete_points(ids[start:start + 4096]))
+    checkpoint("copy")
+    if payload:
+        shard.update(qe.UpdateOperation.set_payload_by_filter(qe.Filter(), payload))
 
 
 def copy_shard(src: Path, dst: Path, dimension: int, mode: SearchMode, trim: Callable[[object], None],
