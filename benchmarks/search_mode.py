@@ -7,7 +7,7 @@ chunking-eval, plus held-out chunks (a chunk's vector, not in the collection). N
 subset is on this machine, so this is the real data there is.
 
 It prints, per collection size, the exact search's query p50/p95 (one query at a time, through
-the store), and for each HNSW setting (m, ef_construct, hnsw_ef) at the largest size: the graph
+the store), the int8-quantized scan's recall per oversampling, and for each HNSW setting (m, ef_construct, hnsw_ef) at the largest size: the graph
 build time (seal), the query p95 and the top-10 recall against exact search.
 
     python benchmarks/search_mode.py                    # vectors cached in /tmp/indexgate-search-mode
@@ -92,6 +92,7 @@ def main() -> int:
     parser.add_argument("--chunk-size", type=int, default=32)
     parser.add_argument("--overlap", type=int, default=24)
     parser.add_argument("--held-out", type=int, default=300, help="chunks used as queries, left out of the collection")
+    parser.add_argument("--no-hnsw", action="store_true", help="skip the HNSW builds (minutes each)")
     args = parser.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -117,13 +118,27 @@ def main() -> int:
     store, _ = build(folder, docs, SearchMode(exact_below=10**9))
     truth, _, exact_p95 = timed(store, queries)
     disconnect(store)
+    print(f"\nint8-quantized scan, no graph, at {len(docs)} points; the best oversampling x k rescored exactly:")
+    print(f"{'oversampling':>12} {'seal s':>7} {'p50 ms':>7} {'p95 ms':>7} {'recall':>7} {'min':>5}")
+    folder = Path(tempfile.mkdtemp(dir=work))
+    store, built = build(folder, docs, SearchMode(exact_below=1))
+    for oversampling in (1.0, 1.5, 2.0, 3.0):
+        store.mode = SearchMode(exact_below=1, oversampling=oversampling)
+        found, p50, p95 = timed(store, queries)
+        recall = [len(t & f) / len(t) for t, f in zip(truth, found)]
+        print(f"{oversampling:>12} {built:>7.1f} {p50:>7.2f} {p95:>7.2f} {np.mean(recall):>7.4f} {min(recall):>5.2f}",
+              flush=True)
+    disconnect(store)
+    if args.no_hnsw:
+        return 0
+
     print(f"\nHNSW at {len(docs)} points (exact p95 {exact_p95:.2f} ms); recall = top-10 overlap with exact:")
     print(f"{'m':>3} {'ef_con':>6} {'hnsw_ef':>7} {'build s':>7} {'p50 ms':>7} {'p95 ms':>7} {'recall':>7} {'min':>5}")
     for m, ef_construct in ((8, 64), (16, 64), (16, 128), (32, 128)):
         folder = Path(tempfile.mkdtemp(dir=work))
-        store, built = build(folder, docs, SearchMode(exact_below=1, m=m, ef_construct=ef_construct))
+        store, built = build(folder, docs, SearchMode(exact_below=1, m=m, ef_construct=ef_construct, graph_from=1))
         for hnsw_ef in (32, 64, 128, 256):
-            store.mode = SearchMode(exact_below=1, m=m, ef_construct=ef_construct, hnsw_ef=hnsw_ef)
+            store.mode = SearchMode(exact_below=1, m=m, ef_construct=ef_construct, hnsw_ef=hnsw_ef, graph_from=1)
             found, p50, p95 = timed(store, queries)
             recall = [len(t & f) / len(t) for t, f in zip(truth, found)]
             print(f"{m:>3} {ef_construct:>6} {hnsw_ef:>7} {built:>7.1f} {p50:>7.2f} {p95:>7.2f}"

@@ -4,8 +4,9 @@
 Synthetic unit vectors (384-d, seeded) with the payloads a sync writes. Per backend and size, in
 fresh processes so that memory and reopening are measured honestly:
 
-- load: upsert in batches of --batch points, then seal (Edge builds its HNSW graph at or above
-  ``store.exact_below`` points); the time of both; the loading process's peak RSS (file pages
+- load: upsert in batches of --batch points, then seal (from ``store.exact_below`` points Edge
+  quantizes the vectors to int8, and from ``store.graph_from`` builds an HNSW graph); the time
+  of both; the loading process's peak RSS (file pages
   Edge maps count in it) and its peak anonymous memory while upserting (sampled per batch);
 - disk: the store folder's size after loading;
 - query p50/p95: one query at a time through the alias (after one warm-up query);
@@ -15,7 +16,7 @@ fresh processes so that memory and reopening are measured honestly:
   (median of 20).
 
     python benchmarks/store_backends.py --sizes 10000                   # small first
-    python benchmarks/store_backends.py --sizes 10000 100000 200000 1000000 --local-max 200000
+    python benchmarks/store_backends.py --sizes 10000 100000 200000 1000000 --local-max 10000
 
 Local mode commits every point in its own SQLite transaction, so large sizes take very long;
 ``--local-max`` caps the sizes it runs.
@@ -57,9 +58,9 @@ def _payload(i: int) -> dict:
 
 
 def _connect(backend: str, folder: Path):
-    from indexgate.store import SearchMode, connect
-    exact_below = int(os.environ.get("BENCH_EXACT_BELOW", SearchMode().exact_below))
-    return connect(path=folder, backend=backend, mode=SearchMode(exact_below=exact_below))
+    from indexgate.settings import load_settings
+    from indexgate.store import connect
+    return connect(path=folder, backend=backend, mode=load_settings().store.mode())  # the defaults
 
 
 def _queries(n: int = 100) -> np.ndarray:
@@ -123,14 +124,18 @@ def reopen(backend: str, folder: Path) -> dict:
     return {"reopen_s": first, "reopen_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
-def _child(*args: str, exact_below: int | None = None) -> dict:
+def _child(*args: str) -> dict:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    if exact_below is not None:
-        env["BENCH_EXACT_BELOW"] = str(exact_below)
     out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise SystemExit(f"child {args} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _tier(n: int) -> str:
+    from indexgate.settings import load_settings
+    from indexgate.store.shards import tier_of
+    return {"load": "exact", "quantized": "int8 scan + rescore", "graph": "HNSW"}[tier_of(n, load_settings().store.mode())]
 
 
 def _du(folder: Path) -> float:
@@ -143,8 +148,6 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000])
     parser.add_argument("--local-max", type=int, default=10_000, help="largest size run on local mode")
     parser.add_argument("--batch", type=int, default=1024)
-    parser.add_argument("--no-graph-above", type=int, default=None,
-                        help="sizes above this are searched exactly (no HNSW build: it takes long on few cores)")
     parser.add_argument("--work", default=None)
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -157,7 +160,7 @@ def main() -> int:
         return 0
     work = Path(args.work or tempfile.mkdtemp(prefix="indexgate-store-bench-"))
     print(f"{'backend':>7} {'points':>8} {'load s':>7} {'+seal s':>7} {'peak MiB':>8} {'anon MiB':>8} {'disk MiB':>8}"
-          f" {'p50 ms':>7} {'p95 ms':>7} {'reopen s':>8} {'reopen MiB':>10} {'swap ms':>7}", flush=True)
+          f" {'p50 ms':>7} {'p95 ms':>7} {'reopen s':>8} {'reopen MiB':>10} {'swap ms':>7}  search", flush=True)
     for n in args.sizes:
         for backend in ("edge", "local"):
             if backend == "local" and n > args.local_max:
@@ -165,13 +168,12 @@ def main() -> int:
                 continue
             folder = work / f"{backend}-{n}"
             shutil.rmtree(folder, ignore_errors=True)
-            exact = n + 1 if args.no_graph_above is not None and n > args.no_graph_above else None
-            r = _child("load", backend, str(folder), str(n), str(args.batch), exact_below=exact)
-            r.update(_child("reopen", backend, str(folder), exact_below=exact))
+            r = _child("load", backend, str(folder), str(n), str(args.batch))
+            r.update(_child("reopen", backend, str(folder)))
             print(f"{backend:>7} {n:>8} {r['load_s']:>7.1f} {r['load_and_seal_s']:>7.1f} {r['peak_rss_mib']:>8.0f} {r['peak_anon_loading_mib']:>8.0f}"
                   f" {_du(folder):>8.0f} {r['query_p50_ms']:>7.2f} {r['query_p95_ms']:>7.2f} {r['reopen_s']:>8.2f}"
                   f" {r['reopen_peak_rss_mib']:>10.0f} {r['swap_ms']:>7.2f}"
-                  f"{'  (exact search, no graph)' if exact else ''}", flush=True)
+                  f"  {_tier(n) if backend == 'edge' else 'exact'}", flush=True)
             shutil.rmtree(folder, ignore_errors=True)
     return 0
 

@@ -52,7 +52,7 @@ from indexgate.resources import Resources, models_loaded, pinned_embedder
 from indexgate.sources.reuse import carry_rows, content_hashes, doc_ids
 from indexgate.settings import Settings
 from indexgate.sources import Spool, open_source
-from indexgate.store.load import load_chunks
+from indexgate.store.load import copy_unchanged, load_chunks
 from indexgate.testhook import checkpoint
 from indexgate.lifecycle.versioning import collection_name, validate_alias, version_id
 
@@ -369,8 +369,10 @@ def record_embedding(res: Resources, plan: Plan, todo: EmbeddingPlan, results: l
 def load(res: Resources, plan: Plan) -> int:
     """Create the shadow collection (if needed) and upsert every chunk into it. A shadow left by
     an interrupted run is read back first: if it matches the chunks table (see
-    :func:`indexgate.lifecycle.recovery.verify_shadow`) only the points it lacks are upserted, otherwise it
-    is dropped and rebuilt."""
+    :func:`indexgate.lifecycle.recovery.verify_shadow`) only the points it lacks are upserted,
+    otherwise it is dropped and rebuilt. Otherwise, where the store can copy a shard, the new version starts
+    as a copy of the live one trimmed to its unchanged points (:func:`copy_unchanged`) and only
+    the others are upserted."""
     started = time.perf_counter()
     present: frozenset[str] = frozenset()
     if res.store.exists(plan.collection):
@@ -380,16 +382,24 @@ def load(res: Resources, plan: Plan) -> int:
         else:
             log.warning("dropping shadow %s: it does not match its chunks table (%s)", plan.collection, check.reason)
             res.store.drop(plan.collection)
-    res.store.create(plan.collection, res.embedder.dimension, owner=res.registry.installation_id)
     manifest = res.registry.load(plan.alias, plan.version)
     groups = {d["doc_id"]: d.get("groups", []) for d in manifest.documents}
+    copied: frozenset[str] = frozenset()
+    base = res.registry.load(plan.alias, plan.base) if plan.base else None
+    base_chunks = res.registry.version_dir(plan.alias, plan.base) / "chunks.parquet" if base else None
+    if not present and base is not None and base.embedder == manifest.embedder and base_chunks.is_file():
+        # Start from a copy of the live version's shard and write only what changed.
+        copied = copy_unchanged(res.store, plan.collection, collection_name(plan.alias, plan.base), base_chunks,
+                                plan.chunks_path, res.embedder.dimension, res.registry.installation_id,
+                                plan.version, {d["doc_id"]: d.get("groups", []) for d in base.documents}, groups)
+    res.store.create(plan.collection, res.embedder.dimension, owner=res.registry.installation_id)
     written = load_chunks(res.store, plan.collection, plan.chunks_path, res.cache, plan.version,
-                          batch=res.settings.batch_size, skip=present, groups=groups)
+                          batch=res.settings.batch_size, skip=present | copied, groups=groups)
     # Built: sealed (indexed if large, closed), so the gates read what readers will be served.
     res.store.seal(plan.collection)
     per_doc = pc.value_counts(pq.read_table(plan.chunks_path, columns=["doc_id"]).column(0)).to_pylist()
     chunks = {row["values"]: row["counts"] for row in per_doc}
-    _update(res, plan, counts={"points_written": written, "points_resumed": len(present)},
+    _update(res, plan, counts={"points_written": written, "points_resumed": len(present), "points_copied": len(copied)},
             timings={"load_s": round(time.perf_counter() - started, 3)},
             quality={"access_groups": group_counts(manifest.documents, chunks)})
     return written

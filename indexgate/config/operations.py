@@ -47,16 +47,21 @@ class StoreConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    # Collections with fewer points are searched exactly; larger ones get an HNSW graph.
+    # Collections with fewer points are searched exactly; larger ones are quantized (below).
     exact_below: int = Field(20_000, ge=1)
     # HNSW edges per node and build candidates; search candidates per query.
     hnsw_m: int = Field(16, ge=4)
     hnsw_ef_construct: int = Field(128, ge=4)
     hnsw_ef: int = Field(128, ge=1)
+    # Between exact_below and graph_from: a scan of int8-quantized vectors, the best
+    # oversampling x k rescored exactly; the HNSW graph only from graph_from points.
+    graph_from: int = Field(2_000_000, ge=1)
+    oversampling: float = Field(2.0, ge=1.0)
 
     def mode(self):
         from indexgate.store.base import SearchMode
-        return SearchMode(self.exact_below, self.hnsw_m, self.hnsw_ef_construct, self.hnsw_ef)
+        return SearchMode(self.exact_below, self.hnsw_m, self.hnsw_ef_construct, self.hnsw_ef, self.graph_from,
+                          self.oversampling)
 
 
 class DaskConfig(BaseModel):

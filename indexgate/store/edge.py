@@ -6,20 +6,19 @@ Layout of the store folder::
         owner                         the installation id that created it (indexgate.lifecycle.recovery)
         sealed                        written once the version is built; its content is the seal id
         writer.lock                   flock held by the one process writing the shard
-    aliases/<alias>.json              the alias: {"collection": ...}, replaced atomically
-    views/<collection>@<pid>-<hex>/   private read views of sealed shards, one per reader
+    aliases/<alias>.json              the alias (:mod:`indexgate.store.aliases`)
+    views/<collection>@<pid>-<hex>/   private read views of sealed shards (:mod:`indexgate.store.views`)
 
 Guarantees:
 
-- one writer per shard: the process that builds a version holds ``writer.lock`` (and Edge's
-  own WAL lock) until it seals the version or closes the store;
+- one writer per shard (:mod:`indexgate.store.shards`);
 - a sealed shard is never written in place while a view of it exists: writes to a sealed
   shard are refused while a live process reads it;
 - readers never block writers or each other: every reader of a sealed version loads a private
-  *view* (the shard's files hard-linked, small files copied, an empty WAL) and deletes it on
-  close; a view stays readable after its version is dropped (the links keep the data);
-- an alias moves in one ``rename`` of a fully written, fsynced file, then the folder is
-  fsynced: after a crash the alias names the old collection or the new one, never neither;
+  view and deletes it on close;
+- a new version can start as a copy of another's sealed shard (:meth:`EdgeStore.create_from`);
+  the copy is made and trimmed in a temporary folder and renamed into place, and the shard it
+  copies is only read;
 - dropping renames the shard away first (``shards/.trash-*``), so a crash mid-removal leaves
   nothing that looks like a collection; :meth:`EdgeStore.sweep` removes the leftovers and the
   views of dead processes.
@@ -27,123 +26,33 @@ Guarantees:
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
 import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import qdrant_edge as qe
 
 from indexgate.errors import StoreError
+from indexgate.store.aliases import PointerAliases
 from indexgate.store.base import GROUPS_FIELD, PAYLOAD_FIELDS, Hit, SearchMode, StoredPoint, VectorStore, hit_of
+from indexgate.store.shards import (CONFIG_FILE, OWNER_FILE, SEALED_FILE, Writer, check_shard, copy_shard,
+                                    edge_config, edge_error, lock_writer, optimize, pid_alive, search_params, trim,
+                                    unlock, write_atomically)
+from indexgate.store.views import View, live_views, open_view, sweep_views
 from indexgate.testhook import checkpoint
 
 log = logging.getLogger(__name__)
 
-OWNER_FILE, SEALED_FILE, LOCK_FILE, CONFIG_FILE = "owner", "sealed", "writer.lock", "edge_config.json"
-# Files this small are copied into a view rather than linked: configs and trackers that Edge
-# may rewrite in place cost nothing to copy; the vectors, payloads and graphs are linked.
-_COPY_BELOW = 256 * 1024
 _BATCH = 256  # queries per query_batch call
 
 
-def write_atomically(path: Path, data: bytes, pause: str | None = None) -> None:
-    """Write ``path`` whole or not at all: a temp file, fsync, rename over, fsync the folder."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    if pause:
-        checkpoint(pause)
-    os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def copy_sparse(src: Path, dst: Path) -> None:
-    """Copy a file's data, leaving its holes as holes: Edge preallocates 32 MiB WAL segments
-    that hold almost nothing, and a view copies its shard's WAL."""
-    with open(src, "rb") as fin, open(dst, "wb") as fout:
-        size = os.fstat(fin.fileno()).st_size
-        pos = 0
-        while pos < size:
-            try:
-                start = os.lseek(fin.fileno(), pos, os.SEEK_DATA)
-            except OSError:  # no data after pos: the rest is a hole
-                break
-            end = os.lseek(fin.fileno(), start, os.SEEK_HOLE)
-            fin.seek(start)
-            fout.seek(start)
-            left = end - start
-            while left > 0:
-                chunk = fin.read(min(left, 1 << 20))
-                if not chunk:
-                    break
-                fout.write(chunk)
-                left -= len(chunk)
-            pos = end
-        fout.truncate(size)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _edge_error(exc: Exception, what: str, path: Path) -> StoreError:
-    text = str(exc)
-    if "WouldBlock" in text:
-        return StoreError(f"shard {path} is open for writing by another process; {what} refused")
-    return StoreError(f"Qdrant Edge failed to {what} shard {path}: {text}")
-
-
-class _Writer:
-    """A shard this process writes: the Edge handle and the held ``writer.lock``."""
-
-    def __init__(self, shard, lock_fh):
-        self.shard = shard
-        self.lock_fh = lock_fh
-
-    def close(self) -> None:
-        try:
-            self.shard.flush()
-            self.shard.close()
-        finally:
-            fcntl.flock(self.lock_fh, fcntl.LOCK_UN)
-            self.lock_fh.close()
-
-
-class _View:
-    """A private read view of a sealed shard, shared by this process's readers (counted)."""
-
-    def __init__(self, shard, folder: Path, seal_id: str):
-        self.shard, self.folder, self.seal_id = shard, folder, seal_id
-        self.users = 0
-        self.retired = False
-
-    def close(self) -> None:
-        try:
-            self.shard.close()
-        finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-
-class EdgeStore(VectorStore):
+class EdgeStore(PointerAliases, VectorStore):
     """Collections as Edge shards in one folder (see the module docstring)."""
 
     def __init__(self, root: Path, mode: SearchMode = SearchMode()):
@@ -161,45 +70,14 @@ class EdgeStore(VectorStore):
             folder.mkdir(parents=True, exist_ok=True)
         self.write_lock = threading.RLock()
         self._lock = threading.RLock()  # guards the two maps below
-        self._writers: dict[str, _Writer] = {}
-        self._views: dict[str, _View] = {}
+        self._writers: dict[str, Writer] = {}
+        self._views: dict[str, View] = {}
 
     # -- paths and handles -------------------------------------------------------------------
     def shard_dir(self, name: str) -> Path:
         if not name or "/" in name or name.startswith("."):
             raise StoreError(f"invalid collection name {name!r}")
         return self.shards / name
-
-    def _config(self, dimension: int) -> qe.EdgeConfig:
-        # No graph while loading (Edge indexes only in optimize()); seal() decides.
-        return qe.EdgeConfig(
-            vectors=qe.EdgeVectorParams(size=dimension, distance=qe.Distance.Cosine),
-            hnsw_config=qe.HnswIndexConfig(m=self.mode.m, ef_construct=self.mode.ef_construct,
-                                           full_scan_threshold=10),
-            optimizers=qe.EdgeOptimizersConfig(indexing_threshold=2**31 - 1, default_segment_number=1))
-
-    def _lock_writer(self, path: Path):
-        fh = open(path / LOCK_FILE, "a+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            fh.close()
-            raise StoreError(f"shard {path} is open for writing by another process (pid {holder});"
-                             " one process writes a version: wait for it to finish") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        return fh
-
-    def _check_shard(self, path: Path) -> None:
-        if not (path / CONFIG_FILE).is_file():
-            raise StoreError(f"collection {path.name} does not exist (no shard at {path})")
-        if not (path / "wal").is_dir():
-            raise StoreError(f"shard {path} has no wal/ folder: it is damaged; drop it"
-                             " (`indexgate gc` removes unfinished builds) and build the version again")
 
     def _writer(self, name: str, unseal: bool = True) -> _Writer:
         """This process's writer of ``name``, opening it if needed. A sealed shard is reopened
@@ -208,14 +86,14 @@ class EdgeStore(VectorStore):
             if name in self._writers:
                 return self._writers[name]
             path = self.shard_dir(name)
-            self._check_shard(path)
-            fh = self._lock_writer(path)
+            check_shard(path)
+            fh = lock_writer(path)
             try:
                 if (path / SEALED_FILE).exists():
                     if not unseal:
                         raise StoreError(f"collection {name} is sealed; it is not written again")
                     self._retire_view(name)
-                    readers = self._live_views(name)
+                    readers = live_views(self.views_dir, name)
                     if readers:
                         raise StoreError(f"collection {name} is sealed and read by pids {sorted(readers)};"
                                          " a built version is not written while it is read")
@@ -223,87 +101,12 @@ class EdgeStore(VectorStore):
                 try:
                     shard = qe.EdgeShard.load(str(path))
                 except Exception as exc:  # noqa: BLE001 - Edge raises plain Exception
-                    raise _edge_error(exc, "open", path) from None
+                    raise edge_error(exc, "open", path) from None
             except BaseException:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-                fh.close()
+                unlock(fh)
                 raise
-            self._writers[name] = writer = _Writer(shard, fh)
+            self._writers[name] = writer = Writer(shard, fh)
             return writer
-
-    def _live_views(self, name: str) -> set[int]:
-        pids = set()
-        for folder in self.views_dir.glob(f"{name}@*"):
-            pid = int(folder.name.rsplit("@", 1)[1].split("-")[0])
-            if _pid_alive(pid):
-                pids.add(pid)
-        return pids
-
-    def _open_view(self, name: str, path: Path, seal_id: str) -> _View:
-        # A shared lock while linking: a process reopening the shard for writing takes it
-        # exclusively, then looks for views, so no view is made of files about to change.
-        try:
-            guard = open(path / LOCK_FILE, "a+")
-        except FileNotFoundError:
-            raise StoreError(f"collection {name} was removed while opening a view of it") from None
-        try:
-            fcntl.flock(guard, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            guard.close()
-            raise StoreError(f"shard {path} is being written again by another process; read it when it is"
-                             " sealed") from None
-        try:
-            if not (path / SEALED_FILE).is_file() or (path / SEALED_FILE).read_text().strip() != seal_id:
-                raise StoreError(f"shard {path} was unsealed while opening a view of it; read it again")
-            return self._link_view(name, path, seal_id)
-        finally:
-            fcntl.flock(guard, fcntl.LOCK_UN)
-            guard.close()
-
-    def _empty_wal(self) -> Path:
-        """An empty WAL made by Edge itself (a throw-away shard), kept in ``views/.empty-wal``."""
-        template = self.views_dir / ".empty-wal"
-        if not template.is_dir():
-            scratch = self.views_dir / f".scratch-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-            qe.EdgeShard.create(str(scratch), self._config(1)).close()
-            try:
-                os.rename(scratch / "wal", template)
-            except OSError:  # another process made it first
-                pass
-            shutil.rmtree(scratch, ignore_errors=True)
-        return template
-
-    def _link_view(self, name: str, path: Path, seal_id: str) -> _View:
-        """The shard's files hard-linked, small ones copied, and an empty WAL: a sealed shard is
-        flushed, so its WAL holds nothing its segments lack, and a view never writes. (Copying
-        the shard's WAL instead costs up to ~64 MiB a reader: the closed segment Edge retains.)"""
-        folder = self.views_dir / f"{name}@{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        try:
-            empty_wal = self._empty_wal()
-            for src_dir, dirs, files in os.walk(path):
-                rel = Path(src_dir).relative_to(path)
-                if rel.parts[:1] == ("wal",):
-                    continue
-                (folder / rel).mkdir(parents=True, exist_ok=True)
-                for file in files:
-                    if rel == Path(".") and file == LOCK_FILE:
-                        continue
-                    src, dst = Path(src_dir) / file, folder / rel / file
-                    if src.stat().st_size < _COPY_BELOW:
-                        copy_sparse(src, dst)
-                    else:
-                        os.link(src, dst)
-            (folder / "wal").mkdir()
-            for file in empty_wal.iterdir():
-                copy_sparse(file, folder / "wal" / file.name)
-            shard = qe.EdgeShard.load(str(folder))
-        except FileNotFoundError as exc:
-            shutil.rmtree(folder, ignore_errors=True)
-            raise StoreError(f"collection {name} was removed while opening a view of it ({exc.filename})") from None
-        except Exception as exc:  # noqa: BLE001
-            shutil.rmtree(folder, ignore_errors=True)
-            raise _edge_error(exc, "read a view of", path) from None
-        return _View(shard, folder, seal_id)
 
     def _retire_view(self, name: str) -> None:
         view = self._views.pop(name, None)
@@ -324,7 +127,7 @@ class EdgeStore(VectorStore):
                 # until this process opens a view of another version (_retire_gone) or closes.
                 view.users += 1
                 return view.shard, self._releaser(view)
-            self._check_shard(path)
+            check_shard(path)
             try:
                 seal_id = (path / SEALED_FILE).read_text().strip()
             except FileNotFoundError:
@@ -336,11 +139,11 @@ class EdgeStore(VectorStore):
             if view is None or view.seal_id != seal_id:
                 self._retire_view(name)
                 self._retire_gone()
-                view = self._views[name] = self._open_view(name, path, seal_id)
+                view = self._views[name] = open_view(self.views_dir, name, path, seal_id)
             view.users += 1
             return view.shard, self._releaser(view)
 
-    def _releaser(self, view: _View):
+    def _releaser(self, view: View):
         def release() -> None:
             with self._lock:
                 view.users -= 1
@@ -397,14 +200,13 @@ class EdgeStore(VectorStore):
             path.mkdir(parents=True)
             if owner:
                 write_atomically(path / OWNER_FILE, owner.encode())
-            fh = self._lock_writer(path)
+            fh = lock_writer(path)
             try:
-                shard = qe.EdgeShard.create(str(path), self._config(dimension))
+                shard = qe.EdgeShard.create(str(path), edge_config(dimension, self.mode))
             except Exception as exc:  # noqa: BLE001
-                fcntl.flock(fh, fcntl.LOCK_UN)
-                fh.close()
-                raise _edge_error(exc, "create", path) from None
-            self._writers[name] = _Writer(shard, fh)
+                unlock(fh)
+                raise edge_error(exc, "create", path) from None
+            self._writers[name] = Writer(shard, fh)
             # Searches filter on the groups: a keyword index keeps that cheap.
             self._writers[name].shard.update(qe.UpdateOperation.create_field_index(GROUPS_FIELD, qe.PayloadSchemaType.Keyword))
 
@@ -426,24 +228,33 @@ class EdgeStore(VectorStore):
                 writer.close()
             self._retire_view(name)
             if path.exists():
-                fh = self._lock_writer(path)  # raises if another process writes it
+                fh = lock_writer(path)  # raises if another process writes it
                 trash = self.shards / f".trash-{name}-{uuid.uuid4().hex[:8]}"
                 os.replace(path, trash)
                 checkpoint("drop")
-                fcntl.flock(fh, fcntl.LOCK_UN)
-                fh.close()
+                unlock(fh)
                 shutil.rmtree(trash, ignore_errors=True)
-            for pointer in self.alias_dir.glob("*.json"):
-                try:
-                    target = self.alias_target(pointer.stem)
-                except StoreError:  # a damaged pointer names nothing we can match
-                    continue
-                if target == name:
-                    self.delete_alias(pointer.stem)
+            self._drop_aliases_of(name)
+
+    def create_from(self, name: str, base: str, dimension: int, owner: str | None,
+                    keep: Collection[str], payload: dict) -> bool:
+        """Start ``name`` as a copy of the sealed collection ``base`` holding only the points in
+        ``keep``, with ``payload`` set on each of them. ``base`` is only read (its files are
+        copied, never linked). The copy is trimmed in a temporary folder and renamed into place,
+        so after a crash ``name`` is absent or holds exactly the kept points. Returns False
+        (and does nothing) when ``name`` exists or ``base`` is not a sealed collection."""
+        with self.write_lock, self._lock:
+            base_path, path = self.shard_dir(base), self.shard_dir(name)
+            if self.exists(name) or not self.is_sealed(base) or self.vector_size(base) != dimension:
+                return False
+
+            shutil.rmtree(path, ignore_errors=True)  # a folder without a config: a dead create
+            copy_shard(base_path, path, dimension, self.mode, lambda shard: trim(shard, keep, payload), owner)
+            return True
 
     def vector_size(self, name: str) -> int:
         path = self.shard_dir(self._resolve(name))
-        self._check_shard(path)
+        check_shard(path)
         try:
             config = json.loads((path / CONFIG_FILE).read_text())
             return int(config["vectors"][""]["size"])
@@ -454,30 +265,20 @@ class EdgeStore(VectorStore):
         return (self.shard_dir(name) / SEALED_FILE).is_file()
 
     def seal(self, name: str) -> None:
-        """Flush the shard, build its HNSW graph if it holds ``exact_below`` points or more, close
-        it and write ``sealed``. From then on it is read through views. Idempotent."""
+        """Flush the shard; from ``exact_below`` points quantize it (and from ``graph_from``
+        build its HNSW graph); close it and write ``sealed``. From then on it is read through
+        views. Idempotent."""
         with self.write_lock, self._lock:
             path = self.shard_dir(name)
             if self.is_sealed(name) and name not in self._writers:
                 return
             writer = self._writer(name)
             try:
-                writer.shard.flush()
-                count = writer.shard.count(qe.CountRequest(exact=True))
-                if count >= self.mode.exact_below:
-                    writer.shard.close()
-                    config = self._config(self.vector_size(name))
-                    # Reopened with an indexing threshold of 1 KB: optimize() then builds the graph.
-                    indexed = qe.EdgeConfig(
-                        vectors=config.vectors[""], hnsw_config=config.hnsw_config,
-                        optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1, default_segment_number=1))
-                    writer.shard = qe.EdgeShard.load(str(path), indexed)
-                    writer.shard.optimize()
-                    writer.shard.flush()
+                optimize(writer, path, self.vector_size(name), self.mode)
             except StoreError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                raise _edge_error(exc, "seal", path) from None
+                raise edge_error(exc, "seal", path) from None
             finally:
                 self._writers.pop(name, None)
                 writer.close()
@@ -497,7 +298,7 @@ class EdgeStore(VectorStore):
             try:
                 writer.shard.update(operation)
             except Exception as exc:  # noqa: BLE001
-                raise _edge_error(exc, "write", self.shard_dir(name)) from None
+                raise edge_error(exc, "write", self.shard_dir(name)) from None
 
     def upsert(self, name: str, ids: Sequence[str], vectors: np.ndarray, payloads: Sequence[dict]) -> None:
         """Idempotent: the same ids overwrite the same points. Durable on return (Edge's WAL)."""
@@ -543,11 +344,11 @@ class EdgeStore(VectorStore):
     def search_many(self, name: str, vectors: np.ndarray, k: int,
                     groups: Sequence[str] | None = None) -> list[list[Hit]]:
         """Top-k hits for each query vector; ``name`` may be a collection or an alias. Exact
-        below ``exact_below`` points (no graph is built there), HNSW with ``hnsw_ef`` above."""
+        below ``exact_below`` points, else as :class:`SearchMode` says."""
         vectors = np.asarray(vectors, np.float32)
         if groups is not None and not groups:
             return [[] for _ in range(len(vectors))]  # no group: reads nothing
-        params = qe.SearchParams(hnsw_ef=max(self.mode.hnsw_ef, k))
+        params = search_params(self.mode, k)
         where = None if groups is None else qe.Filter(
             must=[qe.FieldCondition(GROUPS_FIELD, match=qe.MatchAny(list(groups)))])
         requests = [qe.QueryRequest(limit=k, query=qe.Query.Nearest(v), with_payload=list(PAYLOAD_FIELDS),
@@ -561,73 +362,18 @@ class EdgeStore(VectorStore):
         self._read(name, run)
         return results
 
-    # -- aliases -----------------------------------------------------------------------------
-    def _pointer(self, alias: str) -> Path:
-        if not alias or "/" in alias or alias.startswith("."):
-            raise StoreError(f"invalid alias name {alias!r}")
-        return self.alias_dir / f"{alias}.json"
-
-    def aliases(self) -> dict[str, str]:
-        return {p.stem: target for p in sorted(self.alias_dir.glob("*.json"))
-                if not p.name.startswith(".") and (target := self.alias_target(p.stem)) is not None}
-
-    def alias_target(self, alias: str) -> str | None:
-        path = self._pointer(alias)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            target = json.loads(data)["collection"]
-            if not isinstance(target, str) or not target:
-                raise ValueError("no collection name")
-        except (ValueError, KeyError, TypeError) as exc:
-            raise StoreError(f"alias pointer {path} is damaged ({len(data)} bytes, {exc}); point the alias"
-                             f" again (`indexgate rollback --to <version>`) or delete the file") from None
-        return target
-
-    def delete_alias(self, alias: str) -> None:
-        path = self._pointer(alias)
-        with self.write_lock:
-            if path.exists():
-                path.unlink()
-                fd = os.open(self.alias_dir, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-
-    def point_alias(self, alias: str, collection: str) -> None:
-        """Replace the alias's pointer file in one atomic rename (see the module docstring)."""
-        if not self.exists(collection):
-            raise StoreError(f"collection {collection} does not exist; cannot point {alias!r} at it")
-        with self.write_lock:
-            write_atomically(self._pointer(alias), json.dumps({"collection": collection}).encode(), pause="pointer")
-
     # -- housekeeping ------------------------------------------------------------------------
     def sweep(self) -> list[str]:
-        """Remove the views of dead processes, dropped shards a crash left in ``shards/.trash-*``
-        and pointer temp files of dead writers."""
-        removed = []
-        for folder in self.views_dir.iterdir():
-            try:
-                if folder.name.startswith(".scratch-"):  # an empty WAL being made
-                    pid = int(folder.name.split("-")[1])
-                else:
-                    pid = int(folder.name.rsplit("@", 1)[1].split("-")[0])
-            except (IndexError, ValueError):
-                continue
-            if pid != os.getpid() and not _pid_alive(pid):
-                shutil.rmtree(folder, ignore_errors=True)
-                removed.append(str(folder))
-        for trash in self.shards.glob(".trash-*"):
+        """Remove the views of dead processes, dropped shards a crash left in ``shards/.trash-*``,
+        unfinished copies of dead processes (``shards/.copy-*``) and pointer temp files of dead
+        writers."""
+        removed = sweep_views(self.views_dir)
+        for trash in [*self.shards.glob(".trash-*"), *self.shards.glob(".copy-*")]:
+            if trash.name.startswith(".copy-") and pid_alive(int(trash.name.rsplit("-", 2)[1])):
+                continue  # a copy being made by a live process
             shutil.rmtree(trash, ignore_errors=True)
             removed.append(str(trash))
-        for tmp in self.alias_dir.glob(".*.tmp-*"):
-            pid = int(tmp.name.rsplit(".tmp-", 1)[1].split("-")[0])
-            if not _pid_alive(pid):
-                tmp.unlink(missing_ok=True)
-                removed.append(str(tmp))
+        removed += self._sweep_pointer_temps()
         return removed
 
     def close(self) -> None:

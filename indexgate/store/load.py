@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +67,46 @@ def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: Embedd
             log.info("loaded %d points into %s", written, collection)
             checkpoint("load")
     return written
+
+
+# The chunks-table columns that decide a point's vector and payload (``text`` is covered by
+# ``text_hash``, the hash of exactly what the embedder saw).
+_SAME = ("point_id", "chunk_id", "doc_id", "start", "end", "n_tokens", "text_hash", "page", "section", "embed_prefix")
+
+
+def _rows(table: Path) -> Iterator[tuple]:
+    for batch in pq.ParquetFile(table).iter_batches(batch_size=8192, columns=list(_SAME)):
+        yield from zip(*(batch.column(c).to_pylist() for c in _SAME))
+
+
+def unchanged_points(base_chunks: Path, chunks: Path, base_groups: Mapping[str, Sequence[str]],
+                     groups: Mapping[str, Sequence[str]]) -> frozenset[str]:
+    """The point ids whose point in the base version is exactly the point a fresh build of
+    ``chunks`` writes, but for its ``version``: the same chunk row (span, tokens, section, page
+    and the hash of the embedded text, so the same vector from the same embedder) and the same
+    access groups. Every other point of the base is stale."""
+    base = {row[0]: row for row in _rows(base_chunks)}
+    return frozenset(row[0] for row in _rows(chunks)
+                     if base.get(row[0]) == row and list(base_groups.get(row[2], ())) == list(groups.get(row[2], ())))
+
+
+def copy_unchanged(store: VectorStore, collection: str, base: str, base_chunks: Path, chunks: Path,
+                   dimension: int, owner: str | None, version: str,
+                   base_groups: Mapping[str, Sequence[str]], groups: Mapping[str, Sequence[str]],
+                   min_share: float = 0.5) -> frozenset[str]:
+    """Start ``collection`` as a copy of the sealed ``base`` trimmed to its unchanged points
+    (:func:`unchanged_points`), relabelled with ``version``; :func:`load_chunks` with
+    ``skip=`` the result then adds the rest. The result holds exactly the points a fresh build
+    would. Returns the points copied; empty (nothing done) when the backend cannot copy, the
+    collection exists, or fewer than ``min_share`` of the points are unchanged (a fresh build
+    is then as cheap). The caller checks that both versions use the same embedder."""
+    if store.exists(collection) or not store.exists(base):
+        return frozenset()
+    keep = unchanged_points(base_chunks, chunks, base_groups, groups)
+    total = pq.ParquetFile(chunks).metadata.num_rows
+    if not keep or len(keep) < min_share * total:
+        return frozenset()
+    if not store.create_from(collection, base, dimension, owner, keep, {"version": version}):
+        return frozenset()
+    log.info("%s starts as a copy of %s: %d of %d points unchanged", collection, base, len(keep), total)
+    return keep

@@ -200,3 +200,33 @@ def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(k
         assert r["hits"] and set(r["hits"]) == {r["version"]}, r  # wholly from one version
         assert r["version"] in _possibly_live(moves, first.version, r["t0"], r["t1"]), (r, moves)
     assert {r["version"] for r in records} == {first.version, second, third}
+
+
+def test_a_syncs_regression_gate_and_smoke_check_run_while_another_process_reads_the_live_version(
+        fake_settings, write_corpus, tmp_path, library_sync):
+    """The sync's checks of the live version (the regression gate scores it; the smoke check
+    queries through the alias) work while an application in another process holds and queries it."""
+    from tiny import DOCS as TINY, write_golden
+
+    res = resources.resources(fake_settings)
+    root = write_corpus(TINY)
+    golden = str(write_golden(tmp_path / "golden.jsonl"))
+    first = library_sync(res, "docs", root, golden=golden)
+    assert first.action == "promoted", first.reason
+    reader = Reader("python", fake_settings.home, tmp_path)
+    try:
+        reader.wait_for(first.version, 0, 5)
+        with open(root / "ops/backups.md", "a") as fh:
+            fh.write("Restores are tested every quarter.\n")
+        started = time.monotonic_ns()
+        second = library_sync(res, "docs", root, golden=golden)
+        assert second.action == "promoted", second.reason
+        reader.wait_for(second.version, started, 5)
+    finally:
+        reader.stop()
+    quality = res.registry.load("docs", second.version).quality
+    assert quality["live"]["version"] == first.version and quality["live"]["problem"] is None  # the live one was scored
+    assert quality["comparisons"]  # and compared: the regression gate ran against it
+    smoke = res.registry.load("docs", second.version).decision["smoke"]
+    assert smoke["passed"] and smoke["kind"] == "golden", smoke  # the smoke check, through the alias
+    assert [r for r in reader.records() if "error" in r] == []

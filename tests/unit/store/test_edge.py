@@ -67,15 +67,19 @@ def _ask(proc, line="again"):
     return proc.stdout.readline().strip()
 
 
-@pytest.mark.parametrize("n, exact_below", [(300, 10_000), (1200, 1000)], ids=["exact", "hnsw"])
-def test_readers_in_other_processes_use_views_that_never_write_the_shard(tmp_path, n, exact_below):
-    store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=exact_below, m=8, ef_construct=32))
+@pytest.mark.parametrize("n, exact_below, graph_from", [(300, 10_000, 10**9), (1200, 1000, 10**9), (1200, 1000, 1000)],
+                         ids=["exact", "quantized", "hnsw"])
+def test_readers_in_other_processes_use_views_that_never_write_the_shard(tmp_path, n, exact_below, graph_from):
+    store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=exact_below, m=8, ef_construct=32,
+                                                         graph_from=graph_from))
     _build(store, "a__v1", n)
     store.point_alias("a", "a__v1")
     shard = tmp_path / "q" / "shards" / "a__v1"
     before = _hashes(shard)
-    segments = json.loads((shard / "edge_config.json").read_text())["optimizers"]
-    assert (segments["indexing_threshold"] == 1) == (n >= exact_below)  # the graph was built only above
+    config = json.loads((shard / "edge_config.json").read_text())
+    assert (config["optimizers"]["indexing_threshold"] == 1) == (n >= exact_below)  # indexed only above
+    assert bool(config.get("quantization_config")) == (n >= exact_below)  # int8 vectors only above
+    assert (config["hnsw_config"]["m"] > 0) == (n >= graph_from)  # and a graph only from graph_from
     readers = [_reader(tmp_path / "q", name, exact_below) for name in ("a", "a__v1")]
     try:
         assert [r.stdout.readline().strip() for r in readers] == [f"3 {n} {n}"] * 2
@@ -98,8 +102,9 @@ def test_readers_in_other_processes_use_views_that_never_write_the_shard(tmp_pat
 
 
 def test_a_view_changes_no_byte_of_the_sealed_shard(tmp_path):
-    store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=1000, m=8, ef_construct=32))
-    for name, n in (("a__small", 300), ("a__large", 1200)):
+    mode = SearchMode(exact_below=1000, m=8, ef_construct=32, graph_from=2000)
+    store = connect(path=tmp_path / "q", mode=mode)
+    for name, n in (("a__small", 300), ("a__quantized", 1200), ("a__graph", 2400)):
         _build(store, name, n)
         shard = tmp_path / "q" / "shards" / name
         before = _hashes(shard)
@@ -110,14 +115,15 @@ def test_a_view_changes_no_byte_of_the_sealed_shard(tmp_path):
         reader.wait()
         assert store.search(name, np.ones(8), 3) and store.count(name) == n
         disconnect(store)
-        store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=1000, m=8, ef_construct=32))
+        store = connect(path=tmp_path / "q", mode=mode)
         assert _hashes(shard) == before, name
         assert not _views(tmp_path / "q")  # disconnect deleted this process's view
 
 
-def test_hnsw_above_the_threshold_finds_what_exact_search_finds(tmp_path):
+@pytest.mark.parametrize("graph_from", [10**9, 100], ids=["quantized", "hnsw"])
+def test_search_above_the_threshold_finds_what_exact_search_finds(tmp_path, graph_from):
     exact = connect(path=tmp_path / "exact", mode=SearchMode(exact_below=10**9))
-    graph = connect(path=tmp_path / "graph", mode=SearchMode(exact_below=100))
+    graph = connect(path=tmp_path / "graph", mode=SearchMode(exact_below=100, graph_from=graph_from))
     vectors = _build(exact, "c", 2000)
     _build(graph, "c", 2000)
     queries = vectors[:50] + 0.1
