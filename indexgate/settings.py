@@ -21,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from indexgate.errors import ConfigError
 from indexgate.guardrails.policy import GuardrailsPolicy
+from indexgate.yamlfile import read_yaml
 
 
 class ChunkingConfig(BaseModel):
@@ -431,18 +432,6 @@ _CONFIG_FILE: ContextVar[Path | None] = ContextVar("indexgate_config_file", defa
 _POLICY_FILE: ContextVar[Path | None] = ContextVar("indexgate_policy_file", default=None)
 
 
-def _read_yaml(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{what} not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{what} {path} is not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} {path} must hold a mapping at the top level")
-    return data
-
-
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in over.items():
@@ -462,9 +451,9 @@ class _YamlSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         path, policy = _CONFIG_FILE.get(), _POLICY_FILE.get()
-        data = _read_yaml(path, "config file") if path is not None else {}
+        data = read_yaml(path, "config file") if path is not None else {}
         if policy is not None:
-            rules = _read_yaml(policy, "policy file")
+            rules = read_yaml(policy, "policy file")
             # The promotion policy (gates) and the guardrails policy; each merged over the config's.
             if not rules or not set(rules) <= {"gates", "guardrails"} or \
                     not all(isinstance(v, dict) for v in rules.values()):

@@ -26,6 +26,7 @@ from indexgate.errors import ConfigError
 from indexgate.hashing import stable_hash
 from indexgate.guardrails.budget import EmbeddingBudget
 from indexgate.guardrails.detectors import DETECTOR_NAMES
+from indexgate.yamlfile import read_yaml
 
 Action = Literal["redact", "block", "allow"]
 
@@ -89,12 +90,9 @@ def load_guardrails_policy(path: Path | None) -> GuardrailsPolicy:
     """The ``guardrails:`` section of the YAML file at ``path``; the default without a file
     or without that section. Raises :class:`ConfigError` with one line naming the file and field.
     """
-    # Imported here: the settings hold a GuardrailsPolicy, so they import this module first.
-    from indexgate.settings import _read_yaml
-
     if path is None:
         return GuardrailsPolicy()
-    data = _read_yaml(path, "policy file")
+    data = read_yaml(path, "policy file")
     section = data.get("guardrails")
     if section is None:
         return GuardrailsPolicy()
