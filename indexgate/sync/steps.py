@@ -5,7 +5,7 @@
 Each entry is (name, library function).
 
 The sync flow (``flows/sync.py``) runs one Prefect task per entry, in this order.
-``tests/flows/test_flow_steps.py`` fails when the flow and these lists drift apart.
+``tests/unit/test_flow_steps.py`` fails when the flow and these lists drift apart.
 
 Everything else that builds runs the steps through :func:`build_shadow` or :func:`run_sync`:
 the tests, the evaluation, the chunking experiment and the benchmark. A change to the sync is
