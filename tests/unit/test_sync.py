@@ -8,7 +8,7 @@ from indexgate.errors import ConfigError
 from indexgate.evaluation import doc_metrics
 from indexgate.resources import resources
 from indexgate.settings import load_settings
-from shadow import build_shadow
+from indexgate.sync import build_shadow, run_sync
 
 DOCS = {
     "hr/leave.md": "# Leave\n\nEmployees get 28 days of paid leave per year.\n",
@@ -115,9 +115,9 @@ def test_chunk_size_above_model_maximum_is_a_config_error(tmp_path):
         resources(load_settings(home=str(tmp_path), embedder={"kind": "fake"}, chunking={"chunk_size": 600}))
 
 
-def test_beir_corpus_syncs_and_scores_at_document_level(fake_settings, beir_dir, build):
+def test_beir_corpus_syncs_and_scores_at_document_level(fake_settings, beir_dir):
     res = resources(fake_settings)
-    plan, outcome = build(res, f"beir:{beir_dir}", alias="beir")
+    plan, outcome = run_sync(res, "beir", f"beir:{beir_dir}")
     assert outcome.action == "promoted" and outcome.changes["added"] == 6
     result = sync.score(res, plan, f"beir:{beir_dir}")
     assert set(result.metrics) == {"ndcg", "recall", "mrr"} and result.n_queries == 3 and not result.unscorable

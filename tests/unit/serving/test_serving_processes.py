@@ -31,6 +31,7 @@ APPLICATION = """
 import json, os, sys, time
 from indexgate.serving import Index
 from indexgate.settings import load_settings
+from indexgate.sync import run_sync
 
 state, log, stop = sys.argv[1:4]
 with open(log, "a") as out:
@@ -163,11 +164,10 @@ def _possibly_live(moves, first, t0, t1):
 
 
 @pytest.mark.parametrize("kind", ["python", "http", "cli"])
-def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(kind, fake_settings, write_corpus,
-                                                                                 build, tmp_path):
+def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(kind, fake_settings, write_corpus, tmp_path):
     res = resources.resources(fake_settings)
     root = write_corpus(DOCS)
-    _, first = build(res, root)
+    _, first = run_sync(res, "docs", root)
     assert first.action == "promoted"
     reader = Reader(kind, fake_settings.home, tmp_path)
     moves = []
@@ -183,10 +183,10 @@ def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(k
         reader.wait_for(first.version, 0, per_phase)
         # Two syncs build, check and promote the next versions while the reader reads.
         (root / "canteen.md").write_text("The canteen serves lunch from noon until two.\n")
-        second = move(lambda: build(res, root)[1].version)
+        second = move(lambda: run_sync(res, "docs", root)[1].version)
         reader.wait_for(second, moves[-1][1], per_phase)
         (root / "canteen.md").write_text("The canteen serves lunch from noon until two; the cafe opens at eight.\n")
-        third = move(lambda: build(res, root)[1].version)
+        third = move(lambda: run_sync(res, "docs", root)[1].version)
         reader.wait_for(third, moves[-1][1], per_phase)
         move(lambda: rollback(res.store, res.registry, "docs", by="test").to_version)
         reader.wait_for(second, moves[-1][1], per_phase)
