@@ -3,12 +3,11 @@ rest goes with its manifest and work files; rejected shadows go unless keep_reje
 
 import numpy as np
 
-from indexgate import sync
 from indexgate.lifecycle import retention
 from indexgate.lifecycle.promotion import live_version, rollback
 from indexgate.resources import resources
 from indexgate.settings import load_settings
-from indexgate.sync import run_sync
+from indexgate.sync import build_shadow, run_sync
 
 
 def _settings(tmp_path, **lifecycle):
@@ -85,12 +84,7 @@ def test_gc_removes_dead_builds_and_orphans_but_not_a_kept_version(tmp_path, wri
     root = write_corpus({"a.md": "Live text.\n"})
     live = run_sync(res, "docs", root)[1].version
     (root / "a.md").write_text("Abandoned text.\n")
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, "docs", snap)  # a build that dies after planning and loading
-    sync.parse(res, plan, str(root), snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    sync.load(res, plan)
+    plan = build_shadow(res, "docs", root)  # a build that dies after loading, before its gates
     # An orphan this installation created goes; one another installation created (a shared
     # server: its manifest is in another state folder) stays.
     for name, owner in (("docs__orphan0000", res.registry.installation_id), ("docs__theirs0000", "another-install")):

@@ -10,8 +10,9 @@ from indexgate.sync import build_shadow, run_sync
 
 
 def _shadow(res, alias, root):
+    """A shadow built and validated as a sync does, not yet concluded: (plan, gates)."""
     plan = build_shadow(res, alias, root)
-    return plan, sync.check_integrity(res, plan)
+    return plan, sync.validate(res, plan)
 
 
 def _scramble_vectors(res, collection):
