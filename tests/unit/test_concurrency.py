@@ -137,8 +137,6 @@ import sys
 import numpy as np
 from indexgate.lifecycle.locking import sync_lock
 from indexgate.store import connect
-from indexgate.sync import run_sync
-from indexgate.sync import run_sync
 payload = {"doc_id": "d", "chunk_id": "c", "start": 0, "end": 1, "text": "t", "version": "v1"}
 with sync_lock(sys.argv[1], "docs"):
     store = connect(path=sys.argv[2])

@@ -22,6 +22,7 @@ import pytest
 
 from indexgate import resources
 from indexgate.lifecycle.promotion import rollback
+from indexgate.sync import run_sync
 from serving_corpus import DOCS
 
 INDEXGATE = str(Path(sys.executable).with_name("indexgate"))
@@ -31,7 +32,6 @@ APPLICATION = """
 import json, os, sys, time
 from indexgate.serving import Index
 from indexgate.settings import load_settings
-from indexgate.sync import run_sync
 
 state, log, stop = sys.argv[1:4]
 with open(log, "a") as out:
