@@ -1,4 +1,8 @@
-"""Shared test set-up: an offline, quiet environment and settings in a temporary state dir."""
+"""Shared test set-up: an offline, quiet environment and settings in a temporary state dir.
+
+A test that needs a built version calls the library, never a copy of its steps:
+:func:`indexgate.sync.build_shadow` for a shadow without gates, :func:`indexgate.sync.run_sync`
+for a whole sync (validation, decision, smoke check and gc included)."""
 
 from __future__ import annotations
 
