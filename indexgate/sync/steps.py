@@ -14,7 +14,6 @@ a change here, and so a change everywhere.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,8 +25,6 @@ from indexgate.sync.build import chunk, embed, load, parse
 from indexgate.sync.checks import validate
 from indexgate.sync.decision import conclude, unchanged
 from indexgate.sync.planning import plan, snapshot
-
-log = logging.getLogger(__name__)
 
 BUILD_STEPS: tuple[tuple[str, Callable], ...] = (
     ("snapshot", snapshot), ("plan", plan), ("parse", parse), ("chunk", chunk), ("embed", embed), ("load", load),
