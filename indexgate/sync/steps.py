@@ -71,8 +71,8 @@ def run_sync(res: Resources, alias: str, source: str | Path, golden: str | Path 
     Holds the alias's sync lock, as the flow does. Reconciles what a dead run left. Builds the
     version, validates it (:func:`~indexgate.sync.checks.validate`: the gates the policy and
     ``golden`` call for) and concludes. A promoted version is smoke-checked through the alias.
-    A rejected or rolled-back shadow is dropped unless ``lifecycle.keep_rejected``, as the
-    flow's transaction does. Ends by collecting old versions.
+    Ends by collecting old versions. That drops this run's shadow if it was rejected or rolled
+    back, unless ``lifecycle.keep_rejected`` (the flow's transaction drops it earlier, the same way).
     Returns (plan, outcome). The report is not written (:mod:`indexgate.reporting`).
     """
     source = str(source)
@@ -87,7 +87,5 @@ def run_sync(res: Resources, alias: str, source: str | Path, golden: str | Path 
             _build_planned(res, planned, source, snap, confirm_budget=confirm_budget, upto_load=True)
             gates = validate(res, planned, golden)
             outcome = smoke.after_promotion(res, planned, conclude(res, planned, gates, by), golden, by)
-            if outcome.action in ("rejected", "rolled_back"):
-                retention.discard_rejected_shadow(res, alias, planned.version)
         retention.gc(res, alias, (planned.version,))
     return planned, outcome
