@@ -1,10 +1,11 @@
 """How much time the data-quality (Great Expectations) validation adds to a sync.
 
-Runs the sync's build steps (:func:`indexgate.sync.build_shadow`), then each gate, on a corpus (default data/corpus, golden data/golden.jsonl, indexgate.yaml)
-in a fresh temporary state folder, with the real packaged model, and prints each step's time.
-The GX validation runs in the quality worker (``indexgate/quality/worker.py``), as in a sync: the
-worker starts (and imports Great Expectations) at the ``plan`` step, and each suite starts as soon as its
-table is final, so the first ``check_quality`` is the time the sync waits for the checks. A
+Runs the sync's build steps (:func:`indexgate.sync.build_shadow`), then each gate, on a corpus.
+The defaults: data/corpus, golden data/golden.jsonl, indexgate.yaml. It runs in a fresh temporary
+state folder, with the real packaged model, and prints each step's time.
+The GX validation runs in the quality worker (``indexgate/quality/worker.py``), as in a sync. The
+worker starts (and imports Great Expectations) at the ``plan`` step. Each suite starts as soon as
+its table is final, so the first ``check_quality`` is the time the sync waits for the checks. A
 second call on the same version times a whole validation in the warm worker (every suite again).
 
     .venv/bin/python benchmarks/quality.py [--source DIR] [--golden FILE] [--config FILE]

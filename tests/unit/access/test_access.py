@@ -287,7 +287,8 @@ def test_the_run_summary_shows_relabelled_documents():
         "documents added 0, changed 0, relabelled 2, unchanged 4, deleted 0 (against v1)")
 
 
-def test_without_an_access_section_every_document_is_public_and_a_caller_without_groups_reads_it(fake_settings, write_corpus, capsys):
+def test_without_an_access_section_every_document_is_public_and_a_caller_without_groups_reads_it(
+        fake_settings, write_corpus, capsys):
     import json
 
     res = resources.resources(fake_settings)

@@ -164,7 +164,8 @@ def _possibly_live(moves, first, t0, t1):
 
 
 @pytest.mark.parametrize("kind", ["python", "http", "cli"])
-def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(kind, fake_settings, write_corpus, tmp_path):
+def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(kind, fake_settings, write_corpus,
+                                                                                 tmp_path):
     res = resources.resources(fake_settings)
     root = write_corpus(DOCS)
     _, first = run_sync(res, "docs", root)
