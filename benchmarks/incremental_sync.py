@@ -28,8 +28,8 @@ ratio is the median 1%-changed sync over the mean full sync.
 The flow runs as ``indexgate sync`` runs it (:func:`indexgate_flows.runtime.flow_runs`, entered once for
 the process as the command does: no flow-run heartbeats against the temporary API, batched
 server writes); ``--heartbeats`` keeps Prefect's default heartbeats on. ``--library`` times the
-library steps alone (``indexgate.sync``: build steps and the same gates, no Prefect, no smoke
-check, report or gc). The per-step timings printed come from the versions' manifests. Target:
+library's runner alone (:func:`indexgate.sync.run_sync`: the flow's steps in its order, no Prefect,
+no report). The per-step timings printed come from the versions' manifests. Target:
 the 1%-changed sync costs at most 5% of the full one.
 
 On a virtual machine, each sync's line also shows the CPU time the hypervisor took from the
@@ -111,19 +111,12 @@ def write_corpus(folder: Path, n: int) -> None:
 def run_library(source: str, alias: str, settings) -> dict:
     from dataclasses import asdict
 
-    from indexgate import sync
     from indexgate.quality import wait_data_docs
     from indexgate.resources import resources
+    from indexgate.sync import run_sync
 
-    res = resources(settings)
-    snap = sync.snapshot(source)
-    plan = sync.plan(res, alias, snap)
-    sync.parse(res, plan, source, snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    sync.load(res, plan)
-    gates = sync.validate(res, plan)  # every gate the flow runs without a golden set, GX suites included
-    outcome = sync.conclude(res, plan, gates, by="benchmark")
+    # The library's runner: the flow's steps in its order (gates and GX suites included), no Prefect.
+    plan, outcome = run_sync(resources(settings), alias, source, by="benchmark")
     wait_data_docs(plan.workdir)  # as the flow's report does: the sync ends with its Data Docs written
     return asdict(outcome)
 
@@ -167,7 +160,7 @@ def main() -> int:
 
         def sync_once(source: str, alias: str, state: Path) -> dict:
             return run_library(source, alias, load_settings(home=str(state)))
-        mode = "library steps (indexgate.sync, no Prefect)"
+        mode = "the library's runner (indexgate.sync.run_sync, no Prefect, no report)"
     else:
         from indexgate_flows.runtime import flow_runs
         from indexgate_flows.sync import sync as sync_flow

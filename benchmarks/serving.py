@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "doubles"))  # --fake: the tests' embedder
 
 QUERIES = ["how long must a password be", "when do backups run", "weeks of paid leave", "routing every 15 minutes",
@@ -55,7 +54,6 @@ def main() -> int:
 
     import httpx
     import uvicorn
-    from shadow import build_shadow
 
     from indexgate import resources, sync
     from indexgate.cli import offline_environment
@@ -71,8 +69,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(home=tmp, embedder={"kind": "fake", "model": "fake"} if args.fake else None)
         res = resources.resources(settings)
-        plan = build_shadow(res, "bench", args.source)
-        sync.conclude(res, plan, sync.check_integrity(res, plan), by="benchmark")
+        sync.run_sync(res, "bench", args.source, by="benchmark")  # a whole sync: the version to serve
         index = Index.open("bench", settings)
         served = index.warm()
         embedder = res.embedder

@@ -24,7 +24,7 @@ from prefect.task_runners import TaskRunner
 
 from indexgate.progress import Progress
 from indexgate.settings import DaskConfig, Settings
-from indexgate.sync import Plan
+from indexgate.models import Plan
 from indexgate_tasks import embed_batch, embed_chunks, plan_embedding, record_embedding
 
 

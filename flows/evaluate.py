@@ -6,10 +6,7 @@ from prefect import flow
 
 from indexgate.params import ChunkOverlap, ChunkSize, ConfigFile, GoldenSet, Source, StateDir, TopK
 from indexgate.settings import load_settings
-from indexgate_tasks import (
-    chunk_documents, discard_scratch, embed_chunks, load_shadow, parse_documents, plan_scratch,
-    score_golden, snapshot_source,
-)
+from indexgate_tasks import build_scratch, discard_scratch, score_golden, snapshot_source
 from indexgate_tasks.runs import HOOKS, check_inputs
 
 
@@ -17,16 +14,13 @@ from indexgate_tasks.runs import HOOKS, check_inputs
 def evaluate(source: Source, golden: GoldenSet, chunk_size: ChunkSize | None = None,
              chunk_overlap: ChunkOverlap | None = None, k: TopK | None = None, config: ConfigFile | None = None,
              state_dir: StateDir | None = None) -> dict:
+    """Score a scratch build of ``source`` on ``golden``: the sync's build steps, no gate, no alias."""
     settings = load_settings(config, home=state_dir, chunking={"chunk_size": chunk_size, "chunk_overlap": chunk_overlap},
                              gates={"k": k})
     check_inputs(None, source, golden)
     snap = snapshot_source(source, settings)
-    scratch, plan = plan_scratch(settings, snap)
+    scratch, plan = build_scratch(settings, source, snap)
     try:
-        parse_documents(scratch, plan, source, snap)
-        chunk_documents(scratch, plan, confirm_budget=True)  # a scratch build is no sync: never held
-        embed_chunks(scratch, plan)
-        load_shadow(scratch, plan)
         return score_golden(scratch, plan, golden)
     finally:
         discard_scratch(scratch, plan)

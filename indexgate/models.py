@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -94,3 +96,47 @@ class Decision:
     promote: bool
     reason: str
     failed: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What this run will build, decided before any work: the version id and where it goes."""
+
+    alias: str
+    version: str
+    collection: str
+    live: str | None
+    action: Literal["noop", "build"]
+    workdir: str
+    # The live version this one was diffed against (None: no live version, or its manifest is
+    # gone), and the counts of that diff.
+    base: str | None = None
+    changes: dict = field(default_factory=dict)
+
+    @property
+    def documents_path(self) -> Path:
+        return Path(self.workdir) / "documents.parquet"
+
+    @property
+    def chunks_path(self) -> Path:
+        return Path(self.workdir) / "chunks.parquet"
+
+    @property
+    def parsed_path(self) -> Path:
+        """Documents parsed by this run when others were carried from the base (else absent)."""
+        return Path(self.workdir) / "parsed.parquet"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a sync ended: promoted, rejected (alias left where it was), rolled back (promoted, then
+    moved back because the smoke check through the alias failed), or unchanged."""
+
+    alias: str
+    version: str
+    action: Literal["promoted", "rejected", "rolled_back", "unchanged"]
+    reason: str
+    live: str | None
+    gates: list[dict] = field(default_factory=list)
+    # added/changed/unchanged/deleted documents against the version that was live (see Plan).
+    changes: dict = field(default_factory=dict)

@@ -6,7 +6,7 @@ which also survives a new flow run after a crash, unlike Prefect's default run-s
 """
 
 from indexgate_tasks.build import (
-    chunk_documents, discard_scratch, embed_chunks, load_shadow, parse_documents, plan_scratch, plan_version,
+    build_scratch, chunk_documents, discard_scratch, embed_chunks, load_shadow, parse_documents, plan_version,
     score_golden, snapshot_source, validate_shadow,
 )
 from indexgate_tasks.embedding import embed_batch, plan_embedding, record_embedding
@@ -16,8 +16,8 @@ from indexgate_tasks.promote import keep_unchanged, promote_version, rollback_al
 from indexgate_tasks.report import publish_report, write_quality_report
 
 __all__ = [
-    "chunk_documents", "discard_scratch", "embed_chunks",
-    "keep_unchanged", "load_shadow", "parse_documents", "plan_scratch", "plan_version",
+    "build_scratch", "chunk_documents", "discard_scratch", "embed_chunks",
+    "keep_unchanged", "load_shadow", "parse_documents", "plan_version",
     "promote_version", "publish_report", "rollback_alias", "score_golden", "snapshot_source",
     "validate_shadow", "write_quality_report",
     "collect_garbage", "reconcile_alias", "smoke_check",

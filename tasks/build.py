@@ -85,11 +85,22 @@ def validate_shadow(settings: Settings, plan: sync.Plan, golden: str | None = No
     return gates
 
 
-@task(name="plan_scratch", cache_policy=NO_CACHE)
-def plan_scratch(settings: Settings, snap: Snapshot) -> tuple[Settings, sync.Plan]:
-    """Settings and plan of a throw-away build, under a fresh alias no application uses."""
+@task(name="build_scratch", cache_policy=NO_CACHE)
+def build_scratch(settings: Settings, source: str, snap: Snapshot) -> tuple[Settings, sync.Plan]:
+    """A throw-away build of the snapshot: the library's build steps (:func:`indexgate.sync.build_shadow`)
+    in a scratch folder, under a fresh alias no application uses. Returns its settings and plan.
+    A build that fails discards its scratch folder before it raises."""
     scratch = sync.scratch_settings(settings)
-    return scratch, sync.plan(resources(scratch), sync.scratch_alias(), snap)
+    res = resources(scratch)
+    try:
+        # A scratch build is no sync: its embedding budget is never held.
+        plan = sync.build_shadow(res, sync.scratch_alias(), source, snap=snap, confirm_budget=True)
+    except BaseException:
+        sync.discard_scratch(res)
+        release(scratch)
+        raise
+    get_run_logger().info("scratch build %s of %s", plan.version, plan.alias)
+    return scratch, plan
 
 
 @task(name="score_golden", cache_policy=NO_CACHE)

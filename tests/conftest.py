@@ -1,4 +1,8 @@
-"""Shared test set-up: an offline, quiet environment and settings in a temporary state dir."""
+"""Shared test set-up: an offline, quiet environment and settings in a temporary state dir.
+
+A test that needs a built version calls the library, never a copy of its steps:
+:func:`indexgate.sync.build_shadow` for a shadow without gates, :func:`indexgate.sync.run_sync`
+for a whole sync (validation, decision, smoke check and gc included)."""
 
 from __future__ import annotations
 
@@ -39,7 +43,6 @@ import pytest  # noqa: E402
 
 from indexgate import resources  # noqa: E402
 from indexgate.settings import load_settings  # noqa: E402
-from shadow import build_shadow, sync_version  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -152,13 +155,6 @@ def s3_server():
         server.stop()
 
 
-@pytest.fixture
-def build():
-    """``build(res, source, alias="docs", allow_mass_delete=False)``: every step of one sync, as
-    the sync flow runs them, with the library only -> (plan, outcome) (:func:`shadow.sync_version`)."""
-    return sync_version
-
-
 class _CapHeader(ctypes.Structure):
     _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 
@@ -240,58 +236,12 @@ def beir_dir(tmp_path):
     return root
 
 
-def _build_version(settings, alias, root, golden=None):
-    """Every step of the sync flow, in its order, as library calls: (plan, outcome)."""
-    from indexgate import sync
-    from indexgate.reporting.html_report import build_report
-
-    res = resources.resources(settings)
-    plan = build_shadow(res, alias, root)
-    found = sync.check_integrity(res, plan) + sync.check_quality(res, plan)
-    if golden:
-        found += sync.check_relevance(res, plan, str(golden)) + sync.check_latency(res, plan, str(golden))
-    outcome = sync.conclude(res, plan, found, by="test")
-    build_report(res.registry, alias, plan.version, settings.report)
-    return plan, outcome
-
-
-@pytest.fixture
-def build_version():
-    """A sync without Prefect (the flow's steps in order), for library-level tests."""
-    return _build_version
-
-
 @pytest.fixture
 def qdrant_url():
     """The Qdrant server of `server` tests (QDRANT_URL); skips the test when none is set."""
     if not QDRANT_SERVER_URL:
         pytest.skip("needs a Qdrant server: set QDRANT_URL (e.g. http://127.0.0.1:6333) to run it")
     return QDRANT_SERVER_URL
-
-
-@pytest.fixture
-def library_sync():
-    """A whole sync through the library, without Prefect, in the order of flows/sync.py:
-    reconcile, plan, build, gates, promote, smoke check, gc. Returns the outcome."""
-    from indexgate import sync
-    from indexgate.lifecycle import recovery, retention, smoke
-    from indexgate.lifecycle.locking import sync_lock
-
-    def run(res, alias, root, golden=None, by="test"):
-        with sync_lock(res.settings.home, alias, res.settings.lifecycle.wait_s):
-            recovery.reconcile(res, alias, golden)
-            plan = build_shadow(res, alias, root)
-            if plan.action == "noop":
-                outcome = sync.unchanged(res, plan)
-            else:
-                gates = sync.check_integrity(res, plan)
-                if golden:
-                    gates += sync.check_relevance(res, plan, golden)
-                outcome = smoke.after_promotion(res, plan, sync.conclude(res, plan, gates, by=by), golden, by)
-            retention.gc(res, alias, (plan.version,))
-        return outcome
-
-    return run
 
 
 @pytest.fixture

@@ -64,13 +64,11 @@ def run_configuration(settings: Settings, snap: Snapshot, source: str, golden: G
     scratch = sync.scratch_settings(settings.model_copy(update={"chunking": chunking}))
     res = resources(scratch)
     try:
-        plan = sync.plan(res, sync.scratch_alias(), snap)
-        sync.parse(res, plan, source, snap)
-        chunk_started = time.perf_counter()
-        chunked = sync.chunk(res, plan, confirm_budget=True)  # a scratch build is no sync: never held
-        chunk_seconds = time.perf_counter() - chunk_started
-        embedded = sync.embed(res, plan)
-        sync.load(res, plan)
+        # The sync's build steps; a scratch build is no sync, so its embedding budget is never held.
+        plan = sync.build_shadow(res, sync.scratch_alias(), source, snap=snap, confirm_budget=True)
+        manifest = res.registry.load(plan.alias, plan.version)
+        chunked = {"chunks": manifest.counts["chunks"], "tokens": manifest.counts["chunk_tokens"]}
+        chunk_seconds, embedded = manifest.timings["chunk_s"], manifest.embedding
         table = pq.read_table(plan.chunks_path, columns=["chunk_id", "n_tokens"])
         n_tokens = dict(zip(table.column("chunk_id").to_pylist(), table.column("n_tokens").to_pylist()))
         results = evaluate_at(res.store, plan.collection, res.embedder, list(golden.queries), ks,
@@ -95,7 +93,7 @@ def run_configuration(settings: Settings, snap: Snapshot, source: str, golden: G
             "mean_chunk_tokens": chunked["tokens"] / chunked["chunks"] if chunked["chunks"] else 0.0,
             "index_tokens": chunked["tokens"], "embedded": embedded["embedded"],
             "tokens_embedded": embedded["tokens_embedded"], "sentences_embedded": sentences,
-            "chunk_seconds": round(chunk_seconds, 3),
+            "chunk_seconds": chunk_seconds,
             "embed_seconds": embedded["seconds"], "seconds": round(seconds, 3),
             "unscorable": len(result.unscorable), "error": None,
             # per query (for paired comparisons and per_query.parquet; not a column of the table)

@@ -28,6 +28,7 @@ from indexgate.hashing import stable_hash
 from indexgate.guardrails.budget import EmbeddingBudget
 from indexgate.guardrails.detectors import DETECTOR_NAMES
 
+
 Action = Literal["redact", "block", "allow"]
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pyarrow.parquet as pq
 
@@ -24,10 +22,8 @@ from indexgate.errors import AliasConflict
 from indexgate.evaluation import load_golden
 from indexgate.evaluation.evaluate import search_as
 from indexgate.lifecycle.promotion import live_version, revert
+from indexgate.models import Outcome, Plan
 from indexgate.resources import Resources
-
-if TYPE_CHECKING:
-    from indexgate.sync import Outcome, Plan
 
 log = logging.getLogger(__name__)
 

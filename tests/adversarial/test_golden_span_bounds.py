@@ -9,7 +9,7 @@ from indexgate import sync
 from indexgate.errors import GoldenSetError
 from indexgate.evaluation import load_golden
 from indexgate.resources import resources
-from shadow import build_shadow
+from indexgate.sync import build_shadow
 
 TEXT = "Backups run nightly at 02:00 UTC.\n"
 

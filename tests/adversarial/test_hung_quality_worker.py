@@ -18,15 +18,11 @@ def test_a_hung_quality_worker_is_killed_and_the_checks_run_here(tmp_path, write
                              lifecycle={"quality_wait_s": 3})
     res = resources(settings)
     root = write_corpus({"a.txt": "Backups run nightly at two.\n", "b.txt": "Leave is 28 days a year.\n"})
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, "docs", snap)  # starts the quality worker
+    worker.warm_up()  # the worker a sync's plan starts
     hung = worker._WORKER.pid
     os.kill(hung, signal.SIGSTOP)  # from now on it answers nothing
     try:
-        sync.parse(res, plan, str(root), snap)
-        sync.chunk(res, plan)
-        sync.embed(res, plan)
-        sync.load(res, plan)
+        plan = sync.build_shadow(res, "docs", root)  # the build steps hand their suites to the hung worker
         result: dict = {}
         started = time.monotonic()
         waiter = threading.Thread(target=lambda: result.update(gates=sync.check_quality(res, plan)), daemon=True)

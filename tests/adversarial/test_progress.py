@@ -15,6 +15,7 @@ from indexgate.progress import Progress
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.store.load import load_chunks
+from indexgate.sync import run_sync
 
 
 def test_log_lines_when_not_on_a_terminal(caplog):
@@ -66,10 +67,10 @@ class CountingEmbedder:
         return self._embedder.embed_queries(texts)
 
 
-def test_golden_queries_are_evaluated_in_batches_with_progress(tmp_path, write_corpus, build, caplog, monkeypatch):
+def test_golden_queries_are_evaluated_in_batches_with_progress(tmp_path, write_corpus, caplog, monkeypatch):
     docs = {f"d{i}.md": f"# Topic {i}\n\nFacts about topic {i}: item {i} costs {i} euros.\n" for i in range(20)}
     res = resources(load_settings(home=str(tmp_path / "s"), embedder={"kind": "fake", "model": "fake"}))
-    plan, _ = build(res, write_corpus(docs))
+    plan, _ = run_sync(res, "docs", write_corpus(docs))
     queries = [GoldenQuery(f"q{n}", f"what does item {n % 20} cost", (Span(f"d{n % 20}.md", 0, 10),))
                for n in range(600)]
     spans = SpanIndex.from_parquet(plan.chunks_path)
@@ -85,10 +86,10 @@ def test_golden_queries_are_evaluated_in_batches_with_progress(tmp_path, write_c
     assert lines[0].startswith("evaluating: 256/600 queries") and lines[-1].startswith("evaluating: 600/600")
 
 
-def test_loading_points_shows_progress(tmp_path, write_corpus, build, caplog, monkeypatch):
+def test_loading_points_shows_progress(tmp_path, write_corpus, caplog, monkeypatch):
     docs = {f"d{i}.md": f"# Topic {i}\n\nFacts about topic {i}: item {i} costs {i} euros.\n" for i in range(20)}
     res = resources(load_settings(home=str(tmp_path / "s"), embedder={"kind": "fake", "model": "fake"}, batch_size=8))
-    plan, _ = build(res, write_corpus(docs))
+    plan, _ = run_sync(res, "docs", write_corpus(docs))
     monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)
     monkeypatch.setattr(progress, "DELAY_S", 0.0)
     caplog.set_level(logging.INFO, logger="indexgate.progress")

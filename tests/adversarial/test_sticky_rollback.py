@@ -9,24 +9,25 @@ from indexgate import cli
 from indexgate.errors import VersionHeld
 from indexgate.lifecycle.promotion import live_version, rollback
 from indexgate.resources import resources
+from indexgate.sync import run_sync
 
 
-def _two_versions(res, write_corpus, build):
+def _two_versions(res, write_corpus):
     root = write_corpus({"a.txt": "Backups run nightly at two.\n", "b.txt": "Leave is 28 days a year.\n"})
-    first, _ = build(res, root)
+    first, _ = run_sync(res, "docs", root)
     (root / "b.txt").write_text("Leave is 30 days a year.\n")
-    second, outcome = build(res, root)
+    second, outcome = run_sync(res, "docs", root)
     assert outcome.action == "promoted"
     return root, first.version, second.version
 
 
-def test_a_sync_after_rollback_is_held_not_promoted_again(fake_settings, write_corpus, build):
+def test_a_sync_after_rollback_is_held_not_promoted_again(fake_settings, write_corpus):
     res = resources(fake_settings)
-    root, v1, v2 = _two_versions(res, write_corpus, build)
+    root, v1, v2 = _two_versions(res, write_corpus)
     rollback(res.store, res.registry, "docs", by="cli (ops)")
     assert live_version(res.store, "docs") == v1
     with pytest.raises(VersionHeld) as held:
-        build(res, root)  # the same unchanged source: it would rebuild v2
+        run_sync(res, "docs", root)  # the same unchanged source: it would rebuild v2
     message = str(held.value)
     assert v2 in message and "rolled back from" in message and "cli (ops)" in message
     assert f"indexgate release --alias docs {v2}" in message
@@ -34,13 +35,13 @@ def test_a_sync_after_rollback_is_held_not_promoted_again(fake_settings, write_c
 
     # A source whose content changed builds a new version as usual.
     (root / "a.txt").write_text("Backups run nightly at three.\n")
-    plan, outcome = build(res, root)
+    plan, outcome = run_sync(res, "docs", root)
     assert plan.version not in (v1, v2) and outcome.action == "promoted"
 
 
-def test_release_records_who_and_when_and_lets_the_sync_promote(fake_settings, write_corpus, build, capsys):
+def test_release_records_who_and_when_and_lets_the_sync_promote(fake_settings, write_corpus, capsys):
     res = resources(fake_settings)
-    root, v1, v2 = _two_versions(res, write_corpus, build)
+    root, v1, v2 = _two_versions(res, write_corpus)
     rollback(res.store, res.registry, "docs", by="cli (ops)")
     home = str(fake_settings.home)
 
@@ -58,13 +59,13 @@ def test_release_records_who_and_when_and_lets_the_sync_promote(fake_settings, w
     assert (event.action, event.released) == ("release", v2) and event.by.startswith("cli (") and event.at
 
     res = resources(fake_settings)  # the CLI closed the store client it shared
-    _, outcome = build(res, root)
+    _, outcome = run_sync(res, "docs", root)
     assert outcome.action == "promoted" and live_version(res.store, "docs") == v2
 
 
-def test_a_held_sync_exits_1_through_the_cli(fake_settings, write_corpus, build, capsys, monkeypatch):
+def test_a_held_sync_exits_1_through_the_cli(fake_settings, write_corpus, capsys, monkeypatch):
     res = resources(fake_settings)
-    root, v1, v2 = _two_versions(res, write_corpus, build)
+    root, v1, v2 = _two_versions(res, write_corpus)
     home = str(fake_settings.home)
     monkeypatch.setenv("INDEXGATE_EMBEDDER__KIND", "fake")
     monkeypatch.setenv("INDEXGATE_EMBEDDER__MODEL", "fake")

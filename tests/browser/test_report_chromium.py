@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from indexgate.reporting.html_report import build_report
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from indexgate.sync import run_sync
 from tiny import CHROMIUM, CHROMIUM_ARGS, DOCS, write_golden
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -46,14 +48,22 @@ def _playwright():
     return sync_playwright
 
 
+def _sync_with_report(settings, root, golden):
+    """A sync through the library's runner, then the HTML report the flow's report step writes."""
+    res = resources(settings)
+    plan, outcome = run_sync(res, "kb", root, golden)
+    build_report(res.registry, "kb", plan.version, settings.report)
+    return plan, outcome
+
+
 @pytest.fixture
-def report(tmp_path, write_corpus, build_version):
+def report(tmp_path, write_corpus):
     root = write_corpus(DOCS)
     golden = write_golden(tmp_path / "golden.jsonl")
     settings = load_settings(home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"})
-    build_version(settings, "kb", root, golden)
+    _sync_with_report(settings, root, golden)
     (root / "ops/backups.md").write_text("# Backups\n\nBackups now run twice a day and are kept for 90 days.\n")
-    plan, _ = build_version(settings, "kb", root, golden)
+    plan, _ = _sync_with_report(settings, root, golden)
     return resources(settings).registry.version_dir("kb", plan.version) / "report.html"
 
 

@@ -18,7 +18,7 @@ from processes import Run
 from indexgate_flows.sync import sync
 from indexgate.resources import resources
 from indexgate.settings import load_settings
-from shadow import build_shadow
+from indexgate.sync import build_shadow
 from indexgate_tasks import load_shadow
 
 FAKE = "embedder: {kind: fake, model: fake}\n"

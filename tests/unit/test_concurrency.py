@@ -18,6 +18,7 @@ from indexgate.lifecycle.registry import Manifest, Registry
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.store import connect
+from indexgate.sync import run_sync
 
 DOCS = {f"d{i}.md": f"Document {i} is about topic{i}.\n" for i in range(4)}
 
@@ -54,34 +55,34 @@ class _Run(threading.Thread):
             self.error = exc
 
 
-def test_second_sync_of_an_alias_is_refused_or_waits(tmp_path, write_corpus, library_sync, pause):
+def test_second_sync_of_an_alias_is_refused_or_waits(tmp_path, write_corpus, pause):
     refuse = load_settings(home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"})
     wait = refuse.model_copy(update={"lifecycle": refuse.lifecycle.model_copy(update={"wait_s": 120})})
     root = write_corpus(DOCS)
     reached, resume = pause("plan")
-    first = _Run(library_sync, resources(refuse), "docs", root)
+    first = _Run(run_sync, resources(refuse), "docs", root)
     _wait_for(reached)
     with pytest.raises(AliasBusy, match=r"alias 'docs' is busy: sync by pid \d+ since .*not waiting"):
-        library_sync(resources(refuse), "docs", root)
-    second = _Run(library_sync, resources(wait), "docs", root)
+        run_sync(resources(refuse), "docs", root)
+    second = _Run(run_sync, resources(wait), "docs", root)
     time.sleep(0.3)
     assert second.is_alive()  # waiting for the first, not refused
     resume()
     first.join(60), second.join(60)
-    assert first.error is None and first.result.action == "promoted"
-    assert second.error is None and second.result.action == "unchanged"
+    assert first.error is None and first.result[1].action == "promoted"
+    assert second.error is None and second.result[1].action == "unchanged"
 
 
-def test_syncs_of_different_aliases_run_side_by_side(fake_settings, write_corpus, library_sync, pause):
+def test_syncs_of_different_aliases_run_side_by_side(fake_settings, write_corpus, pause):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
     reached, resume = pause("plan")
-    paused = _Run(library_sync, res, "one", root)
+    paused = _Run(run_sync, res, "one", root)
     _wait_for(reached)
-    assert library_sync(res, "two", root).action == "promoted"  # while "one" is held mid-sync
+    assert run_sync(res, "two", root)[1].action == "promoted"  # while "one" is held mid-sync
     resume()
     paused.join(60)
-    assert paused.error is None and paused.result.action == "promoted"
+    assert paused.error is None and paused.result[1].action == "promoted"
     assert live_version(res.store, "one") and live_version(res.store, "two")
 
 

@@ -14,7 +14,7 @@ from indexgate.evaluation.latency import LatencyStats
 from indexgate.errors import ConfigError
 from indexgate.resources import resources
 from indexgate.settings import LatencyConfig, load_settings
-from shadow import build_shadow
+from indexgate.sync import build_shadow, run_sync
 
 N_TOPICS = 12
 
@@ -62,12 +62,12 @@ def _add_distractors(root):
         (root / f"distractor{i:02d}.md").write_text(_query(i) + ".\n")
 
 
-def test_regression_beyond_the_allowed_drop_blocks(tmp_path, corpus, golden, build_version):
+def test_regression_beyond_the_allowed_drop_blocks(tmp_path, corpus, golden):
     settings = _settings(tmp_path)
-    first, outcome = build_version(settings, "kb", corpus, golden)
+    first, outcome = run_sync(resources(settings), "kb", corpus, golden)
     assert outcome.action == "promoted" and _by_name(outcome)["regression.baseline"]["value"] == "none"
     _add_distractors(corpus)
-    second, outcome = build_version(settings, "kb", corpus, golden)
+    second, outcome = run_sync(resources(settings), "kb", corpus, golden)
     table = _by_name(outcome)
     assert outcome.action == "rejected" and outcome.live == first.version
     assert not table["regression.mrr@1"]["passed"] and table["regression.mrr@1"]["blocking"]
@@ -79,14 +79,14 @@ def test_regression_beyond_the_allowed_drop_blocks(tmp_path, corpus, golden, bui
     assert manifest.quality["live"]["version"] == first.version
 
 
-def test_same_drop_under_a_warn_only_policy_promotes_with_a_warning(tmp_path, corpus, golden, build_version):
-    first, _ = build_version(_settings(tmp_path), "kb", corpus, golden)
+def test_same_drop_under_a_warn_only_policy_promotes_with_a_warning(tmp_path, corpus, golden):
+    first, _ = run_sync(resources(_settings(tmp_path)), "kb", corpus, golden)
     _add_distractors(corpus)
-    rejected, outcome = build_version(_settings(tmp_path), "kb", corpus, golden)
+    rejected, outcome = run_sync(resources(_settings(tmp_path)), "kb", corpus, golden)
     assert outcome.action == "rejected"
     # the same inputs again (the same version resumes), now under a policy where regressions warn
     settings = _settings(tmp_path, "gates:\n  modes: {regression: warn}\n")
-    again, outcome = build_version(settings, "kb", corpus, golden)
+    again, outcome = run_sync(resources(settings), "kb", corpus, golden)
     assert again.version == rejected.version and outcome.action == "promoted" and outcome.live == again.version
     table = _by_name(outcome)
     assert not table["regression.mrr@1"]["passed"] and not table["regression.mrr@1"]["blocking"]
@@ -94,16 +94,16 @@ def test_same_drop_under_a_warn_only_policy_promotes_with_a_warning(tmp_path, co
     assert resources(settings).store.alias_target("kb") == f"kb__{again.version}"
 
 
-def test_regression_off_skips_scoring_the_live_version(tmp_path, corpus, golden, build_version):
-    build_version(_settings(tmp_path), "kb", corpus, golden)
+def test_regression_off_skips_scoring_the_live_version(tmp_path, corpus, golden):
+    run_sync(resources(_settings(tmp_path)), "kb", corpus, golden)
     _add_distractors(corpus)
     settings = _settings(tmp_path, "gates:\n  modes: {regression: off, audit: off}\n")
-    plan, outcome = build_version(settings, "kb", corpus, golden)
+    plan, outcome = run_sync(resources(settings), "kb", corpus, golden)
     assert outcome.action == "promoted" and not any(g["name"].startswith(("regression", "audit")) for g in outcome.gates)
     assert "metrics" not in resources(settings).registry.load("kb", plan.version).quality["live"]
 
 
-def test_audit_flags_mislabelled_queries(tmp_path, corpus, golden, build_version):
+def test_audit_flags_mislabelled_queries(tmp_path, corpus, golden):
     lines = [json.loads(line) for line in golden.read_text().splitlines()]
     # q0 asks about topic 0 but its label points at topic 5; q2 points at a document the source
     # does not hold. (A span past its document's end is an error, not a suspect: tests/adversarial.)
@@ -111,7 +111,7 @@ def test_audit_flags_mislabelled_queries(tmp_path, corpus, golden, build_version
     lines[2]["relevant"] = [{"doc_id": "gone.md", "start": 0, "end": 10}]
     golden.write_text("".join(json.dumps(line) + "\n" for line in lines))
     settings = _settings(tmp_path, "gates:\n  audit: {depth: 3}\n")
-    plan, outcome = build_version(settings, "kb", corpus, golden)
+    plan, outcome = run_sync(resources(settings), "kb", corpus, golden)
     table = _by_name(outcome)
     assert table["audit.golden_labels"]["value"] == f"2/{N_TOPICS} suspect"
     assert not table["audit.golden_labels"]["blocking"]  # warn-only by default ...
@@ -125,14 +125,14 @@ def test_audit_flags_mislabelled_queries(tmp_path, corpus, golden, build_version
     ]
 
 
-def test_audit_needs_both_versions_to_miss(tmp_path, corpus, golden, build_version):
+def test_audit_needs_both_versions_to_miss(tmp_path, corpus, golden):
     lines = [json.loads(line) for line in golden.read_text().splitlines()]
     lines[0]["relevant"] = [{"doc_id": "topic05.md", "start": 0, "end": 20}]
     golden.write_text("".join(json.dumps(line) + "\n" for line in lines))
     settings = _settings(tmp_path, "gates:\n  audit: {depth: 3}\n")
-    build_version(settings, "kb", corpus, golden)
+    run_sync(resources(settings), "kb", corpus, golden)
     (corpus / "extra.md").write_text("unrelated words here.\n")
-    plan, outcome = build_version(settings, "kb", corpus, golden)
+    plan, outcome = run_sync(resources(settings), "kb", corpus, golden)
     [suspect] = resources(settings).registry.load("kb", plan.version).quality["audit"]
     assert suspect == {"query_id": "q0", "reason": "evidence ranks nowhere in the top 3 of the shadow or the live version"}
 

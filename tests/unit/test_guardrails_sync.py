@@ -29,14 +29,9 @@ def _settings(tmp_path, policy: str | None = None, **over):
 
 
 def _build(settings, root, confirm_budget=False):
+    """A shadow of ``root`` built by the sync's build steps, no gate run: (resources, plan)."""
     res = resources(settings)
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, "docs", snap)
-    sync.parse(res, plan, str(root), snap)
-    sync.chunk(res, plan, confirm_budget)
-    sync.embed(res, plan)
-    sync.load(res, plan)
-    return res, plan
+    return res, sync.build_shadow(res, "docs", root, confirm_budget=confirm_budget)
 
 
 def _golden(tmp_path):

@@ -12,8 +12,10 @@ import pytest
 from indexgate.cli import EXIT_ERROR, EXIT_OK, main
 from indexgate.lifecycle.promotion import rollback
 from indexgate.reporting.html_report import document_changes
+from indexgate.reporting.html_report import build_report
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from indexgate.sync import run_sync
 
 DOCS = {
     "hr/leave.md": "# Leave\n\nEmployees get 28 days of paid leave per year, booked in the portal.\n",
@@ -24,8 +26,16 @@ GOLDEN = [("q1", "paid leave days per year", "hr/leave.md", "28 days of paid lea
           ("q2", "when do backups run", "ops/backup.txt", "nightly at 02:00 UTC")]
 
 
+def _sync_with_report(settings, root, golden):
+    """A sync through the library's runner, then the HTML report the flow's report step writes."""
+    res = resources(settings)
+    plan, outcome = run_sync(res, "kb", root, golden)
+    build_report(res.registry, "kb", plan.version, settings.report)
+    return plan, outcome
+
+
 @pytest.fixture
-def two_versions(tmp_path, write_corpus, build_version):
+def two_versions(tmp_path, write_corpus):
     """A live version, then a second one with one document changed, one deleted, one added and a
     binary file quarantined; prices at 2 USD per million tokens."""
     root = write_corpus(DOCS)
@@ -35,13 +45,13 @@ def two_versions(tmp_path, write_corpus, build_version):
         for q, text, d, e in GOLDEN))
     settings = load_settings(home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"},
                              report={"price_per_million_tokens": 2.0})
-    first, _ = build_version(settings, "kb", root, golden)
+    first, _ = _sync_with_report(settings, root, golden)
     (root / "it/laptops.md").unlink()
     (root / "ops/backup.txt").write_text("Backups run nightly at 02:00 UTC and are kept for 90 days.\n")
     (root / "fin/expenses.md").parent.mkdir()
     (root / "fin/expenses.md").write_text("Expenses are filed within 30 days.\n")
     (root / "blob.txt").write_bytes(b"\x00\x01binary")
-    second, outcome = build_version(settings, "kb", root, golden)
+    second, outcome = _sync_with_report(settings, root, golden)
     return settings, first, second, outcome
 
 

@@ -20,14 +20,15 @@ import pyarrow.parquet as pq
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from indexgate import resources as resources_module, sync
-from indexgate.lifecycle import recovery, retention, smoke
+from indexgate import resources as resources_module
+from indexgate.lifecycle import retention
 from indexgate.errors import StoreError, VersionHeld
 from indexgate.lifecycle.holds import release
 from indexgate.lifecycle.promotion import live_version, rollback
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.store.load import point_payload
+from indexgate.sync import build_shadow, run_sync
 
 NAMES = ["a.md", "b.txt", "c/d.md", "e.md"]
 WORDS = ["ship", "train", "leave", "policy", "backup", "night", "route", "badge", "cost", "audit"]
@@ -52,7 +53,10 @@ class Lifecycle(RuleBasedStateMachine):
     def configure(self, keep):
         self.keep_promoted = keep
         self.settings = load_settings(home=str(self.tmp / "state"), embedder={"kind": "fake", "model": "fake"},
-                                      lifecycle={"keep_promoted": keep})
+                                      lifecycle={"keep_promoted": keep},
+                                      # The lifecycle is under test here, not the data-quality suites
+                                      # (tested on their own): they would add seconds to every sync.
+                                      gates={"modes": {"quality": "off"}})
         self.res = resources(self.settings)
 
     def teardown(self):
@@ -101,36 +105,27 @@ class Lifecycle(RuleBasedStateMachine):
     @rule()
     def sync(self):
         res = self.res
-        recovery.reconcile(res, "docs")
-        snap = sync.snapshot(str(self.root))
         held = {v for v in self.held if self.contents[v] == self.docs}
+        # The model deletes documents on purpose: a mass delete is allowed.
         try:
-            plan = sync.plan(res, "docs", snap, allow_mass_delete=True)  # the model deletes on purpose
+            plan, outcome = run_sync(res, "docs", self.root, by="machine", allow_mass_delete=True)
         except VersionHeld:
             # the source is back to a version rolled back from: held until released
             assert held, "a sync was held although the model holds no version of these documents"
             [version] = held  # one version per document set
             release(res.registry, "docs", version, by="machine")
             self.held.discard(version)
-            plan = sync.plan(res, "docs", snap, allow_mass_delete=True)
+            plan, outcome = run_sync(res, "docs", self.root, by="machine", allow_mass_delete=True)
         else:
             assert not held, "a sync was not held although it rebuilds a version rolled back from"
-        if plan.action == "noop":
+        if outcome.action == "unchanged":
             assert self.live is not None and self.contents[self.live] == self.docs
-            outcome = sync.unchanged(res, plan)
         else:
-            sync.parse(res, plan, str(self.root), snap)
-            sync.chunk(res, plan)
-            sync.embed(res, plan)
-            sync.load(res, plan)
-            gates = sync.check_integrity(res, plan)
-            outcome = smoke.after_promotion(res, plan, sync.conclude(res, plan, gates, by="machine"), None, "machine")
             assert outcome.action == "promoted", outcome.reason
             self.contents[plan.version] = dict(self.docs)
             self.live = plan.version
             self.promotions.append(plan.version)
             self.retained.add(plan.version)
-        retention.gc(res, "docs", (plan.version,))
         self.collect()
 
     @rule()
@@ -165,11 +160,7 @@ class Lifecycle(RuleBasedStateMachine):
     def die_while_loading(self, n, damage):
         """A run builds the current source and is killed after upserting n points."""
         res = self.res
-        snap = sync.snapshot(str(self.root))
-        plan = sync.plan(res, "docs", snap, allow_mass_delete=True)  # the model deletes on purpose
-        sync.parse(res, plan, str(self.root), snap)
-        sync.chunk(res, plan)
-        sync.embed(res, plan)
+        plan = build_shadow(res, "docs", self.root, load=False, allow_mass_delete=True)  # deletes on purpose
         rows = pq.read_table(plan.chunks_path).to_pylist()[:n]
         res.store.create(plan.collection, res.embedder.dimension)
         if rows:

@@ -6,6 +6,8 @@ import pytest
 
 from indexgate.errors import ConfigError, GoldenSetError, SourceError
 from indexgate.preflight import check_inputs, check_known_alias
+from indexgate.resources import resources
+from indexgate.sync import run_sync
 
 
 def test_a_missing_folder_is_named_with_where_it_was_looked_for(tmp_path, monkeypatch):
@@ -56,10 +58,10 @@ def test_good_inputs_pass(tmp_path):
     check_inputs(None, "s3://bucket/prefix")
 
 
-def test_unknown_alias_and_version_name_what_is_known(tmp_path, write_corpus, build_version, fake_settings):
+def test_unknown_alias_and_version_name_what_is_known(tmp_path, write_corpus, fake_settings):
     with pytest.raises(ConfigError, match="unknown alias 'docs' in .*: known aliases are none"):
         check_known_alias(fake_settings.home, "docs")
-    plan, _ = build_version(fake_settings, "kb", write_corpus({"a.md": "# A\n\nSome text here.\n"}))
+    plan, _ = run_sync(resources(fake_settings), "kb", write_corpus({"a.md": "# A\n\nSome text here.\n"}))
     with pytest.raises(ConfigError, match="unknown alias 'docs' in .*: known aliases are kb"):
         check_known_alias(fake_settings.home, "docs")
     with pytest.raises(ConfigError, match=f"alias 'kb' has no version '000000000000' .*: its versions are {plan.version}"):

@@ -8,7 +8,7 @@ from indexgate.lifecycle import recovery
 from indexgate.lifecycle.promotion import live_version
 from indexgate.lifecycle.registry import Event
 from indexgate.resources import resources
-from shadow import build_shadow
+from indexgate.sync import build_shadow, run_sync
 
 DOCS = {f"d{i}.md": f"Document {i} is about topic{i}, subject{i} and words{i}.\n" for i in range(10)}
 
@@ -32,9 +32,9 @@ def _points(res, collection):
     return {str(p.id): (p.payload, np.asarray(p.vector)) for p in points}
 
 
-def test_orphans_are_dropped_but_never_the_live_collection(fake_settings, write_corpus, library_sync):
+def test_orphans_are_dropped_but_never_the_live_collection(fake_settings, write_corpus):
     res = resources(fake_settings)
-    live = library_sync(res, "docs", write_corpus(DOCS)).version
+    live = run_sync(res, "docs", write_corpus(DOCS))[1].version
     mine = res.registry.installation_id
     res.store.create("docs__deadbeef0000", res.embedder.dimension, owner=mine)  # a shadow whose manifest never got written
     res.store.create("other__deadbeef0000", res.embedder.dimension, owner=mine)  # another alias's: not ours to touch
@@ -50,15 +50,14 @@ def test_orphans_are_dropped_but_never_the_live_collection(fake_settings, write_
 
 
 @pytest.mark.adversarial  # issue 19: also run by `pytest -m adversarial`
-def test_a_fresh_state_folder_drops_no_version_of_another_installation(fake_settings, tmp_path, write_corpus,
-                                                                      library_sync):
+def test_a_fresh_state_folder_drops_no_version_of_another_installation(fake_settings, tmp_path, write_corpus):
     """Issue 19: workers sharing one store, one of them with a fresh state folder. Its start-up
     reconciliation must keep the other installation's rollback target and unfinished shadow."""
     first = resources(fake_settings)
     root = write_corpus(DOCS)
-    old = library_sync(first, "docs", root).version
+    old = run_sync(first, "docs", root)[1].version
     (root / "d0.md").write_text("Document 0 changed.\n")
-    live = library_sync(first, "docs", root).version
+    live = run_sync(first, "docs", root)[1].version
     shadow = build_shadow(first, "docs", write_corpus({**DOCS, "d9.md": "Doc nine.\n"}), load=True)
     ours = {f"docs__{old}", f"docs__{live}", shadow.collection}
     assert ours <= set(first.store.collections())
@@ -121,10 +120,10 @@ def test_load_itself_discards_a_mismatching_shadow_before_resuming(fake_settings
     assert gates["integrity.point_ids"].value == "0 missing, 0 extra"
 
 
-def test_an_unrecorded_promotion_is_recorded_and_smoke_checked(fake_settings, write_corpus, library_sync):
+def test_an_unrecorded_promotion_is_recorded_and_smoke_checked(fake_settings, write_corpus):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
-    first = library_sync(res, "docs", root).version
+    first = run_sync(res, "docs", root)[1].version
     (root / "d1.md").write_text("Document one changed.\n")
     plan = build_shadow(res, "docs", root)
     res.store.point_alias("docs", plan.collection)  # the dead run's swap; it died before recording it
@@ -138,10 +137,10 @@ def test_an_unrecorded_promotion_is_recorded_and_smoke_checked(fake_settings, wr
     assert again.recorded is None and len(res.registry.history("docs")) == 2  # idempotent
 
 
-def test_a_recorded_move_whose_manifests_lag_is_completed(fake_settings, write_corpus, library_sync):
+def test_a_recorded_move_whose_manifests_lag_is_completed(fake_settings, write_corpus):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
-    first = library_sync(res, "docs", root).version
+    first = run_sync(res, "docs", root)[1].version
     (root / "d1.md").write_text("Document one changed.\n")
     plan = build_shadow(res, "docs", root)
     res.store.point_alias("docs", plan.collection)
@@ -152,10 +151,10 @@ def test_a_recorded_move_whose_manifests_lag_is_completed(fake_settings, write_c
     assert res.registry.load("docs", first).state == "retired"
 
 
-def test_an_unrecorded_promotion_of_a_broken_version_is_rolled_back(fake_settings, write_corpus, library_sync):
+def test_an_unrecorded_promotion_of_a_broken_version_is_rolled_back(fake_settings, write_corpus):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
-    first = library_sync(res, "docs", root).version
+    first = run_sync(res, "docs", root)[1].version
     (root / "d1.md").write_text("Document one changed.\n")
     plan = build_shadow(res, "docs", root)
     points = res.store.scroll(plan.collection, limit=100)

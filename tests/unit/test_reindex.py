@@ -5,6 +5,7 @@ with its own embedder by the regression gate, and the summary that says so."""
 from indexgate.lifecycle import reindex
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from indexgate.sync import run_sync
 from tiny import DOCS, write_golden
 
 
@@ -16,10 +17,10 @@ def _settings(tmp_path, model, **chunking):
                          chunking=chunking or None)
 
 
-def test_a_model_change_is_embedded_in_full_and_compared_with_the_live_version(tmp_path, write_corpus, build_version):
+def test_a_model_change_is_embedded_in_full_and_compared_with_the_live_version(tmp_path, write_corpus):
     root, golden = write_corpus(DOCS), write_golden(tmp_path / "golden.jsonl")
-    first, _ = build_version(_settings(tmp_path, "fake"), "kb", root, golden)
-    plan, outcome = build_version(_settings(tmp_path, "other-model", chunk_size=12), "kb", root, golden)
+    first, _ = run_sync(resources(_settings(tmp_path, "fake")), "kb", root, golden)
+    plan, outcome = run_sync(resources(_settings(tmp_path, "other-model", chunk_size=12)), "kb", root, golden)
     assert plan.version != first.version and outcome.action == "promoted", outcome.reason
     registry = resources(_settings(tmp_path, "other-model", chunk_size=12)).registry
     summary = reindex.summarize(registry, {"alias": "kb", "version": plan.version, "action": outcome.action,
@@ -34,15 +35,14 @@ def test_a_model_change_is_embedded_in_full_and_compared_with_the_live_version(t
     assert f"embedded by the model in this run: {summary.chunks}" in text and "regression.baseline" in text
 
 
-def test_a_live_version_without_a_recorded_embedder_config_fails_the_regression_gate(tmp_path, write_corpus,
-                                                                                      build_version):
+def test_a_live_version_without_a_recorded_embedder_config_fails_the_regression_gate(tmp_path, write_corpus):
     root, golden = write_corpus(DOCS), write_golden(tmp_path / "golden.jsonl")
-    first, _ = build_version(_settings(tmp_path, "fake"), "kb", root, golden)
+    first, _ = run_sync(resources(_settings(tmp_path, "fake")), "kb", root, golden)
     registry = resources(_settings(tmp_path, "fake")).registry
     manifest = registry.load("kb", first.version)
     manifest.embedder.pop("config")  # as written before the config was recorded
     registry.save(manifest)
-    _, outcome = build_version(_settings(tmp_path, "other-model"), "kb", root, golden)
+    _, outcome = run_sync(resources(_settings(tmp_path, "other-model")), "kb", root, golden)
     assert outcome.action == "rejected"
     gate = next(g for g in outcome.gates if g["name"] == "regression.baseline")
     assert not gate["passed"] and "does not record" in gate["detail"]

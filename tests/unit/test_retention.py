@@ -3,11 +3,11 @@ rest goes with its manifest and work files; rejected shadows go unless keep_reje
 
 import numpy as np
 
-from indexgate import sync
 from indexgate.lifecycle import retention
 from indexgate.lifecycle.promotion import live_version, rollback
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from indexgate.sync import build_shadow, run_sync
 
 
 def _settings(tmp_path, **lifecycle):
@@ -23,13 +23,13 @@ def _collections(res, alias):
     return {c.split("__", 1)[1] for c in res.store.collections() if c.startswith(alias + "__")}
 
 
-def test_gc_keeps_live_rollback_target_and_last_n_promoted(tmp_path, write_corpus, library_sync):
+def test_gc_keeps_live_rollback_target_and_last_n_promoted(tmp_path, write_corpus):
     res = resources(_settings(tmp_path, keep_promoted=1))
     root = write_corpus({"a.md": "Alpha version one of the handbook.\n"})
     promoted = []
     for i in range(4):
         (root / "a.md").write_text(f"Alpha version {i} of the handbook, edition {i}.\n")
-        outcome = library_sync(res, "docs", root)
+        outcome = run_sync(res, "docs", root)[1]
         assert outcome.action == "promoted"
         promoted.append(outcome.version)
     v0, v1, v2, v3 = promoted
@@ -45,14 +45,14 @@ def test_gc_keeps_live_rollback_target_and_last_n_promoted(tmp_path, write_corpu
     assert collected.kept == {v2: "live", v3: "one of the last 1 promoted"}
 
 
-def test_gc_never_removes_live_or_rollback_target_even_with_zero_retention(tmp_path, write_corpus, library_sync):
+def test_gc_never_removes_live_or_rollback_target_even_with_zero_retention(tmp_path, write_corpus):
     res = resources(_settings(tmp_path, keep_promoted=0))
     root = write_corpus({"a.md": "First text about ships.\n"})
-    first = library_sync(res, "docs", root).version
+    first = run_sync(res, "docs", root)[1].version
     (root / "a.md").write_text("Second text about trains.\n")
-    second = library_sync(res, "docs", root).version
+    second = run_sync(res, "docs", root)[1].version
     (root / "a.md").write_text("Third text about planes.\n")
-    third = library_sync(res, "docs", root).version
+    third = run_sync(res, "docs", root)[1].version
     assert _collections(res, "docs") == {second, third}  # live + rollback target
     assert first not in _versions(res, "docs")
     rollback(res.store, res.registry, "docs")  # live second; target: first is gone -> none
@@ -63,7 +63,7 @@ def test_gc_never_removes_live_or_rollback_target_even_with_zero_retention(tmp_p
     assert retention.gc(res, "docs").removed == ()  # idempotent
 
 
-def test_rejected_shadow_dropped_unless_keep_rejected(tmp_path, write_corpus, library_sync):
+def test_rejected_shadow_dropped_unless_keep_rejected(tmp_path, write_corpus):
     golden = tmp_path / "golden.jsonl"
     golden.write_text('{"query_id": "q", "query": "ships", "relevant": [{"doc_id": "a.md", "start": 0, "end": 5}]}\n')
     for keep in (False, True):
@@ -72,24 +72,19 @@ def test_rejected_shadow_dropped_unless_keep_rejected(tmp_path, write_corpus, li
         res = resources(settings)
         root = write_corpus({"a.md": "First text about ships.\n", "b.md": "Unrelated words.\n"},
                             root=tmp_path / f"corpus-{keep}")
-        outcome = library_sync(res, "docs", root, golden=str(golden))
+        outcome = run_sync(res, "docs", root, golden=str(golden))[1]
         assert outcome.action == "rejected"
         assert res.registry.load("docs", outcome.version).state == "rejected"  # the report stays
         assert res.store.exists(f"docs__{outcome.version}") is keep
         assert res.store.alias_target("docs") is None
 
 
-def test_gc_removes_dead_builds_and_orphans_but_not_a_kept_version(tmp_path, write_corpus, library_sync):
+def test_gc_removes_dead_builds_and_orphans_but_not_a_kept_version(tmp_path, write_corpus):
     res = resources(_settings(tmp_path))
     root = write_corpus({"a.md": "Live text.\n"})
-    live = library_sync(res, "docs", root).version
+    live = run_sync(res, "docs", root)[1].version
     (root / "a.md").write_text("Abandoned text.\n")
-    snap = sync.snapshot(str(root))
-    plan = sync.plan(res, "docs", snap)  # a build that dies after planning and loading
-    sync.parse(res, plan, str(root), snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    sync.load(res, plan)
+    plan = build_shadow(res, "docs", root)  # a build that dies after loading, before its gates
     # An orphan this installation created goes; one another installation created (a shared
     # server: its manifest is in another state folder) stays.
     for name, owner in (("docs__orphan0000", res.registry.installation_id), ("docs__theirs0000", "another-install")):
@@ -102,14 +97,14 @@ def test_gc_removes_dead_builds_and_orphans_but_not_a_kept_version(tmp_path, wri
     assert not res.registry.version_dir("docs", plan.version).exists()
 
 
-def test_each_sync_keeps_the_embedding_cache_to_a_few_parts(tmp_path, write_corpus, library_sync):
+def test_each_sync_keeps_the_embedding_cache_to_a_few_parts(tmp_path, write_corpus):
     # Every sync that embeds writes a cache part; its gc merges the small ones, so the number of
     # files a read opens stays bounded however many syncs ran, and no vector is lost.
     res = resources(_settings(tmp_path))
     root = write_corpus({"a.md": "Alpha text.\n", "b.md": "Beta text.\n"})
     for i in range(12):  # 12 parts written in all: the first sync embeds both documents in one
         (root / "a.md").write_text(f"Alpha text, revision {i}.\n")
-        assert library_sync(res, "docs", root).action == "promoted"
+        assert run_sync(res, "docs", root)[1].action == "promoted"
         assert len(list(res.cache.dir.glob("part-*.parquet"))) <= 8
     assert len(res.cache) == 13  # b.md's text and a.md's 12 revisions, all still cached
     fresh = type(res.cache)(res.cache.dir.parent, res.cache.dir.name, res.cache.dimension)

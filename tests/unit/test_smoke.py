@@ -6,12 +6,13 @@ from indexgate import sync
 from indexgate.lifecycle import smoke
 from indexgate.lifecycle.promotion import live_version
 from indexgate.resources import resources
-from shadow import build_shadow
+from indexgate.sync import build_shadow, run_sync
 
 
 def _shadow(res, alias, root):
+    """A shadow built and validated as a sync does, not yet concluded: (plan, gates)."""
     plan = build_shadow(res, alias, root)
-    return plan, sync.check_integrity(res, plan)
+    return plan, sync.validate(res, plan)
 
 
 def _scramble_vectors(res, collection):
@@ -25,18 +26,18 @@ def _scramble_vectors(res, collection):
 DOCS = {f"d{i}.md": f"Document {i} talks about topic{i} and subject{i} in words{i}.\n" for i in range(12)}
 
 
-def test_passing_smoke_check_keeps_the_promotion(fake_settings, write_corpus, library_sync):
+def test_passing_smoke_check_keeps_the_promotion(fake_settings, write_corpus):
     res = resources(fake_settings)
-    outcome = library_sync(res, "docs", write_corpus(DOCS))
+    outcome = run_sync(res, "docs", write_corpus(DOCS))[1]
     assert outcome.action == "promoted"
     smoke_record = res.registry.load("docs", outcome.version).decision["smoke"]
     assert smoke_record["passed"] and smoke_record["kind"] == "chunks" and smoke_record["queries"] == 3
 
 
-def test_failed_smoke_check_moves_the_alias_back(fake_settings, write_corpus, library_sync):
+def test_failed_smoke_check_moves_the_alias_back(fake_settings, write_corpus):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
-    first = library_sync(res, "docs", root)
+    first = run_sync(res, "docs", root)[1]
     (root / "d0.md").write_text("Document zero was rewritten entirely.\n")
     plan, gates = _shadow(res, "docs", root)
     _scramble_vectors(res, plan.collection)
@@ -62,14 +63,14 @@ def test_failed_smoke_check_of_a_first_version_removes_the_alias(fake_settings, 
     assert res.registry.history("docs")[-1].to_version is None
 
 
-def test_golden_smoke_check_queries_through_the_alias(fake_settings, write_corpus, tmp_path, library_sync):
+def test_golden_smoke_check_queries_through_the_alias(fake_settings, write_corpus, tmp_path):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
     golden = tmp_path / "golden.jsonl"
     golden.write_text("".join(
         f'{{"query_id": "q{i}", "query": "topic{i} subject{i}", "relevant": [{{"doc_id": "d{i}.md", "start": 0, "end": 10}}]}}\n'
         for i in range(5)))
-    outcome = library_sync(res, "docs", root, golden=str(golden))
+    outcome = run_sync(res, "docs", root, golden=str(golden))[1]
     assert outcome.action == "promoted"
     result = smoke.check(res, "docs", outcome.version, str(golden))
     assert result.passed and result.kind == "golden" and result.queries == 3

@@ -8,7 +8,7 @@ from indexgate.errors import ConfigError
 from indexgate.evaluation import doc_metrics
 from indexgate.resources import resources
 from indexgate.settings import load_settings
-from shadow import build_shadow
+from indexgate.sync import build_shadow, run_sync
 
 DOCS = {
     "hr/leave.md": "# Leave\n\nEmployees get 28 days of paid leave per year.\n",
@@ -31,20 +31,17 @@ def _parsed(res, root):
     return plan
 
 
-def _build(res, alias, root, golden=None):
-    plan = build_shadow(res, alias, root)
-    if plan.action == "noop":
-        return plan, sync.unchanged(res, plan)
-    gates = sync.check_integrity(res, plan)
-    if golden:
-        gates += sync.check_relevance(res, plan, golden)
-    return plan, sync.conclude(res, plan, gates, by="test")
+@pytest.fixture
+def lenient(tmp_path):
+    """The fake embedder, and a policy that lets one file in three be quarantined (bad.txt, on purpose)."""
+    return load_settings(home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"},
+                         gates={"max_quarantine_share": 0.5})
 
 
-def test_build_promote_then_noop(fake_settings, write_corpus):
-    res = resources(fake_settings)
+def test_build_promote_then_noop(lenient, write_corpus):
+    res = resources(lenient)
     root = _corpus(write_corpus)
-    plan, outcome = _build(res, "docs", root)
+    plan, outcome = run_sync(res, "docs", root)
     assert outcome.action == "promoted" and outcome.live == plan.version
     manifest = res.registry.load("docs", plan.version)
     assert manifest.state == "live"
@@ -59,18 +56,18 @@ def test_build_promote_then_noop(fake_settings, write_corpus):
     collections = res.store.collections()
     embedded_before = res.embedder.calls
 
-    plan2, outcome2 = _build(res, "docs", root)
+    plan2, outcome2 = run_sync(res, "docs", root)
     assert (plan2.version, outcome2.action) == (plan.version, "unchanged")
     assert res.store.collections() == collections and res.embedder.calls == embedded_before
 
 
-def test_changed_file_embeds_only_its_chunks(fake_settings, write_corpus):
-    res = resources(fake_settings)
+def test_changed_file_embeds_only_its_chunks(lenient, write_corpus):
+    res = resources(lenient)
     root = _corpus(write_corpus)
-    first, _ = _build(res, "docs", root)
+    first, _ = run_sync(res, "docs", root)
     (root / "ops/backup.txt").write_text("Backups run hourly and are kept for 90 days.\n")
     calls = res.embedder.calls
-    second, outcome = _build(res, "docs", root)
+    second, outcome = run_sync(res, "docs", root)
     assert second.version != first.version and outcome.action == "promoted"
     manifest = res.registry.load("docs", second.version)
     assert manifest.embedding["embedded"] == 1 and manifest.embedding["reused"] == manifest.counts["chunks"] - 1
@@ -93,12 +90,12 @@ def test_integrity_gate_fails_when_the_store_lost_a_point(fake_settings, write_c
     assert res.registry.load("docs", plan.version).state == "rejected"
 
 
-def test_interrupted_build_resumes_to_the_same_version(fake_settings, write_corpus):
-    res = resources(fake_settings)
+def test_interrupted_build_resumes_to_the_same_version(lenient, write_corpus):
+    res = resources(lenient)
     root = _corpus(write_corpus)
     plan = _parsed(res, root)
     sync.chunk(res, plan)  # ... and the process dies here
-    plan2, outcome = _build(res, "docs", root)
+    plan2, outcome = run_sync(res, "docs", root)
     assert plan2.version == plan.version and outcome.action == "promoted"
 
 
@@ -115,9 +112,9 @@ def test_chunk_size_above_model_maximum_is_a_config_error(tmp_path):
         resources(load_settings(home=str(tmp_path), embedder={"kind": "fake"}, chunking={"chunk_size": 600}))
 
 
-def test_beir_corpus_syncs_and_scores_at_document_level(fake_settings, beir_dir, build):
+def test_beir_corpus_syncs_and_scores_at_document_level(fake_settings, beir_dir):
     res = resources(fake_settings)
-    plan, outcome = build(res, f"beir:{beir_dir}", alias="beir")
+    plan, outcome = run_sync(res, "beir", f"beir:{beir_dir}")
     assert outcome.action == "promoted" and outcome.changes["added"] == 6
     result = sync.score(res, plan, f"beir:{beir_dir}")
     assert set(result.metrics) == {"ndcg", "recall", "mrr"} and result.n_queries == 3 and not result.unscorable

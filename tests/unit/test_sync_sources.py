@@ -22,20 +22,12 @@ def s3_env(s3_server, monkeypatch):
     return s3_server
 
 
-def _settings(tmp_path, server, **source):
+def _settings(tmp_path, server, gates=None, **source):
     return load_settings(home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"},
-                         chunking={"chunk_size": 12, "chunk_overlap": 0},
+                         chunking={"chunk_size": 12, "chunk_overlap": 0}, gates=gates,
                          source={"s3": {"endpoint_url": server.endpoint, "max_attempts": 1}, **source})
 
 
-def _build(res, alias, uri):
-    snap = sync.snapshot(uri, res.settings)
-    plan = sync.plan(res, alias, snap)
-    sync.parse(res, plan, uri, snap)
-    sync.chunk(res, plan)
-    sync.embed(res, plan)
-    sync.load(res, plan)
-    return plan, sync.conclude(res, plan, sync.check_integrity(res, plan), by="test")
 
 
 def test_s3_sync_with_pages_quarantine_and_etags(s3_env, tmp_path):
@@ -49,9 +41,10 @@ def test_s3_sync_with_pages_quarantine_and_etags(s3_env, tmp_path):
         "kb/empty.txt": b"",
         "kb/broken.pdf": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer garbage",
     })
-    res = resources(_settings(tmp_path, s3_env, max_file_bytes=65_536))
-    plan, outcome = _build(res, "kb", f"s3://{bucket}/kb")
-    assert outcome.action == "promoted"
+    # Five of the eight objects are refused on purpose: a policy that lets them be.
+    res = resources(_settings(tmp_path, s3_env, gates={"max_quarantine_share": 0.7}, max_file_bytes=65_536))
+    plan, outcome = sync.run_sync(res, "kb", f"s3://{bucket}/kb")
+    assert outcome.action == "promoted", outcome.reason
     manifest = res.registry.load("kb", plan.version)
     assert manifest.source == f"s3://{bucket}/kb/"
     assert {d["doc_id"] for d in manifest.documents} >= {"policy.pdf", "travel.docx", "notes.md"}
@@ -76,8 +69,7 @@ def test_s3_sync_with_pages_quarantine_and_etags(s3_env, tmp_path):
     assert all("page" not in p.payload for p in points if p.payload["doc_id"] != "policy.pdf")
 
     # nothing changed: the same version, a no-op
-    again = sync.snapshot(f"s3://{bucket}/kb", res.settings)
-    assert sync.plan(res, "kb", again).action == "noop"
+    assert sync.run_sync(res, "kb", f"s3://{bucket}/kb")[1].action == "unchanged"
 
 
 def test_listing_failure_aborts_before_anything_is_built(s3_env, tmp_path, monkeypatch):

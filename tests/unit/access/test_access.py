@@ -13,7 +13,7 @@ from indexgate.cli import main
 from indexgate.serving import Index
 from indexgate.serving.http import GROUPS_HEADER, create_app
 from indexgate.settings import AccessRule, S3Config, SourceConfig, load_settings
-from shadow import sync_version
+from indexgate.sync import run_sync
 from indexgate.sources import S3Source
 
 # Three groups' documents; one for two groups; one public.
@@ -64,9 +64,9 @@ def _access(**kw):
     return AccessConfig(**{**ACCESS, **kw})
 
 
-def test_every_point_carries_its_documents_groups_and_the_gate_reads_them_back(build, tmp_path, write_corpus):
+def test_every_point_carries_its_documents_groups_and_the_gate_reads_them_back(tmp_path, write_corpus):
     res = resources.resources(_settings(tmp_path))
-    plan, outcome = build(res, write_corpus(DOCS))
+    plan, outcome = run_sync(res, "docs", write_corpus(DOCS))
     assert outcome.action == "promoted", outcome.reason
     assert _stored_groups(res, plan) == EXPECTED
     gate = next(g for g in outcome.gates if g["name"] == "integrity.access_labels")
@@ -79,15 +79,15 @@ def test_every_point_carries_its_documents_groups_and_the_gate_reads_them_back(b
     assert not access_labels(res.store, plan.collection, manifest.documents).passed
 
 
-def test_unlabelled_documents_fail_the_gate_unless_allowed(build, tmp_path, write_corpus):
+def test_unlabelled_documents_fail_the_gate_unless_allowed(tmp_path, write_corpus):
     root = write_corpus({**DOCS, "misc/stray.md": "A stray note nobody labelled.\n"})
     res = resources.resources(_settings(tmp_path))
-    _, outcome = build(res, root)
+    _, outcome = run_sync(res, "docs", root)
     assert outcome.action == "rejected"
     assert "misc/stray.md" in next(g for g in outcome.gates if g["name"] == "integrity.access_labels")["detail"]
     resources.reset()
     res = resources.resources(_settings(tmp_path / "2", access={**ACCESS, "allow_unlabelled": True}))
-    plan, outcome = build(res, root)
+    plan, outcome = run_sync(res, "docs", root)
     assert outcome.action == "promoted", outcome.reason
     assert _stored_groups(res, plan)["misc/stray.md"] == []
     # ...and no caller but an administrator reads it.
@@ -97,10 +97,10 @@ def test_unlabelled_documents_fail_the_gate_unless_allowed(build, tmp_path, writ
         assert "misc/stray.md" in {h.doc_id for h in index.search("stray note", 10, unfiltered=True).hits}
 
 
-def test_a_label_change_alone_relabels_without_embedding_or_chunking(build, tmp_path, write_corpus):
+def test_a_label_change_alone_relabels_without_embedding_or_chunking(tmp_path, write_corpus):
     root = write_corpus(DOCS)
     res = resources.resources(_settings(tmp_path))
-    first, outcome = build(res, root)
+    first, outcome = run_sync(res, "docs", root)
     assert outcome.action == "promoted"
     calls = res.embedder.calls
     resources.reset()
@@ -108,7 +108,7 @@ def test_a_label_change_alone_relabels_without_embedding_or_chunking(build, tmp_
                                  ACCESS["rules"][4]]}
     res = resources.resources(_settings(tmp_path, access=moved))
     before = res.embedder.calls  # the process may share one embedder between resources
-    second, outcome = build(res, root)
+    second, outcome = run_sync(res, "docs", root)
     assert outcome.action == "promoted", outcome.reason
     assert second.version != first.version
     assert second.changes["relabelled"] == 2 and second.changes["changed"] == 0
@@ -121,14 +121,14 @@ def test_a_label_change_alone_relabels_without_embedding_or_chunking(build, tmp_
     assert calls > 0  # the first build did embed: the count is live
 
 
-def test_a_malformed_sidecar_quarantines_its_document_never_serves_it(build, tmp_path, write_corpus):
+def test_a_malformed_sidecar_quarantines_its_document_never_serves_it(tmp_path, write_corpus):
     root = write_corpus({**DOCS, "hr/secret.md": "The CEO's salary is confidential.\n",
                          "hr/secret.md.access.yaml": "groups: [hr\n",  # broken YAML
                          "eng/open.md": "The build runs on every push.\n",
                          "eng/open.md.access.yaml": "groups: [eng, everyone]\n"})
     res = resources.resources(_settings(tmp_path, access={**ACCESS, "sources": ["rules", "sidecar"]},
                                         gates={"max_quarantine_share": 0.5}))
-    plan, outcome = build(res, root)
+    plan, outcome = run_sync(res, "docs", root)
     assert outcome.action == "promoted", outcome.reason
     manifest = res.registry.load("docs", plan.version)
     (entry,) = [q for q in manifest.quarantined if q["doc_id"] == "hr/secret.md"]
@@ -176,7 +176,7 @@ def served(tmp_path_factory):
         (root / rel).write_text(text)
     settings = _settings(tmp)
     res = resources.resources(settings)
-    plan, outcome = sync_version(res, root)
+    plan, outcome = run_sync(res, "docs", root)
     assert outcome.action == "promoted", outcome.reason
     resources.reset()
     return settings
@@ -287,12 +287,12 @@ def test_the_run_summary_shows_relabelled_documents():
         "documents added 0, changed 0, relabelled 2, unchanged 4, deleted 0 (against v1)")
 
 
-def test_without_an_access_section_every_document_is_public_and_a_caller_without_groups_reads_it(build, 
+def test_without_an_access_section_every_document_is_public_and_a_caller_without_groups_reads_it(
         fake_settings, write_corpus, capsys):
     import json
 
     res = resources.resources(fake_settings)
-    plan, outcome = build(res, write_corpus(DOCS))
+    plan, outcome = run_sync(res, "docs", write_corpus(DOCS))
     assert outcome.action == "promoted", outcome.reason
     assert set(map(tuple, _stored_groups(res, plan).values())) == {(PUBLIC,)}
     resources.reset()

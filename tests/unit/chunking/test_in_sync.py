@@ -12,7 +12,7 @@ from fake_embedder import FakeEmbedder
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.store.load import load_chunks
-from shadow import build_shadow
+from indexgate.sync import build_shadow
 
 DOCS = {"guide.md": "# Guide\n\nIntro.\n\n## Install\n\nRun the installer and restart.\n",
         "notes.txt": "No headings here. Just two sentences.\n"}

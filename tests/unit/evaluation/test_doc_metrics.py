@@ -8,6 +8,7 @@ from indexgate.evaluation import doc_metrics
 from indexgate.evaluation.evaluate import ranked_documents
 from indexgate.resources import resources
 from indexgate.settings import load_settings
+from indexgate.sync import build_shadow
 
 GRADES = {"a": 2, "b": 1, "c": 0}
 
@@ -37,12 +38,12 @@ def test_recall_and_mrr_by_hand():
     assert doc_metrics.mrr(["x", "c", "b"], GRADES, 2) == 0.0
 
 
-def test_retrieval_goes_deeper_until_k_documents_are_found(tmp_path, write_corpus, build):
+def test_retrieval_goes_deeper_until_k_documents_are_found(tmp_path, write_corpus):
     root = write_corpus({"big.md": "parental leave weeks " * 200, "other.md": "backups nightly",
                          "third.md": "passwords characters"})
     res = resources(load_settings(home=str(tmp_path / "s"), embedder={"kind": "fake", "model": "fake"},
                                   chunking={"chunk_size": 3, "chunk_overlap": 0}))
-    plan, _ = build(res, root)
+    plan = build_shadow(res, "docs", root)  # a shadow to search: its repeated text would fail the gates
     assert res.store.count(plan.collection) > 100  # far more chunks of big.md than k * 10
     vector = res.embedder.embed_queries(["parental leave weeks"])
     [ranked] = ranked_documents(res.store, plan.collection, vector, 3)

@@ -15,6 +15,7 @@ import pytest
 from indexgate import resources
 from indexgate.cli import EXIT_ERROR, EXIT_OK, main
 from indexgate.settings import load_settings
+from indexgate.sync import run_sync
 from serving_corpus import DOCS
 
 INDEXGATE = str(Path(sys.executable).with_name("indexgate"))
@@ -39,18 +40,13 @@ def test_search_of_a_missing_alias_fails_in_one_line_before_loading_a_model(caps
 @pytest.fixture(scope="module")
 def real_state(tmp_path_factory):
     """A state dir whose alias ``docs`` serves one version built by the real packaged model."""
-    from shadow import build_shadow
-
-    from indexgate import sync
-
     root = tmp_path_factory.mktemp("corpus")
     for name, text in DOCS.items():
         (root / name).write_text(text)
     state = tmp_path_factory.mktemp("state")
     settings = load_settings(home=str(state))
     res = resources.resources(settings)
-    plan = build_shadow(res, "docs", root)
-    outcome = sync.conclude(res, plan, sync.check_integrity(res, plan), by="test")
+    _, outcome = run_sync(res, "docs", root)
     assert outcome.action == "promoted"
     resources.reset()  # embedded Qdrant: let the other processes open the folder
     return state, outcome.version
@@ -121,10 +117,9 @@ def test_serve_api_refuses_an_unset_key_variable_in_one_line(capsys, tmp_path):
     assert err == "indexgate: error: --api-key-env IG_NO_SUCH_KEY: that environment variable is not set or empty\n"
 
 
-def test_serve_api_takes_its_key_from_the_settings_and_serves_a_model_free_version(fake_settings, write_corpus,
-                                                                                    build):
+def test_serve_api_takes_its_key_from_the_settings_and_serves_a_model_free_version(fake_settings, write_corpus):
     # Built by the fake embedder: the server loads what the manifest pins, no model.
-    _, outcome = build(resources.resources(fake_settings), write_corpus(DOCS))
+    _, outcome = run_sync(resources.resources(fake_settings), "docs", write_corpus(DOCS))
     env = {**os.environ, "INDEXGATE_API__KEY": "from-settings"}
     server = ServeApi(["--alias", "docs", "--state-dir", str(fake_settings.home)], env)
     try:

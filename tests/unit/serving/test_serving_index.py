@@ -10,6 +10,7 @@ from indexgate.lifecycle.promotion import rollback
 from indexgate.resources import models_loaded, resources
 from indexgate.serving import Index
 from indexgate.settings import load_settings
+from indexgate.sync import run_sync
 from serving_corpus import DOCS
 
 
@@ -69,7 +70,7 @@ def test_a_version_removed_under_a_search_is_searched_again_where_the_alias_poin
     assert answer.version == first and {h.version for h in answer.hits} == {first}
 
 
-def test_queries_are_embedded_by_the_model_the_served_version_pins(fake_settings, two_versions, write_corpus, build,
+def test_queries_are_embedded_by_the_model_the_served_version_pins(fake_settings, two_versions, write_corpus,
                                                                    tmp_path):
     _, second = two_versions
     # The reader's own settings name another model: the version's manifest decides, not them.
@@ -82,7 +83,7 @@ def test_queries_are_embedded_by_the_model_the_served_version_pins(fake_settings
     other = load_settings(home=str(fake_settings.home), embedder={"kind": "fake", "model": "other"})
     res = resources(other)
     root = write_corpus({**DOCS, "new.md": "Bicycles are parked in the basement.\n"}, root=tmp_path / "c2")
-    plan, outcome = build(res, root)
+    plan, outcome = run_sync(res, "docs", root)
     assert outcome.action == "promoted"
     served = index.resolve()
     assert served.version == plan.version and served.fingerprint == res.embedder.fingerprint.id != FakeEmbedder().fingerprint.id

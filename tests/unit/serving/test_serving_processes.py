@@ -22,6 +22,7 @@ import pytest
 
 from indexgate import resources
 from indexgate.lifecycle.promotion import rollback
+from indexgate.sync import run_sync
 from serving_corpus import DOCS
 
 INDEXGATE = str(Path(sys.executable).with_name("indexgate"))
@@ -164,10 +165,10 @@ def _possibly_live(moves, first, t0, t1):
 
 @pytest.mark.parametrize("kind", ["python", "http", "cli"])
 def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(kind, fake_settings, write_corpus,
-                                                                                 build, tmp_path):
+                                                                                 tmp_path):
     res = resources.resources(fake_settings)
     root = write_corpus(DOCS)
-    _, first = build(res, root)
+    _, first = run_sync(res, "docs", root)
     assert first.action == "promoted"
     reader = Reader(kind, fake_settings.home, tmp_path)
     moves = []
@@ -183,10 +184,10 @@ def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(k
         reader.wait_for(first.version, 0, per_phase)
         # Two syncs build, check and promote the next versions while the reader reads.
         (root / "canteen.md").write_text("The canteen serves lunch from noon until two.\n")
-        second = move(lambda: build(res, root)[1].version)
+        second = move(lambda: run_sync(res, "docs", root)[1].version)
         reader.wait_for(second, moves[-1][1], per_phase)
         (root / "canteen.md").write_text("The canteen serves lunch from noon until two; the cafe opens at eight.\n")
-        third = move(lambda: build(res, root)[1].version)
+        third = move(lambda: run_sync(res, "docs", root)[1].version)
         reader.wait_for(third, moves[-1][1], per_phase)
         move(lambda: rollback(res.store, res.registry, "docs", by="test").to_version)
         reader.wait_for(second, moves[-1][1], per_phase)
@@ -203,7 +204,7 @@ def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(k
 
 
 def test_a_syncs_regression_gate_and_smoke_check_run_while_another_process_reads_the_live_version(
-        fake_settings, write_corpus, tmp_path, library_sync):
+        fake_settings, write_corpus, tmp_path):
     """The sync's checks of the live version (the regression gate scores it; the smoke check
     queries through the alias) work while an application in another process holds and queries it."""
     from tiny import DOCS as TINY, write_golden
@@ -211,7 +212,7 @@ def test_a_syncs_regression_gate_and_smoke_check_run_while_another_process_reads
     res = resources.resources(fake_settings)
     root = write_corpus(TINY)
     golden = str(write_golden(tmp_path / "golden.jsonl"))
-    first = library_sync(res, "docs", root, golden=golden)
+    _, first = run_sync(res, "docs", root, golden)
     assert first.action == "promoted", first.reason
     reader = Reader("python", fake_settings.home, tmp_path)
     try:
@@ -219,7 +220,7 @@ def test_a_syncs_regression_gate_and_smoke_check_run_while_another_process_reads
         with open(root / "ops/backups.md", "a") as fh:
             fh.write("Restores are tested every quarter.\n")
         started = time.monotonic_ns()
-        second = library_sync(res, "docs", root, golden=golden)
+        _, second = run_sync(res, "docs", root, golden)
         assert second.action == "promoted", second.reason
         reader.wait_for(second.version, started, 5)
     finally:

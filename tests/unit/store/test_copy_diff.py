@@ -13,7 +13,7 @@ import numpy as np
 
 from indexgate.resources import resources
 from indexgate.settings import load_settings
-from shadow import build_shadow, sync_version
+from indexgate.sync import build_shadow, run_sync
 from indexgate_test_doubles import pause_env
 
 WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike".split()
@@ -40,7 +40,7 @@ def _hashes(folder):
 def test_copy_and_diff_equals_a_fresh_build_and_leaves_the_live_shard_alone(tmp_path, write_corpus):
     old = {f"d{i}.txt": _doc(i) for i in range(10)}
     res = resources(_settings(tmp_path / "state"))
-    plan1, outcome = sync_version(res, write_corpus(old, tmp_path / "old"))
+    plan1, outcome = run_sync(res, "docs", write_corpus(old, tmp_path / "old"))
     assert outcome.action == "promoted", outcome.reason
     live = tmp_path / "state" / "qdrant" / "shards" / plan1.collection
     before = _hashes(live)

@@ -1,0 +1,268 @@
+"""The build steps after the plan: parse, chunk, embed, load.
+
+Every step is idempotent. Its outputs are keyed by the version id, which is derived from the
+inputs. Running a step again (after a crash, or in a rerun) rewrites the same files and upserts
+the same points. Nothing here writes to the live collection or moves an alias.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from indexgate.access import group_counts
+from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
+from indexgate.chunking.corpus import chunk_table
+from indexgate.embedding.batch import BatchResult, EmbeddingPlan, EmbedStats, embed_chunks, plan_batches
+from indexgate.errors import BudgetHeld, EmbeddingError
+from indexgate.guardrails import EmbeddingBudget, check_budget
+from indexgate.guardrails.budget import CONFIRM_FLAG
+from indexgate.lifecycle.recovery import expected_ids, verify_shadow
+from indexgate.lifecycle.versioning import collection_name
+from indexgate.models import Plan, Snapshot
+from indexgate.parsing import PARSER_VERSION
+from indexgate.parsing.corpus import SCHEMA as DOCUMENTS_SCHEMA
+from indexgate.parsing.corpus import parse_snapshot
+from indexgate.quality import start_validation
+from indexgate.reporting.summary import embedding_accounting
+from indexgate.resources import Resources, models_loaded
+from indexgate.settings import Settings
+from indexgate.sources import Spool, open_source
+from indexgate.sources.reuse import carry_rows, content_hashes, doc_ids
+from indexgate.store.load import copy_unchanged, load_chunks
+from indexgate.sync.planning import quality_on, update_manifest
+
+log = logging.getLogger(__name__)
+
+
+def _base_table(res: Resources, plan: Plan, name: str) -> Path | None:
+    """A table of the base version that this build may carry rows from, or None: the base must
+    have been parsed by the same parser version (and the table must exist)."""
+    if plan.base is None:
+        return None
+    base = res.registry.load(plan.alias, plan.base)
+    path = res.registry.version_dir(plan.alias, plan.base) / name
+    if base is None or base.parser_version != PARSER_VERSION or not path.is_file():
+        return None
+    # Its stored text was guarded by another policy (or none): parse again, never carry it.
+    if base.guardrails.get("policy") != res.settings.guardrails.fingerprint:
+        return None
+    if name == "chunks.parquet" and base.chunker.get("fingerprint") != res.chunker.fingerprint:
+        return None
+    return path
+
+
+def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
+    """Write the version's documents table. Documents whose content hash equals their row in the
+    base version's table are carried from it; only the others are read and parsed (in a worker
+    process under the configured time and memory limits)."""
+    started = time.perf_counter()
+    config = res.settings
+    base = _base_table(res, plan, "documents.parquet")
+    carry: dict[str, dict] = {}
+    if base is not None:
+        before = content_hashes(base)
+        carry = {o.doc_id: {"uri": o.uri, "size": o.size, "modified": o.modified, "mime": o.mime}
+                 for o in snap.objects if before.get(o.doc_id) == o.content_hash}
+    todo = replace(snap, objects=tuple(o for o in snap.objects if o.doc_id not in carry))
+    result = parse_snapshot(open_source(source, config.source, config.spool_folder), todo,
+                            plan.parsed_path if carry else plan.documents_path, limits=config.parsing,
+                            spool=Spool(config.spool_folder, config.source.spool_max_bytes),
+                            max_chars=config.gates.quality.max_document_chars, guardrails=config.guardrails)
+    if carry:
+        carry_rows(base, carry, plan.parsed_path, plan.documents_path, DOCUMENTS_SCHEMA)
+    else:
+        plan.parsed_path.unlink(missing_ok=True)  # a stale one would make chunk() carry chunks
+    quarantined = [asdict(q) for q in result.quarantined]  # the snapshot's refusals included
+    documents = result.documents + len(carry)
+    guarded = result.guarded
+    if carry:  # the carried documents' findings, as the base (same policy) recorded them
+        base_record = res.registry.load(plan.alias, plan.base).guardrails
+        guarded = [d for d in base_record.get("documents", []) if d["path"] in carry] + guarded
+    update_manifest(res, plan, guardrails=guardrails_record(config.guardrails.fingerprint, guarded),
+            quarantined=quarantined,
+            counts={"objects": len(snap.objects) + len(snap.refused), "documents": documents,
+                    "quarantined": len(quarantined)},
+            changes={"documents_parsed": len(todo.objects), "documents_carried": len(carry)},
+            timings={"parse_s": round(time.perf_counter() - started, 3)})
+    start_quality(res, plan, "documents")
+    return {"documents": documents, "characters": result.characters, "quarantined": quarantined,
+            "parsed": len(todo.objects), "carried": len(carry)}
+
+
+def guardrails_record(policy: str, documents: list[dict]) -> dict:
+    """The manifest's guardrails record: the policy's fingerprint, the findings of each document
+    that had any (:meth:`GuardReport.as_dict`), and their totals per detector and action, and per
+    outcome. Counts and names only, never a detected value."""
+    totals: dict[str, dict[str, int]] = {}
+    outcomes: dict[str, int] = {}
+    for doc in documents:
+        outcomes[doc["outcome"]] = outcomes.get(doc["outcome"], 0) + 1
+        for c in doc["counts"]:
+            per = totals.setdefault(c["detector"], {})
+            per[c["action"]] = per.get(c["action"], 0) + c["count"]
+    return {"policy": policy, "totals": totals, "outcomes": outcomes, "documents": documents}
+
+
+def chunk(res: Resources, plan: Plan, confirm_budget: bool = False) -> dict:
+    """Write the version's chunks table. When the parse step carried documents from the base and
+    the chunker fingerprint is the base's, their chunk rows are carried too (identical by
+    construction, ids included); only the documents parsed in this run are chunked. The stats
+    say how many distinct chunk texts the embedding cache lacks (``uncached``): how big the
+    embedding step will be.
+
+    Then the embedding budget (``guardrails.budget``): the texts and tokens the cache lacks are
+    estimated and recorded (manifest ``embedding.estimate``); above a limit, and unless
+    ``confirm_budget``, :class:`~indexgate.errors.BudgetHeld` stops the sync before embedding, with
+    the estimate and the command that confirms it."""
+    started = time.perf_counter()
+    base = _base_table(res, plan, "chunks.parquet")
+    carried_docs = doc_ids(plan.documents_path) - doc_ids(plan.parsed_path) if plan.parsed_path.is_file() else set()
+    carried = 0
+    if base is not None and carried_docs:
+        fresh = plan.chunks_path.with_name("chunks.fresh.parquet")
+        chunk_table(plan.parsed_path, res.chunker, fresh, batch=res.settings.batch_size)
+        carried = carry_rows(base, dict.fromkeys(carried_docs, {}), fresh, plan.chunks_path, CHUNKS_SCHEMA,
+                             batch=res.settings.batch_size)
+        fresh.unlink()
+    else:
+        chunk_table(plan.documents_path, res.chunker, plan.chunks_path, batch=res.settings.batch_size)
+    table = pq.read_table(plan.chunks_path, columns=["n_tokens", "text_hash"])
+    tokens = table.column("n_tokens")
+    res.cache.refresh()  # vectors other processes (embedding workers) cached meanwhile
+    missing = set(res.cache.missing(table.column("text_hash").to_pylist()))
+    uncached = len(missing)
+    # Tokens of each distinct text the cache lacks (a text embeds once, however many chunks share it).
+    todo = dict(zip(table.column("text_hash").to_pylist(), tokens.to_pylist()))
+    uncached_tokens = sum(int(n or 0) for h, n in todo.items() if h in missing)
+    decision = check_budget(uncached, uncached_tokens, _budget(res.settings),
+                            command=f"indexgate sync --source {res.registry.load(plan.alias, plan.version).source}"
+                                    f" --alias {plan.alias} {CONFIRM_FLAG}")
+    stats = {"chunks": len(tokens), "tokens": int(pc.sum(tokens).as_py() or 0), "carried": carried,
+             "uncached": uncached, "uncached_tokens": uncached_tokens, "estimated_cost": round(decision.cost, 6)}
+    estimate = {"texts": uncached, "tokens": uncached_tokens, "cost": round(decision.cost, 6),
+                "held": decision.held and not confirm_budget, "confirmed": decision.held and confirm_budget}
+    update_manifest(res, plan, counts={"chunks": stats["chunks"], "chunk_tokens": stats["tokens"]},
+            changes={"chunks_carried": carried}, embedding={"estimate": estimate},
+            timings={"chunk_s": round(time.perf_counter() - started, 3)})
+    if decision.held and not confirm_budget:
+        raise BudgetHeld(decision.message)
+    if decision.held:
+        log.warning("budget exceeded, confirmed with %s: %s", CONFIRM_FLAG, decision.message)
+    start_quality(res, plan, "chunks")
+    return stats
+
+
+def _budget(settings: Settings) -> EmbeddingBudget:
+    """The embedding budget, priced at the report's price unless the budget names its own."""
+    budget = settings.guardrails.budget
+    if budget.price_per_million_tokens:
+        return budget
+    return budget.model_copy(update={"price_per_million_tokens": settings.report.price_per_million_tokens})
+
+
+def embed(res: Resources, plan: Plan) -> dict:
+    """Embed, in this process, every chunk whose text the cache lacks (see :func:`plan_embedding`
+    for the same work fanned out); then start the embeddings quality suite in the worker."""
+    stats = embed_chunks(plan.chunks_path, res.embedder, res.cache, batch=res.settings.batch_size)
+    for worker in (stats.workers or {}).values():  # this process: as the fan-out's tasks report it
+        worker["models_loaded"] = models_loaded()
+    update_manifest(res, plan, embedding=_accounted(res, stats), timings={"embed_s": round(stats.seconds, 3)})
+    start_quality(res, plan, "embeddings")
+    return stats.as_dict()
+
+
+def _accounted(res: Resources, stats: EmbedStats) -> dict:
+    """The embedding stats with their estimated cost, priced as the report prices it."""
+    return {**stats.as_dict(), "estimated_cost": embedding_accounting(
+        stats.as_dict(), res.settings.report.price_per_million_tokens)["estimated_cost"]}
+
+
+def plan_embedding(res: Resources, plan: Plan) -> EmbeddingPlan:
+    """The batches of the version's chunks whose texts the cache lacks (``settings.batch_size``
+    texts each; none when everything is cached), for :func:`indexgate.embedding.batch.embed_batch`
+    to run wherever the model and the cache folder are; then :func:`record_embedding`."""
+    res.cache.refresh()
+    return plan_batches(plan.chunks_path, res.cache, res.settings.batch_size)
+
+
+def record_embedding(res: Resources, plan: Plan, todo: EmbeddingPlan, results: list[BatchResult]) -> dict:
+    """Check that every planned text is now in the cache as this process sees it (batches that
+    ran elsewhere wrote it to the shared cache folder), record the embedding stats and start the
+    embeddings quality suite in the worker.
+
+    Raises :class:`~indexgate.errors.EmbeddingError` naming the folder when a planned vector is not
+    there: the workers wrote to a cache folder this process does not see (not shared)."""
+    res.cache.refresh()
+    lost = [h for b in todo.batches for h in b.text_hashes if h not in res.cache]
+    if lost:
+        raise EmbeddingError(f"{len(lost)} embedded texts are missing from the embedding cache {res.cache.dir}"
+                         f" after their batches finished (first {lost[0][:12]}): the embedding workers must"
+                         " write to this same folder (a shared cache_dir; docs/scaling.md)")
+    stats = EmbedStats.combine(todo.chunks, results, time.time() - todo.started)
+    update_manifest(res, plan, embedding=_accounted(res, stats), timings={"embed_s": round(stats.seconds, 3)})
+    start_quality(res, plan, "embeddings")
+    return stats.as_dict()
+
+
+def load(res: Resources, plan: Plan) -> int:
+    """Create the shadow collection (if needed) and upsert every chunk into it.
+
+    A shadow left by an interrupted run is read back first. If it matches the chunks table (see
+    :func:`indexgate.lifecycle.recovery.verify_shadow`), only the points it lacks are upserted.
+    Otherwise it is dropped and rebuilt. Where the store can copy a shard, a new version starts as
+    a copy of the live one trimmed to its unchanged points (:func:`copy_unchanged`). Only the
+    other points are upserted then."""
+    started = time.perf_counter()
+    present: frozenset[str] = frozenset()
+    if res.store.exists(plan.collection):
+        check = verify_shadow(res.store, plan.collection, expected_ids(plan.chunks_path), res.embedder.dimension)
+        if check.ok:
+            present = check.present
+        else:
+            log.warning("dropping shadow %s: it does not match its chunks table (%s)", plan.collection, check.reason)
+            res.store.drop(plan.collection)
+    manifest = res.registry.load(plan.alias, plan.version)
+    groups = {d["doc_id"]: d.get("groups", []) for d in manifest.documents}
+    copied: frozenset[str] = frozenset()
+    base = res.registry.load(plan.alias, plan.base) if plan.base else None
+    base_chunks = res.registry.version_dir(plan.alias, plan.base) / "chunks.parquet" if base else None
+    if not present and base is not None and base.embedder == manifest.embedder and base_chunks.is_file():
+        # Start from a copy of the live version's shard and write only what changed.
+        copied = copy_unchanged(res.store, plan.collection, collection_name(plan.alias, plan.base), base_chunks,
+                                plan.chunks_path, res.embedder.dimension, res.registry.installation_id,
+                                plan.version, {d["doc_id"]: d.get("groups", []) for d in base.documents}, groups)
+    res.store.create(plan.collection, res.embedder.dimension, owner=res.registry.installation_id)
+    written = load_chunks(res.store, plan.collection, plan.chunks_path, res.cache, plan.version,
+                          batch=res.settings.batch_size, skip=present | copied, groups=groups)
+    # Built: sealed (indexed if large, closed), so the gates read what readers will be served.
+    res.store.seal(plan.collection)
+    per_doc = pc.value_counts(pq.read_table(plan.chunks_path, columns=["doc_id"]).column(0)).to_pylist()
+    chunks = {row["values"]: row["counts"] for row in per_doc}
+    update_manifest(res, plan,
+                    counts={"points_written": written, "points_resumed": len(present), "points_copied": len(copied)},
+                    timings={"load_s": round(time.perf_counter() - started, 3)},
+                    quality={"access_groups": group_counts(manifest.documents, chunks)})
+    return written
+
+
+def quality_job(res: Resources, plan: Plan) -> dict:
+    """The arguments of the version's data-quality suites (see :mod:`indexgate.quality`)."""
+    return {"documents": plan.documents_path, "chunks": plan.chunks_path, "cache": res.cache,
+            "dimension": res.embedder.dimension, "normalized": res.embedder.fingerprint.normalize,
+            "max_tokens": res.embedder.tokenizer.max_tokens, "config": res.settings.gates.quality,
+            "folder": Path(plan.workdir), "templates": res.settings.templates_cache_dir,
+            "source_empty": res.registry.load(plan.alias, plan.version).counts.get("objects", 0) == 0}
+
+
+
+def start_quality(res: Resources, plan: Plan, suite: str) -> None:
+    """The table of ``suite`` is final: start that quality suite in the worker, to run while the
+    sync goes on (:func:`check_quality` collects the checks)."""
+    if quality_on(res):
+        start_validation(**quality_job(res, plan), suites=(suite,))

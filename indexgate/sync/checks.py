@@ -1,0 +1,224 @@
+"""The sync's validation: every gate of the shadow before the decision.
+
+:func:`validate` is the one entry point. The flow's ``validate_shadow`` task calls it, and so
+does the in-process runner (:mod:`indexgate.sync.steps`). Which gates run follows the policy
+(``gates.modes``) and the inputs (a golden set adds relevance and latency).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from indexgate import gates as gate_checks
+from indexgate.access import caller_groups, unreadable_evidence
+from indexgate.embedding import Embedder
+from indexgate.errors import EmbedderMismatch
+from indexgate.evaluation import SpanIndex, evaluate, load_golden
+from indexgate.evaluation.audit import audit_golden
+from indexgate.evaluation.compare import compare_results
+from indexgate.evaluation.evaluate import EvalResult
+from indexgate.evaluation.golden import GoldenQuery, check_spans
+from indexgate.evaluation.latency import measure_latency
+from indexgate.guardrails import Replacement, original_length, to_redacted
+from indexgate.lifecycle.registry import Manifest
+from indexgate.lifecycle.versioning import collection_name
+from indexgate.models import GateResult, Plan
+from indexgate.quality import validate_version
+from indexgate.resources import Resources, pinned_embedder
+from indexgate.sync.build import quality_job
+from indexgate.sync.planning import quality_on, update_manifest
+
+log = logging.getLogger(__name__)
+
+
+def check_quality(res: Resources, plan: Plan) -> list[GateResult]:
+    """Great Expectations suites on the version's documents, chunks and embeddings. Returns with
+    the checks; their Data Docs, in the version's work folder, may still be being written by the
+    quality worker (:func:`indexgate.quality.wait_data_docs`; the HTML report waits for them)."""
+    if not quality_on(res):
+        update_manifest(res, plan, quality={"suites": {}})  # a rerun must not show an earlier run's checks
+        return []
+    result = validate_version(**quality_job(res, plan), wait_docs=False,
+                              timeout=res.settings.lifecycle.quality_wait_s)
+    update_manifest(res, plan, quality={"suites": result.as_dict()}, timings={"quality_s": round(result.waited, 3)})
+    return result.gates()
+
+
+def check_integrity(res: Resources, plan: Plan) -> list[GateResult]:
+    """Integrity, and the access labels: every point's groups (read back from the store) are its
+    document's, and no document is unlabelled unless ``access.allow_unlabelled``."""
+    manifest = res.registry.load(plan.alias, plan.version)
+    access = res.settings.access
+    return gate_checks.integrity(res.store, plan.collection, plan.chunks_path, res.embedder.dimension,
+                                 documents=plan.documents_path, version=plan.version) + [
+        gate_checks.access_labels(res.store, plan.collection, manifest.documents,
+                                  allow_unlabelled=access is not None and access.allow_unlabelled)]
+
+
+def check_guardrails(res: Resources, plan: Plan) -> list[GateResult]:
+    """The shadow's stored payloads, read back and scanned: no redact or block finding left."""
+    if res.settings.gates.mode("guardrails") == "off":
+        return []
+    return [gate_checks.guardrails(res.store, plan.collection, res.settings.guardrails)]
+
+
+def check_quarantine(res: Resources, plan: Plan) -> list[GateResult]:
+    counts = res.registry.load(plan.alias, plan.version).counts
+    return [gate_checks.quarantine_share(counts.get("objects", 0), counts.get("quarantined", 0),
+                                         res.settings.gates.max_quarantine_share)]
+
+
+def _document_lengths(plan: Plan) -> dict[str, int]:
+    """Characters of each parsed document of the version, read a batch at a time."""
+    lengths: dict[str, int] = {}
+    for batch in pq.ParquetFile(plan.documents_path).iter_batches(batch_size=64, columns=["doc_id", "text"]):
+        lengths.update(zip(batch.column(0).to_pylist(), pc.utf8_length(batch.column(1)).to_pylist()))
+    return lengths
+
+
+def _golden(plan: Plan, golden: str) -> tuple[list[GoldenQuery], dict[str, int]]:
+    """The golden queries, their spans checked against the version's original documents (an
+    error names the line of a span beyond its document's end), and the original documents' lengths.
+
+    Golden spans are offsets of the original documents. The guardrails may have replaced parts
+    of a stored document by placeholders: :func:`in_stored_offsets` maps the spans into the
+    stored (redacted) text of a version, where its chunks' offsets are, before scoring it."""
+    queries, lengths, redactions = load_golden(golden), _document_lengths(plan), _redactions(plan.documents_path)
+    originals = {doc: original_length(n, redactions[doc]) if doc in redactions else n for doc, n in lengths.items()}
+    check_spans(queries, originals)
+    return queries, originals
+
+
+def _redactions(documents: Path) -> dict[str, list[Replacement]]:
+    """The placeholders of each redacted document of a documents table (none for a table written
+    before the guardrails)."""
+    if "redactions" not in pq.read_schema(documents).names:
+        return {}
+    out = {}
+    for batch in pq.ParquetFile(documents).iter_batches(batch_size=256, columns=["doc_id", "redactions"]):
+        for doc, reps in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
+            if reps:
+                out[doc] = [Replacement(*r) for r in reps]
+    return out
+
+
+def in_stored_offsets(queries: list[GoldenQuery], redactions: dict[str, list[Replacement]]) -> list[GoldenQuery]:
+    """``queries`` (original offsets) with each span in a redacted document mapped into its
+    stored text (:func:`~indexgate.guardrails.to_redacted`)."""
+    if not redactions:
+        return queries
+    return [replace(q, relevant=tuple(replace(sp, **dict(zip(("start", "end"), to_redacted(redactions[sp.doc_id],
+                                                                                            sp.start, sp.end))))
+                                      if sp.doc_id in redactions else sp for sp in q.relevant))
+            for q in queries]
+
+
+def score(res: Resources, plan: Plan, golden: str) -> EvalResult:
+    """Score the collection of this plan on a golden set at the configured k."""
+    queries, _ = _golden(plan, golden)
+    queries = in_stored_offsets(queries, _redactions(plan.documents_path))
+    return evaluate(res.store, plan.collection, res.embedder, queries, res.settings.gates.k,
+                    SpanIndex.from_parquet(plan.chunks_path), groups=caller_groups(res.settings, None))
+
+
+def score_live(res: Resources, plan: Plan, queries: list[GoldenQuery],
+               depth: int | None = None) -> tuple[EvalResult | None, str | None]:
+    """Score the version that was live when this run started on the same queries, in this run.
+
+    Returns (result, None), or (None, why it cannot be scored); (None, None) when nothing is live."""
+    if plan.live is None:
+        return None, None
+    manifest = res.registry.load(plan.alias, plan.live)
+    chunks = res.registry.version_dir(plan.alias, plan.live) / "chunks.parquet"
+    collection = collection_name(plan.alias, plan.live)
+    if manifest is None or not chunks.is_file():
+        return None, f"live version {plan.live} has no manifest or chunks table under {chunks.parent}"
+    embedder, problem = _live_embedder(res, manifest)
+    if problem:
+        return None, problem
+    if not res.store.exists(collection):
+        return None, f"live collection {collection} does not exist"
+    # The live version's own stored offsets (its guardrails policy may differ from this one's).
+    documents = chunks.with_name("documents.parquet")
+    if documents.is_file():
+        queries = in_stored_offsets(queries, _redactions(documents))
+    return evaluate(res.store, collection, embedder, queries, res.settings.gates.k,
+                    SpanIndex.from_parquet(chunks), depth=depth, groups=caller_groups(res.settings, None)), None
+
+
+def _live_embedder(res: Resources, manifest: Manifest) -> tuple[Embedder | None, str | None]:
+    """The embedder whose vectors the live version holds: this run's, or (after a model change)
+    the live version's own, loaded from the config its manifest recorded and accepted only if its
+    fingerprint is the recorded one. Returns (embedder, None) or (None, why not)."""
+    if manifest.embedder.get("id") == res.embedder.fingerprint.id:
+        return res.embedder, None
+    try:
+        embedder = pinned_embedder(res.settings, manifest.embedder)
+    except EmbedderMismatch as exc:
+        return None, f"live version {manifest.version} was embedded by another model, {exc}"
+    log.info("scoring live version %s with its own embedder %s", manifest.version, manifest.embedder.get("model"))
+    return embedder, None
+
+
+def check_relevance(res: Resources, plan: Plan, golden: str) -> list[GateResult]:
+    """Golden-set relevance of the shadow (absolute thresholds), no regression against the live
+    version scored in the same run (paired test), and the golden-set audit."""
+    config = res.settings.gates
+    queries, lengths = _golden(plan, golden)
+    depth = config.audit.depth if config.mode("audit") != "off" else None
+    stored = in_stored_offsets(queries, _redactions(plan.documents_path))
+    shadow = evaluate(res.store, plan.collection, res.embedder, stored, config.k,
+                      SpanIndex.from_parquet(plan.chunks_path), depth=depth,
+                      groups=caller_groups(res.settings, None))
+    gates = gate_checks.relevance(shadow, config)
+    live, problem = None, None
+    if config.mode("regression") != "off" or depth:
+        live, problem = score_live(res, plan, queries, depth)
+    comparisons = []
+    if config.mode("regression") != "off":
+        if live is not None:
+            comparisons = compare_results(live, shadow, config.regression.metrics, config.regression.test,
+                                          config.regression.confidence, config.regression.resamples)
+        gates += gate_checks.regression(comparisons, config.regression, config.k, plan.live, problem)
+    suspects = []
+    if depth:
+        manifest = res.registry.load(plan.alias, plan.version)
+        suspects = audit_golden(queries, lengths, {d["doc_id"] for d in manifest.documents},
+                                {q["doc_id"]: q["reason"] for q in manifest.quarantined}, shadow, live, depth)
+        gates += gate_checks.audit(suspects, len(queries))
+    # Evidence its own query may not read: the query can never be answered as asked.
+    manifest = res.registry.load(plan.alias, plan.version)
+    hidden = unreadable_evidence(queries, manifest.documents, caller_groups(res.settings, None))
+    gates.append(gate_checks.access_evidence(hidden, len(queries)))
+    live_record = {"version": plan.live, "problem": problem, **(live.as_dict() if live else {})}
+    update_manifest(res, plan, metrics=shadow.as_dict(), timings={"evaluate_s": round(shadow.seconds, 3)},
+            quality={"live": live_record, "comparisons": [c.as_dict() for c in comparisons],
+                     "audit": [s.as_dict() for s in suspects], "access_audit": hidden})
+    return gates
+
+
+def check_latency(res: Resources, plan: Plan, golden: str) -> list[GateResult]:
+    """p50/p95 query latency of the shadow over the golden queries, against the budget."""
+    config = res.settings.gates
+    if config.mode("latency") == "off":
+        update_manifest(res, plan, quality={"latency": None})
+        return []
+    stats = measure_latency(res.store, plan.collection, res.embedder, load_golden(golden), config.k)
+    update_manifest(res, plan, quality={"latency": stats.as_dict()})
+    return gate_checks.latency(stats, config.latency)
+
+
+def validate(res: Resources, plan: Plan, golden: str | None = None) -> list[GateResult]:
+    """Every gate of the shadow before the decision: integrity (read back from the store), the
+    quarantine share, the data-quality suites and, with a golden set, relevance (with the
+    regression test against the live version and the golden-set audit) and query latency."""
+    gates = (check_integrity(res, plan) + check_guardrails(res, plan) + check_quarantine(res, plan)
+             + check_quality(res, plan))
+    if golden:
+        gates += check_relevance(res, plan, golden) + check_latency(res, plan, golden)
+    return gates

@@ -1,0 +1,46 @@
+"""Scratch builds (evaluation, experiment): a throw-away index that no alias ever points at."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+from indexgate.evaluation.evaluate import EvalResult
+from indexgate.models import Plan
+from indexgate.resources import Resources
+from indexgate.settings import Settings
+
+
+def scratch_settings(settings: Settings) -> Settings:
+    """Settings for a throw-away build: manifests and embedded Qdrant in a new temporary folder,
+    the embedding cache and download spool shared with ``settings`` (nothing is embedded or
+    downloaded twice), and no data-quality suites (nothing gates a scratch build, so none is
+    started in the quality worker)."""
+    home = Path(tempfile.mkdtemp(prefix="indexgate-scratch-"))
+    gates = settings.gates.model_copy(update={"modes": {**settings.gates.modes, "quality": "off"}})
+    return settings.model_copy(update={"home": home, "qdrant_path": home / "qdrant",
+                                       "cache_dir": settings.embedding_cache_dir, "gates": gates,
+                                       "source": settings.source.model_copy(update={"spool_dir": settings.spool_folder})})
+
+
+def scratch_alias() -> str:
+    return f"scratch-{uuid.uuid4().hex[:12]}"
+
+
+def scratch_report(res: Resources, plan: Plan, result: EvalResult) -> dict:
+    manifest = res.registry.load(plan.alias, plan.version)
+    return {**result.as_dict(), "chunking": manifest.chunker, "embedder": manifest.embedder,
+            "counts": manifest.counts, "embedding": manifest.embedding}
+
+
+def discard_scratch(res: Resources) -> None:
+    """Drop every collection of a scratch build and delete its folder. Refuses other settings."""
+    home = res.settings.home
+    if not home.name.startswith("indexgate-scratch-"):
+        raise ValueError(f"{home} is not a scratch folder; refusing to delete it")
+    for alias in res.registry.aliases():
+        for manifest in res.registry.versions(alias):
+            res.store.drop(manifest.collection)
+    shutil.rmtree(home, ignore_errors=True)
