@@ -13,15 +13,16 @@ from indexgate.cli.commands import (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from indexgate import cli  # its docstring's first line describes the command
+DESCRIPTION = "The ``indexgate`` command: parses arguments, runs flows, prints results (``--json`` for scripts)."
 
+
+def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--state-dir", help="state directory (default: $INDEXGATE_HOME or ~/.indexgate)")
     common.add_argument("--config", help="YAML config file (chunking, embedder, gates, source, parsing)")
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
 
-    parser = argparse.ArgumentParser(prog="indexgate", description=cli.__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="indexgate", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("sync", parents=[common], help="build, validate and promote a new version of an alias")

@@ -36,4 +36,9 @@ def make_embedder(config: EmbedderConfig) -> Embedder:
 
     The settings refuse a kind this process does not know, so a config here names a known one.
     """
-    return factory_for(config.kind)(config)
+    factory = factory_for(config.kind)
+    if factory is None:
+        from indexgate.embedding.sentence_transformers import SentenceTransformerEmbedder
+
+        return SentenceTransformerEmbedder(config)
+    return factory(config)

@@ -10,27 +10,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 from indexgate.errors import ConfigError, unknown_name
 
-if TYPE_CHECKING:
-    from indexgate.embedding.base import Embedder
-    from indexgate.settings import EmbedderConfig
-
 BUILT_IN = "sentence-transformers"
 
-EmbedderFactory = Callable[["EmbedderConfig"], "Embedder"]
-
-
-def _sentence_transformers(config: EmbedderConfig) -> Embedder:
-    from indexgate.embedding.sentence_transformers import SentenceTransformerEmbedder
-
-    return SentenceTransformerEmbedder(config)
-
+# config -> embedder. Typed loosely: this module sits below the settings and the embedders, which
+# both import it, so it imports neither.
+EmbedderFactory = Callable[[Any], Any]
 
 _LOCK = threading.Lock()
-_FACTORIES: dict[str, EmbedderFactory] = {BUILT_IN: _sentence_transformers}
+# The built-in kind is built by indexgate.embedding.make_embedder itself (no factory here).
+_FACTORIES: dict[str, EmbedderFactory | None] = {BUILT_IN: None}
 
 
 def register_embedder(kind: str, factory: EmbedderFactory) -> None:
@@ -61,8 +53,10 @@ def check_kind(kind: str) -> str:
     return kind
 
 
-def factory_for(kind: str) -> EmbedderFactory:
-    """What builds ``kind``. Raises :class:`ConfigError` for a kind this process does not know."""
+def factory_for(kind: str) -> EmbedderFactory | None:
+    """What builds ``kind``: None for the built-in kind.
+
+    Raises :class:`ConfigError` for a kind this process does not know."""
     try:
         check_kind(kind)
     except ValueError as exc:
