@@ -13,6 +13,7 @@ import pytest
 
 from indexgate.errors import StoreError
 from indexgate.store import SearchMode, connect, disconnect
+from indexgate.store.views import QUANTIZED_FILES, warm_quantized
 
 
 def _build(store, name, n, dim=8, version="v1", seal=True):
@@ -181,3 +182,25 @@ def test_the_old_local_mode_layout_is_refused_with_what_to_do(tmp_path):
     (old / "meta.json").write_text("{}")
     with pytest.raises(StoreError, match=rf"{old} holds qdrant-client's local-mode layout .*indexgate migrate-store"):
         connect(path=old)
+
+
+@pytest.mark.parametrize("graph_from", [10**9, 100], ids=["quantized", "hnsw"])
+def test_a_view_reads_the_int8_vectors_where_edge_keeps_them(tmp_path, graph_from):
+    """The view's warm-up read depends on where Edge keeps the int8 vectors. If a new Edge moves
+    them, this fails, rather than every new process's first query silently slowing again."""
+    store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=100, graph_from=graph_from))
+    _build(store, "c", 1200)
+    shard = tmp_path / "q" / "shards" / "c"
+    files = list(shard.glob(QUANTIZED_FILES))
+    assert files, sorted(str(p.relative_to(shard)) for p in shard.rglob("*"))
+    # 1200 int8 vectors of 8 dimensions at least; the read returns every byte of those files
+    assert warm_quantized(shard) == sum(f.stat().st_size for f in files) >= 1200 * 8
+    before = _hashes(shard)
+    store.search("c", np.ones(8, np.float32), 3)  # through a view, warmed
+    assert _hashes(shard) == before
+
+
+def test_an_exact_shard_has_no_int8_vectors_to_warm(tmp_path):
+    store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=10_000))
+    _build(store, "c", 300)
+    assert warm_quantized(tmp_path / "q" / "shards" / "c") == 0
