@@ -213,6 +213,23 @@ def trim(shard, keep: Collection[str], payload: dict) -> None:
         shard.update(qe.UpdateOperation.set_payload_by_filter(qe.Filter(), payload))
 
 
+def shared_lock(shard: Path, gone: str, busy: str):
+    """The shard's ``writer.lock``, open and locked shared: while it is held, no process reopens
+    the shard for writing (that takes the lock exclusively). Never waits: a shard that is gone
+    raises :class:`StoreError` with ``gone``, one being written with ``busy``. Release it with
+    :func:`unlock`."""
+    try:
+        guard = open(shard / LOCK_FILE, "a+")
+    except FileNotFoundError:
+        raise StoreError(gone) from None
+    try:
+        fcntl.flock(guard, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        guard.close()
+        raise StoreError(busy) from None
+    return guard
+
+
 def copy_shard(src: Path, dst: Path, dimension: int, mode: SearchMode, trim: Callable[[object], None],
                owner: str | None = None) -> None:
     """Make ``dst`` a writable copy of the sealed shard ``src``: every file copied (never linked,
@@ -223,15 +240,8 @@ def copy_shard(src: Path, dst: Path, dimension: int, mode: SearchMode, trim: Cal
     trimmed and flushed, so ``dst`` is whole or absent."""
     tmp = dst.with_name(f".copy-{dst.name}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     try:
-        try:
-            guard = open(src / LOCK_FILE, "a+")
-        except FileNotFoundError:
-            raise StoreError(f"shard {src} was removed before it could be copied") from None
-        try:
-            fcntl.flock(guard, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            guard.close()
-            raise StoreError(f"shard {src} is being written by another process; it is not copied") from None
+        guard = shared_lock(src, gone=f"shard {src} was removed before it could be copied",
+                            busy=f"shard {src} is being written by another process; it is not copied")
         try:
             if not (src / SEALED_FILE).is_file():
                 raise StoreError(f"shard {src} is not sealed; only a sealed shard is copied")

@@ -10,7 +10,6 @@ them). A view stays readable after its version is dropped: the links keep the da
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import uuid
@@ -20,7 +19,9 @@ import qdrant_edge as qe
 
 from indexgate.errors import StoreError
 from indexgate.store.base import SearchMode
-from indexgate.store.shards import LOCK_FILE, SEALED_FILE, copy_sparse, edge_config, edge_error, pid_alive
+from indexgate.store.shards import (
+    LOCK_FILE, SEALED_FILE, copy_sparse, edge_config, edge_error, pid_alive, shared_lock, unlock,
+)
 
 # Files this small are copied into a view rather than linked: configs and trackers that Edge
 # may rewrite in place cost nothing to copy; the vectors, payloads and graphs are linked.
@@ -59,23 +60,14 @@ def open_view(views_dir: Path, name: str, path: Path, seal_id: str) -> View:
     """A view of the sealed shard at ``path``. A shared lock of ``writer.lock`` is held while
     linking: a process reopening the shard for writing takes it exclusively, then looks for
     views, so no view is made of files about to change."""
-    try:
-        guard = open(path / LOCK_FILE, "a+")
-    except FileNotFoundError:
-        raise StoreError(f"collection {name} was removed while opening a view of it") from None
-    try:
-        fcntl.flock(guard, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        guard.close()
-        raise StoreError(f"shard {path} is being written again by another process; read it when it is"
-                         " sealed") from None
+    guard = shared_lock(path, gone=f"collection {name} was removed while opening a view of it",
+                        busy=f"shard {path} is being written again by another process; read it when it is sealed")
     try:
         if not (path / SEALED_FILE).is_file() or (path / SEALED_FILE).read_text().strip() != seal_id:
             raise StoreError(f"shard {path} was unsealed while opening a view of it; read it again")
         return _link_view(views_dir, name, path, seal_id)
     finally:
-        fcntl.flock(guard, fcntl.LOCK_UN)
-        guard.close()
+        unlock(guard)
 
 
 def _empty_wal(views_dir: Path) -> Path:
