@@ -1,12 +1,18 @@
 """Access labels: which groups may read each document ("security trimming"; docs/access.md).
 
 Guarantees:
-- every document of a labelled snapshot carries its groups (``SourceObject.groups``), and the
-  snapshot hash covers them: a change of labels alone is a new version;
+
+- every document of a labelled snapshot carries its groups (``SourceObject.groups``). The
+  snapshot hash covers them, so a change of labels alone is a new version;
 - with no ``access:`` section every document is labelled :data:`PUBLIC`, and every caller is in it;
-- with one, a document gets the groups of its sidecar (``name.ext.access.yaml``), else of its S3
-  tag, else of the most specific matching rule, else ``default`` (``deny``: no group);
-- a malformed sidecar or unreadable tag set never falls back to a wider label: the document is
+- with one, a document gets the first of these that exists:
+
+  1. the groups of its sidecar (``name.ext.access.yaml``);
+  2. its S3 tag;
+  3. the most specific matching rule;
+  4. ``default`` (``deny``: no group);
+
+- a malformed sidecar or unreadable tag set never falls back to a wider label. The document is
   refused (quarantined, kind ``access``) with the reason;
 - a caller with no groups reads nothing (:func:`caller_groups` returns ``()``).
 """
