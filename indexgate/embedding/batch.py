@@ -1,12 +1,16 @@
 """Embed what the cache lacks, in batches that can run anywhere the model and the cache are.
 
-Embedding a version is split in two: :func:`plan_batches` reads the chunks table and the cache
-and cuts the distinct texts the cache lacks into :class:`EmbedBatch` es; :func:`embed_batch`
-embeds one batch into the cache. A batch carries its texts, so embedding it needs only the
-embedder and the embedding cache (no chunks table, no vector store, no state folder): the sync
-flow fans batches out as tasks, on Prefect's default thread pool or on Dask workers in other
-processes or machines (docs/scaling.md). :func:`embed_chunks` runs the same two steps in this
-process, one batch after another.
+Embedding a version is split in two:
+
+- :func:`plan_batches` reads the chunks table and the cache. It cuts the distinct texts the
+  cache lacks into :class:`EmbedBatch` es;
+- :func:`embed_batch` embeds one batch into the cache.
+
+A batch carries its texts. So embedding it needs only the embedder and the embedding cache: no
+chunks table, no vector store, no state folder. The sync flow fans batches out as tasks, on
+Prefect's default thread pool or on Dask workers in other processes or machines
+(docs/scaling.md). :func:`embed_chunks` runs the same two steps in this process, one batch after
+another.
 """
 
 from __future__ import annotations
