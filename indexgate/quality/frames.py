@@ -19,9 +19,13 @@ from indexgate.parsing.corpus import iter_documents
 
 
 def documents_frame(documents: Path) -> pd.DataFrame:
-    """One row per parsed document: ``doc_id``, ``mime``, ``extension`` (the id's suffix; for an id
-    without one, such as a BEIR record's, its mime type, which then chose the parser), ``chars``
-    (length of the text) and ``stripped_chars`` (length without surrounding white space)."""
+    """One row per parsed document, with these columns:
+
+    - ``doc_id`` and ``mime``;
+    - ``extension``: the id's suffix. An id without one, such as a BEIR record's, gets its mime
+      type, which then chose the parser;
+    - ``chars``: the length of the text;
+    - ``stripped_chars``: the length without surrounding white space."""
     rows = [{"doc_id": d["doc_id"], "mime": d["mime"],
              "extension": PurePosixPath(d["doc_id"]).suffix.lower() or d["mime"],
              "chars": len(d["text"]), "stripped_chars": len(d["text"].strip())}
@@ -80,10 +84,15 @@ def chunks_frame(documents: Path, chunks: Path, batch: int = 1024) -> pd.DataFra
 
 def embeddings_frame(chunks: Path, cache: EmbeddingCache, sample: int, seed: int = 0,
                      batch: int = 1024) -> pd.DataFrame:
-    """One row per chunk, from the vectors the embedding cache holds for its text: ``dimension``
-    (0 when there is no vector), ``finite``, ``norm``, and ``sample_mean_cosine``: for a fixed
-    random sample of distinct texts, each one's mean cosine to the other sampled vectors (NaN
-    outside the sample), so the column's mean is the sample's mean pairwise cosine."""
+    """One row per chunk, from the vectors the embedding cache holds for its text.
+
+    The columns:
+
+    - ``dimension``: 0 when there is no vector;
+    - ``finite`` and ``norm``;
+    - ``sample_mean_cosine``: for a fixed random sample of distinct texts, each one's mean cosine
+      to the other sampled vectors. It is NaN outside the sample. So the column's mean is the
+      sample's mean pairwise cosine."""
     total = pq.ParquetFile(chunks).metadata.num_rows
     chosen = set(np.random.default_rng(seed).choice(total, size=min(sample, total), replace=False).tolist())
     rows, sampled, seen, index = [], {}, set(), 0
