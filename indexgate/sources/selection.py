@@ -11,11 +11,16 @@ from indexgate.settings import SourceConfig
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """Compile a glob over ``/``-separated relative paths.
 
-    ``*`` and ``?`` stay within one segment, ``[...]`` is a character class (``[!...]`` negates),
-    a ``**`` segment matches any number of folders (none included). As in ``.gitignore``: a
-    pattern with no ``/`` but a trailing one matches at any depth (``*.pdf``, ``drafts/``), a
-    trailing ``/`` matches everything below such a folder, a leading ``/`` anchors at the root,
-    and any other ``/`` makes the pattern relative to the root (``docs/*.md``).
+    - ``*`` and ``?`` stay within one segment.
+    - ``[...]`` is a character class (``[!...]`` negates).
+    - A ``**`` segment matches any number of folders (none included).
+
+    As in ``.gitignore``:
+
+    - a pattern with no ``/`` but a trailing one matches at any depth (``*.pdf``, ``drafts/``);
+    - a trailing ``/`` matches everything below such a folder;
+    - a leading ``/`` anchors at the root;
+    - any other ``/`` makes the pattern relative to the root (``docs/*.md``).
     """
     folder = pattern.endswith("/")
     pattern = pattern.rstrip("/")
