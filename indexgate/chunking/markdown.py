@@ -1,9 +1,14 @@
 """Heading-aware chunking: sections stay together where they fit, and every chunk knows its
 heading path.
 
-Headings recognised: Markdown ATX (``## Title``) and setext (a one-line title underlined with
-``===`` or ``---``) outside fenced code blocks, and the WikiText form (``= Title =``,
-``= = Section = =``) used by Wikipedia dumps. The text before the first heading has no section.
+Headings recognised:
+
+- Markdown ATX (``## Title``), outside fenced code blocks;
+- Markdown setext (a one-line title underlined with ``===`` or ``---``), outside fenced code
+  blocks;
+- the WikiText form (``= Title =``, ``= = Section = =``) used by Wikipedia dumps.
+
+The text before the first heading has no section.
 """
 
 from __future__ import annotations
