@@ -203,9 +203,9 @@ _SHARED_LOCK = threading.Lock()
 def shared_parser(limits: ParsingConfig | None = None) -> Iterator[ParserProcess]:
     """The process's parser worker for these limits, held exclusively inside the block.
 
-    Started on first use and kept for the life of the process, like the embedding model, so an
-    incremental sync that parses one file does not pay the worker's start-up (about a second);
-    threads parsing at the same time take turns. Closed when the interpreter exits.
+    Started on first use and kept for the life of the process, like the embedding model. So an
+    incremental sync that parses one file does not pay the worker's start-up (about a second).
+    Threads parsing at the same time take turns. Closed when the interpreter exits.
     """
     limits = limits or ParsingConfig()
     with _SHARED_LOCK:
