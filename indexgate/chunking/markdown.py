@@ -118,7 +118,7 @@ class MarkdownChunker:
     its own joins its first subsection's first chunk when they fit together.
 
     With ``heading_prefix``, the heading path and a blank line are put before the chunk's text
-    when it is embedded (the chunk's text and offsets stay those of the document); the prefix
+    when it is embedded. The chunk's text and offsets stay those of the document. The prefix
     counts against ``size`` and is cut to at most half of it. A chunk wider than ``max_chars``
     characters (of the document; the prefix is not counted) is cut into consecutive pieces that fit."""
 

@@ -50,9 +50,10 @@ class EmbedBatch:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What embedding one batch did, and where: ``worker`` is ``host:pid`` of the process that
-    ran it, ``models_loaded`` how many times that process had loaded a model by then (set by the
-    caller that knows, else 0)."""
+    """What embedding one batch did, and where.
+
+    ``worker`` is ``host:pid`` of the process that ran it. ``models_loaded`` is how many times
+    that process had loaded a model by then. The caller that knows sets it, else it is 0."""
 
     index: int
     embedded: int              # texts sent to the model (fewer than planned if another build cached some)

@@ -2,8 +2,13 @@
 
 Beautiful Soup (with lxml) builds the tree; the rules here decide what is text. The root is the
 page's ``<main>`` (or ``role="main"``, or its only ``<article>``), else ``<body>``. Dropped
-everywhere under it: scripts, styles, templates, embedded objects, forms, ``<nav>``, ``<header>``,
-``<footer>`` (of the page; an article's own header stays), ``<aside>``, elements with a navigation/banner/footer/search role, and hidden ones.
+everywhere under it:
+
+- scripts, styles, templates, embedded objects and forms;
+- ``<nav>``, ``<header>``, ``<footer>`` of the page (an article's own header stays), ``<aside>``;
+- elements with a navigation/banner/footer/search role;
+- hidden elements.
+
 Block elements become paragraphs separated by a blank line. Headings are written as Markdown
 (``## Title``), list items as ``- item``, table rows as ``cell | cell``. ``<pre>`` keeps its
 whitespace. Elsewhere, runs of whitespace become one space.

@@ -1,9 +1,10 @@
 """A BEIR corpus (``DIR/corpus.jsonl``) as a source, so public retrieval sets sync as they are.
 
 Each line of ``corpus.jsonl`` is a document ``{"_id": str, "title": str, "text": str}``. Its
-``doc_id`` is ``_id`` (what the qrels name); its content, and so its parsed text, is
-``title + "\\n\\n" + text`` (just ``text`` when the title is empty), as UTF-8 bytes whose sha256
-is the content hash. Objects have mime ``text/plain`` and are parsed as plain text.
+``doc_id`` is ``_id``, which is what the qrels name. Its content, and so its parsed text, is
+``title + "\\n\\n" + text``, or just ``text`` when the title is empty. The content is taken as
+UTF-8 bytes, whose sha256 is the content hash. Objects have mime ``text/plain`` and are parsed
+as plain text.
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
 """Private read views of sealed shards: how any number of processes read a version while
 another process builds the next one.
 
-A view is a new folder under ``views/<collection>@<pid>-<hex>/`` with the shard's large files
-hard-linked, files under 256 KiB copied (holes kept), and an empty WAL that Edge made. A sealed
-shard is flushed, so its own WAL holds nothing the segments lack, and a view never writes: Edge
-loads it without touching the shard's lock, and the shard's files never change (tests hash
+A view is a new folder under ``views/<collection>@<pid>-<hex>/``. In it:
+
+- the shard's large files are hard-linked;
+- files under 256 KiB are copied (holes kept);
+- an empty WAL, made by Edge.
+
+A sealed shard is flushed, so its own WAL holds nothing the segments lack. A view never writes.
+Edge loads it without touching the shard's lock. The shard's files never change (tests hash
 them). A view stays readable after its version is dropped: the links keep the data.
 """
 
