@@ -60,9 +60,10 @@ def _quality_report(settings: Settings, alias: str, version: str | None) -> str:
 
 @task(name="write_quality_report", cache_policy=NO_CACHE)
 def write_quality_report(settings: Settings, alias: str, version: str | None = None) -> str:
-    """Write the version's HTML data-quality report (default: the live, else the newest version)
-    and attach a table artifact (the gates) and a link artifact (the report) to the run; returns
-    once both are written."""
+    """Write the version's HTML data-quality report and attach two artifacts to the run.
+
+    The version defaults to the live one, else the newest. The artifacts are a table (the gates)
+    and a link (the report). Returns once both are written."""
     path = _quality_report(settings, alias, version)
     finish_writes()
     return path

@@ -90,9 +90,11 @@ def promote(store: VectorStore, registry: Registry, alias: str, version: str, ex
 
 
 def previous_version(store: VectorStore, registry: Registry, alias: str, current: str | None) -> str | None:
-    """The version promoted before the current one (stepping back through promotions, so two
-    rollbacks go two releases back), skipping versions whose collection no longer exists and
-    versions rejected after their promotion (a failed smoke check)."""
+    """The version promoted before the current one.
+
+    It steps back through promotions, so two rollbacks go two releases back. It skips versions
+    whose collection no longer exists. It also skips versions rejected after their promotion (a
+    failed smoke check)."""
     promoted = [e.to_version for e in registry.history(alias) if e.action == "promote"]
     if current in promoted:
         promoted = promoted[: len(promoted) - 1 - promoted[::-1].index(current)]

@@ -174,7 +174,7 @@ def close_worker() -> None:
     _WORKER.close()
 
 
-# Run at interpreter exit by multiprocessing itself, before it terminates daemonic children
-# (finalizers with an exit priority run first), so the worker finishes the Data Docs it holds
+# Run at interpreter exit by multiprocessing itself, before it terminates daemonic children.
+# (Finalizers with an exit priority run first.) So the worker finishes the Data Docs it holds,
 # whatever the order of the atexit handlers.
 multiprocessing.util.Finalize(None, close_worker, exitpriority=10)

@@ -24,9 +24,12 @@ class WorkerFailed(RuntimeError):
 
 def start_up() -> None:
     """Import GX (the worker's start-up: seconds), then give every BLAS library now loaded one
-    thread: numpy's OpenBLAS, and scipy's, which the GX import loads (hence after it: a limit
-    set before would miss it). The worker's tables are small, and an idle OpenBLAS thread spins
-    for a while before it sleeps, on the core the sync and the API server need."""
+    thread.
+
+    Those are numpy's OpenBLAS, and scipy's, which the GX import loads. Hence the limit comes
+    after the import: a limit set before would miss it. The worker's tables are small. And an idle
+    OpenBLAS thread spins for a while before it sleeps, on the core the sync and the API server
+    need."""
     import great_expectations  # noqa: F401
     from threadpoolctl import threadpool_limits
 

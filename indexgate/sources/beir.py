@@ -28,9 +28,11 @@ def document_text(title: str, text: str) -> str:
 
 
 class BeirSource:
-    """Documents of ``<root>/corpus.jsonl``. A malformed line, a missing ``_id`` or a duplicate
-    ``_id`` makes the whole snapshot fail (SourceError naming the line): a corpus that cannot be
-    read whole must not be mistaken for one that lost documents."""
+    """Documents of ``<root>/corpus.jsonl``.
+
+    A malformed line, a missing ``_id`` or a duplicate ``_id`` makes the whole snapshot fail
+    (SourceError naming the line). A corpus that cannot be read whole must not be mistaken for one
+    that lost documents."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root).expanduser()

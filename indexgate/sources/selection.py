@@ -62,8 +62,10 @@ def _segment(part: str) -> str:
 
 
 def _class_end(part: str, start: int) -> int:
-    """Index of the ``]`` closing the class opened at ``start`` (a ``]`` right after the opening
-    ``[`` or ``[!`` belongs to the class), or -1 when it is not closed (then ``[`` is literal)."""
+    """Index of the ``]`` closing the class opened at ``start``, or -1 when it is not closed.
+
+    A ``]`` right after the opening ``[`` or ``[!`` belongs to the class. When the class is not
+    closed, ``[`` is literal."""
     first = start + 1 + (part[start + 1:start + 2] in ("!", "^"))
     return part.find("]", first + 1)
 

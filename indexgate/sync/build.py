@@ -58,9 +58,11 @@ def _base_table(res: Resources, plan: Plan, name: str) -> Path | None:
 
 
 def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
-    """Write the version's documents table. Documents whose content hash equals their row in the
-    base version's table are carried from it; only the others are read and parsed (in a worker
-    process under the configured time and memory limits)."""
+    """Write the version's documents table.
+
+    Documents whose content hash equals their row in the base version's table are carried from it.
+    Only the others are read and parsed, in a worker process under the configured time and memory
+    limits."""
     started = time.perf_counter()
     config = res.settings
     base = _base_table(res, plan, "documents.parquet")
