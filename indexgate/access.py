@@ -161,9 +161,10 @@ def group_counts(documents: Iterable[Mapping], chunks_per_doc: Mapping[str, int]
 
 def unreadable_evidence(queries: Iterable, documents: Iterable[Mapping],
                         default: tuple[str, ...] | None) -> list[dict]:
-    """Golden queries whose evidence lies in a document their groups may not read (their own
-    ``groups``, else ``default``; None: unfiltered, so nothing is flagged): such a query can
-    never be answered as asked. One entry per (query, document)."""
+    """Golden queries whose evidence lies in a document their groups may not read.
+
+    A query's groups are its own ``groups``, else ``default``. None means unfiltered, so nothing
+    is flagged. Such a query can never be answered as asked. One entry per (query, document)."""
     readable = {d["doc_id"]: set(d.get("groups") or ()) for d in documents}
     flagged = []
     for q in queries:

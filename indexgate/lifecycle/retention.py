@@ -111,9 +111,11 @@ def discard_rejected_shadow(res: Resources, alias: str, version: str) -> bool:
 
 
 def gc(res: Resources, alias: str, keep: Iterable[str] = ()) -> Collected:
-    """Remove every version of ``alias`` that is not retained (see the module docstring), then
-    compact the embedding cache (:meth:`~indexgate.embedding.cache.EmbeddingCache.compact`: the
-    same vectors in fewer files; safe beside other builds, so outside the alias lock).
+    """Remove every version of ``alias`` that is not retained (see the module docstring).
+
+    Then compact the embedding cache (:meth:`~indexgate.embedding.cache.EmbeddingCache.compact`):
+    the same vectors in fewer files. That is safe beside other builds, so it runs outside the
+    alias lock.
 
     The caller holds the alias's sync lock (or knows no build of the alias runs), so an
     unfinished build found here belongs to a dead run. Idempotent."""

@@ -61,9 +61,13 @@ def _sample_chunks(chunks: Path, n: int) -> list[dict]:
 
 
 def check(res: Resources, alias: str, version: str, golden: str | None = None) -> SmokeResult:
-    """Query ``alias`` as an application would and check that ``version`` answers. Every query
-    is filtered by groups, as an application's are: a golden query by its own (else the default
-    caller's), a sampled chunk by its document's (unfiltered only for a document no group reads)."""
+    """Query ``alias`` as an application would and check that ``version`` answers.
+
+    Every query is filtered by groups, as an application's are:
+
+    - a golden query by its own groups, else the default caller's;
+    - a sampled chunk by its document's groups. It is unfiltered only for a document no group
+      reads."""
     n, k = res.settings.lifecycle.smoke_queries, res.settings.gates.k
     expected_texts: list[str | None]
     chunks = res.registry.version_dir(alias, version) / "chunks.parquet"

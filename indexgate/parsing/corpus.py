@@ -44,9 +44,11 @@ class ParseResult:
 
 def read_verified(source: Source, obj: SourceObject, spool: Spool | None = None) -> bytes:
     """The bytes of ``obj`` exactly as the snapshot hashed them: from the spool when it holds
-    them, else from the source. Raises ParseError (kind ``changed``) when the source now holds
-    other bytes: the version id promises the snapshot's content, so different content is never
-    parsed into it (the next sync takes the new content)."""
+    them, else from the source.
+
+    Raises ParseError (kind ``changed``) when the source now holds other bytes. The version id
+    promises the snapshot's content, so different content is never parsed into it. The next sync
+    takes the new content."""
     data = spool.get(obj.content_hash) if spool is not None else None
     if data is None or sha256_bytes(data) != obj.content_hash:
         data = source.read(obj.doc_id)

@@ -65,8 +65,10 @@ class DocumentTexts:
 
 def chunks_frame(documents: Path, chunks: Path, batch: int = 1024) -> pd.DataFrame:
     """One row per chunk: ids, ``n_tokens``, ``stripped_chars``, ``text_hash``, and two checks
-    against the document: ``offsets_inside`` (0 <= start < end <= len(document)) and
-    ``slice_matches`` (``text == document[start:end]``; false when the document is unknown)."""
+    against the document:
+
+    - ``offsets_inside``: 0 <= start < end <= len(document);
+    - ``slice_matches``: ``text == document[start:end]``, false when the document is unknown."""
     texts = DocumentTexts(documents)
     rows = []
     for part in iter_chunk_batches(chunks, batch=batch,

@@ -99,8 +99,10 @@ class VectorStore:
     def create_from(self, name: str, base: str, dimension: int, owner: str | None,
                     keep: Collection[str], payload: dict) -> bool:
         """Create ``name`` as a copy of the sealed collection ``base`` holding only the points in
-        ``keep``, with ``payload`` set on each; ``base`` is not changed, and ``name`` appears
-        whole or not at all. False (nothing done) where the backend cannot copy (a server)."""
+        ``keep``, with ``payload`` set on each.
+
+        ``base`` is not changed. ``name`` appears whole or not at all. Returns False (nothing
+        done) where the backend cannot copy (a server)."""
         return False
 
     def owner(self, name: str) -> str | None:

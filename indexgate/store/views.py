@@ -60,9 +60,11 @@ def live_views(views_dir: Path, name: str) -> set[int]:
 
 
 def open_view(views_dir: Path, name: str, path: Path, seal_id: str) -> View:
-    """A view of the sealed shard at ``path``. A shared lock of ``writer.lock`` is held while
-    linking: a process reopening the shard for writing takes it exclusively, then looks for
-    views, so no view is made of files about to change."""
+    """A view of the sealed shard at ``path``.
+
+    A shared lock of ``writer.lock`` is held while linking. A process reopening the shard for
+    writing takes that lock exclusively, then looks for views. So no view is made of files about
+    to change."""
     try:
         guard = open(path / LOCK_FILE, "a+")
     except FileNotFoundError:

@@ -187,9 +187,11 @@ def _accounted(res: Resources, stats: EmbedStats) -> dict:
 
 
 def plan_embedding(res: Resources, plan: Plan) -> EmbeddingPlan:
-    """The batches of the version's chunks whose texts the cache lacks (``settings.batch_size``
-    texts each; none when everything is cached), for :func:`indexgate.embedding.batch.embed_batch`
-    to run wherever the model and the cache folder are; then :func:`record_embedding`."""
+    """The batches of the version's chunks whose texts the cache lacks.
+
+    Each holds ``settings.batch_size`` texts. There are none when everything is cached.
+    :func:`indexgate.embedding.batch.embed_batch` runs them wherever the model and the cache
+    folder are. Then :func:`record_embedding` follows."""
     res.cache.refresh()
     return plan_batches(plan.chunks_path, res.cache, res.settings.batch_size)
 
