@@ -58,8 +58,11 @@ def expected_ids(chunks: Path) -> set[str]:
 
 
 def verify_shadow(store: VectorStore, collection: str, expected: set[str], dimension: int) -> ShadowCheck:
-    """Read the shadow back and check it can be resumed: right vector size, no point that the
-    chunks table does not hold, and an exact count equal to the ids read back."""
+    """Read the shadow back and check it can be resumed:
+
+    - the vector size is right;
+    - no point is missing from the chunks table;
+    - the exact count equals the number of ids read back."""
     size = store.vector_size(collection)
     if size != dimension:
         return ShadowCheck(False, frozenset(), f"vector size {size}, expected {dimension}")

@@ -86,8 +86,9 @@ def _golden(plan: Plan, golden: str) -> tuple[list[GoldenQuery], dict[str, int]]
     error names the line of a span beyond its document's end), and the original documents' lengths.
 
     Golden spans are offsets of the original documents. The guardrails may have replaced parts
-    of a stored document by placeholders: :func:`in_stored_offsets` maps the spans into the
-    stored (redacted) text of a version, where its chunks' offsets are, before scoring it."""
+    of a stored document by placeholders. So :func:`in_stored_offsets` maps the spans into the
+    stored (redacted) text of a version before scoring it. That is where its chunks' offsets
+    are."""
     queries, lengths, redactions = load_golden(golden), _document_lengths(plan), _redactions(plan.documents_path)
     originals = {doc: original_length(n, redactions[doc]) if doc in redactions else n for doc, n in lengths.items()}
     check_spans(queries, originals)
