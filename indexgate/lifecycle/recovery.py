@@ -61,7 +61,7 @@ def verify_shadow(store: VectorStore, collection: str, expected: set[str], dimen
     """Read the shadow back and check it can be resumed:
 
     - the vector size is right;
-    - no point is missing from the chunks table;
+    - every point it holds is one the chunks table holds;
     - the exact count equals the number of ids read back."""
     size = store.vector_size(collection)
     if size != dimension:

@@ -149,9 +149,10 @@ def _build_configuration_once() -> None:
     """Make GX build an expectation's configuration once per kwargs lookup, not once per key.
 
     GX 1.x's ``Expectation.configuration`` is a property that builds a new
-    ``ExpectationConfiguration`` on every read. Each build makes a pydantic ``dict()`` of every
-    field, a regular expression over the class name and a JSON check of every value. Its kwargs lookups
-    (``_get_runtime_kwargs`` and the three it calls) read it again for every key they look up.
+    ``ExpectationConfiguration`` on every read. Each build costs a pydantic ``dict()`` of every
+    field, a regular expression over the class name and a JSON check of every value. Its kwargs
+    lookups (``_get_runtime_kwargs`` and the three it calls) read it again for every key they
+    look up.
     That is eleven builds for one lookup of ``ExpectColumnValuesToBeBetween``. A suite makes
     several lookups per metric of every expectation. Together they took 29% of the suites'
     validation time in a pyinstrument profile. Without them the three suites of a 100-document
