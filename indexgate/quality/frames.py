@@ -37,8 +37,8 @@ class DocumentTexts:
     """Texts of a documents table by id, read in table order.
 
     Chunks tables are written in document order, so walking both together holds one document
-    at a time. A chunk may refer back to an earlier document, or come out of order. It is then served
-by a filtered read of that one document. So the answer is right in any order."""
+    at a time. A chunk may refer back to an earlier document, or come out of order. It is then
+    served by a filtered read of that one document. So the answer is right in any order."""
 
     def __init__(self, documents: Path):
         self.path = documents
