@@ -1,14 +1,22 @@
-"""The embedding step of a sync, fanned out: one ``embed_batch`` task per batch of texts the
-embedding cache lacks (none when everything is cached), then one task that checks and records.
-A change too small to fan out (at most ``batch_size`` chunk texts the cache lacks, without Dask)
-is one ``embed_chunks`` task instead, which plans, embeds and records in the flow's
-process: the same vectors and manifest, two task runs fewer (each costs Prefect 11-14 ms, a few
-percent of a 1%-changed sync).
+"""The embedding step of a sync, fanned out.
 
-The batches run on the flow's own task runner (Prefect's thread pool by default, or whatever
-runner the flow was given), or, when ``settings.dask`` names a cluster, on Prefect's
-``DaskTaskRunner``: an existing scheduler (``dask.address``) or a local cluster of
-``dask.n_workers`` processes started for this step. Every other task of the sync runs in the
+It runs one ``embed_batch`` task per batch of texts the embedding cache lacks (none when
+everything is cached). Then one task checks and records. A small change is not fanned out: at
+most ``batch_size`` chunk texts the cache lacks, and no Dask. It is one ``embed_chunks`` task
+instead, which plans, embeds and records in the flow's process. It gives the same vectors and
+manifest with two task runs fewer. Each task run costs Prefect 11-14 ms, a few percent of a
+1%-changed sync.
+
+The batches run on one of these:
+
+- the flow's own task runner: Prefect's thread pool by default, or whatever runner the flow
+  was given;
+- Prefect's ``DaskTaskRunner``, when ``settings.dask`` names a cluster. That is an existing
+  scheduler (``dask.address``) or a local cluster of ``dask.n_workers`` processes started for
+  this step.
+
+Every other task of the sync runs in the flow's process. Only that process opens the vector
+store and holds the alias lock.
 flow's process, which alone opens the vector store and holds the alias lock.
 """
 

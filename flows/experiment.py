@@ -1,8 +1,8 @@
 """Chunking experiment: chunk -> embed -> score, for every configuration of a grid, side by side.
 
-Each configuration is a task that builds a scratch index (its own folder and collection, dropped
-afterwards) from the same snapshot; the embedding cache is shared, so a chunk that two
-configurations produce is embedded once. The experiment never reads or moves an alias."""
+Each configuration is a task that builds a scratch index from the same snapshot. The index has
+its own folder and collection, dropped afterwards. The embedding cache is shared, so a chunk that
+two configurations produce is embedded once. The experiment never reads or moves an alias."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from indexgate.settings import load_settings
 from indexgate_tasks import embed_golden, load_grid, publish_experiment, run_configuration, snapshot_source, write_experiment
 from indexgate_tasks.runs import HOOKS, check_inputs
 
-# Two configurations at a time (one on one core): embedding is CPU-bound and the model already
-# uses every core for a batch, so more would only queue; two let one build chunk, load and score
+# Two configurations at a time (one on one core). Embedding is CPU-bound, and the model already
+# uses every core for a batch, so more would only queue. Two let one build chunk, load and score
 # while the other embeds.
 PARALLEL = max(1, min(2, os.cpu_count() or 1))
 

@@ -1,6 +1,8 @@
-"""Full rebuild of an alias with a chosen embedder and chunking: the sync pipeline (snapshot ->
-shadow -> gates, regression against the live version included -> promote | keep live) run with
-those settings, then a summary of what was rebuilt."""
+"""Full rebuild of an alias with a chosen embedder and chunking.
+
+It runs the sync pipeline with those settings: snapshot -> shadow -> gates -> promote or keep
+live. The gates include no regression against the live version. Then it summarises what was
+rebuilt."""
 
 from __future__ import annotations
 
@@ -22,15 +24,16 @@ def reindex(source: Source, alias: AliasName, golden: GoldenSet | None = None, c
             chunk_size: ChunkSize | None = None, chunk_overlap: ChunkOverlap | None = None,
             policy: PolicyFile | None = None, state_dir: StateDir | None = None,
             confirm_budget: bool = False) -> dict:
-    """Rebuild ``alias`` from ``source`` with ``embedder_model`` and the chunking given (over the
-    config file's, e.g. an experiment's ``winner.yaml``) for a model or chunking change.
+    """Rebuild ``alias`` from ``source`` with ``embedder_model`` and the chunking given, for a
+    model or chunking change.
 
-    The new fingerprints make a new version id, so every chunk is embedded for the new embedder
-    (or comes from the embedding cache of that same embedder) and, with a new chunker, every
-    document is chunked again. The version goes through every gate of a sync, including no
-    regression against the live version on ``golden``, and is promoted only if they pass. The run
-    is renamed ``reindex-<alias>-v<version>`` and publishes ``indexgate-reindex-<alias>``.
-    Above the guardrails budget it is held before embedding, as a sync is, until ``confirm_budget``."""
+    These go over the config file's settings (e.g. an experiment's ``winner.yaml``). The new
+    fingerprints make a new version id. So every chunk is embedded for the new embedder, or comes
+    from the embedding cache of that same embedder. With a new chunker, every document is chunked
+    again. The version goes through every gate of a sync. That includes no regression against the
+    live version on ``golden``. It is promoted only if they pass. The run is renamed
+    ``reindex-<alias>-v<version>`` and publishes ``indexgate-reindex-<alias>``. Above the
+    guardrails budget it is held before embedding, as a sync is, until ``confirm_budget``."""
     overrides = Overrides(embedder_model=embedder_model, strategy=strategy, chunk_size=chunk_size,
                           chunk_overlap=chunk_overlap)
     settings = load_settings(config, policy=policy, home=state_dir, **overrides.settings())

@@ -1,24 +1,30 @@
 """How this process runs flows: flow-run heartbeats and server bookkeeping tuned to who watches.
 
 Prefect 3.8 emits a heartbeat event per flow run (``flows.heartbeat_frequency``, 180 s by
-default) so that a server can mark runs whose process died as crashed. Its heartbeat thread
-sleeps in steps of one second and the flow run joins it when the run ends, which costs up to a
-second per flow run (0.95 s in `benchmarks/incremental_sync.py`'s profile, half of a 1%-changed
-sync). Against Prefect's temporary local API (no ``PREFECT_API_URL``: the server starts and dies
-with this process) nobody can ever read those heartbeats, so :func:`flow_runs` switches them off
-there; against a real server (``make serve``, a deployment's worker) they stay on.
+default). A server uses them to mark runs whose process died as crashed. The heartbeat thread
+sleeps in steps of one second, and the flow run joins it when the run ends. That costs up to a
+second per flow run: 0.95 s in `benchmarks/incremental_sync.py`'s profile, half of a
+1%-changed sync. Prefect's temporary local API (no ``PREFECT_API_URL``) starts and dies with
+this process, so nobody can ever read its heartbeats. :func:`flow_runs` switches them off there.
+Against a real server (``make serve``, a deployment's worker) they stay on.
 
-The temporary API's task-run recorder writes every task-run event in a transaction of its own by
-default (batch size 1): about 50 SQLite transactions per sync. That server process then spent
-0.9-1.1 s of CPU per 1%-changed sync (0.3 s batched), on the cores the sync itself needed, and
-answered the sync's own requests late. :data:`TEMPORARY_API` has it (and the event persister)
-write in batches: every 5 s and when the server stops (Prefect flushes both on shutdown), so every
-task run and event still reaches the database that ``prefect server start`` later shows. (A
-30-task flow whose process exited at once kept only 10-25 of its task runs with the default,
-all 30 batched; ``tests/flows/test_runtime.py`` checks a real sync.) Its automation triggers are
-off: an automation lives on a server (the temporary API serves no UI and dies with the process,
-so none can ever be defined there), yet the trigger service evaluates every event against the
-automations it has, about 6% of that server's CPU during a 1%-changed sync (py-spy).
+By default the temporary API's task-run recorder writes every task-run event in a transaction of
+its own (batch size 1). That is about 50 SQLite transactions per sync. The server process then
+spent 0.9-1.1 s of CPU per 1%-changed sync (0.3 s batched). It took that CPU from the cores the
+sync itself needed, and it answered the sync's own requests late. :data:`TEMPORARY_API` makes it
+(and the event persister) write in batches:
+
+- every 5 s;
+- when the server stops (Prefect flushes both on shutdown).
+
+So every task run and event still reaches the database that ``prefect server start`` later
+shows. With the default, a 30-task flow whose process exited at once kept only 10-25 of its task
+runs; batched, it kept all 30. ``tests/flows/test_runtime.py`` checks this on a real sync.
+
+:data:`TEMPORARY_API` also turns off the automation triggers. An automation lives on a server.
+The temporary API serves no UI and dies with the process, so none can ever be defined there. Yet
+the trigger service evaluates every event against the automations it has. That cost about 6% of
+the server's CPU during a 1%-changed sync (py-spy).
 """
 
 from __future__ import annotations
@@ -51,13 +57,17 @@ def heartbeats_watched() -> bool:
 
 @contextmanager
 def temporary_api() -> Iterator[None]:
-    """Prefect's temporary API server for the block, started here rather than by the first flow
-    run, so that it can be guarded (:func:`indexgate.child.guard`): it dies with this process,
-    even a SIGKILLed one (else it lives on, serving nobody, for minutes). Prefect's own client
-    finds this server (one per process) instead of starting another. At the block's end the
-    log and event queues are drained into it and it is stopped, as Prefect's test harness does,
-    so its shutdown lines come before the command's result. A server already running for this
-    process (Prefect's test harness registers its own as this one) is used and left running."""
+    """Prefect's temporary API server for the block, started here rather than by the first
+    flow run.
+
+    Starting it here lets it be guarded (:func:`indexgate.child.guard`). So it dies with this
+    process, even a SIGKILLed one. Unguarded, it lives on for minutes, serving nobody. Prefect's
+    own client finds this server (one per process) and starts no other.
+
+    At the block's end the log and event queues are drained into it, and it is stopped. Prefect's
+    test harness does the same. So its shutdown lines come before the command's result. A server
+    already running for this process is used and left running. (Prefect's test harness registers
+    its own server as this one.)"""
     from prefect.server.api.server import SubprocessASGIServer
 
     from indexgate.child import guard
@@ -132,18 +142,20 @@ def _ensure_limit(name: str) -> None:
 
 @contextmanager
 def one_sync_per_alias(alias: str, wait_s: float, enabled: bool = True) -> Iterator[None]:
-    """Hold the slot of ``alias``'s Prefect global concurrency limit (:func:`sync_limit_name`,
-    created with one slot if missing) for the block, when flow runs report to a Prefect server
-    that outlives this process (:func:`heartbeats_watched`): then one sync per alias holds across
-    every machine using that server, not only where the lock file's folder is shared. Against the
-    temporary API of a CLI run (no other process can see it) it does nothing: the lock file
+    """Hold the slot of ``alias``'s Prefect global concurrency limit for the block.
+
+    The limit is named by :func:`sync_limit_name` and created with one slot if missing. It is
+    used only when flow runs report to a Prefect server that outlives this process
+    (:func:`heartbeats_watched`). Then one sync per alias holds across every machine using that
+    server, not only where the lock file's folder is shared. Against the temporary API of a CLI
+    run it does nothing: no other process can see that server. The lock file
     (:func:`indexgate.lifecycle.locking.sync_lock`) is the guard there.
 
     Waits up to ``wait_s`` seconds (``lifecycle.wait_s``) for the slot, then raises
-    :class:`AliasBusy`. The slot is leased for :data:`LEASE_S` seconds, renewed by Prefect while
-    the block runs: if this process dies, the server frees it once the lease has run out (and its
-    repossessor has run, every 15 s by default). ``enabled`` false (``lifecycle.prefect_limit``)
-    leaves the lock file as the only guard."""
+    :class:`AliasBusy`. The slot is leased for :data:`LEASE_S` seconds. Prefect renews the lease
+    while the block runs. If this process dies, the server frees the slot once the lease has run
+    out and its repossessor has run (every 15 s by default). ``enabled`` false
+    (``lifecycle.prefect_limit``) leaves the lock file as the only guard."""
     if not (enabled and heartbeats_watched()):
         yield
         return

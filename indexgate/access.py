@@ -1,12 +1,18 @@
 """Access labels: which groups may read each document ("security trimming"; docs/access.md).
 
 Guarantees:
-- every document of a labelled snapshot carries its groups (``SourceObject.groups``), and the
-  snapshot hash covers them: a change of labels alone is a new version;
+
+- every document of a labelled snapshot carries its groups (``SourceObject.groups``). The
+  snapshot hash covers them, so a change of labels alone is a new version;
 - with no ``access:`` section every document is labelled :data:`PUBLIC`, and every caller is in it;
-- with one, a document gets the groups of its sidecar (``name.ext.access.yaml``), else of its S3
-  tag, else of the most specific matching rule, else ``default`` (``deny``: no group);
-- a malformed sidecar or unreadable tag set never falls back to a wider label: the document is
+- with one, a document gets the first of these that exists:
+
+  1. the groups of its sidecar (``name.ext.access.yaml``);
+  2. its S3 tag;
+  3. the most specific matching rule;
+  4. ``default`` (``deny``: no group);
+
+- a malformed sidecar or unreadable tag set never falls back to a wider label. The document is
   refused (quarantined, kind ``access``) with the reason;
 - a caller with no groups reads nothing (:func:`caller_groups` returns ``()``).
 """
@@ -155,9 +161,10 @@ def group_counts(documents: Iterable[Mapping], chunks_per_doc: Mapping[str, int]
 
 def unreadable_evidence(queries: Iterable, documents: Iterable[Mapping],
                         default: tuple[str, ...] | None) -> list[dict]:
-    """Golden queries whose evidence lies in a document their groups may not read (their own
-    ``groups``, else ``default``; None: unfiltered, so nothing is flagged): such a query can
-    never be answered as asked. One entry per (query, document)."""
+    """Golden queries whose evidence lies in a document their groups may not read.
+
+    A query's groups are its own ``groups``, else ``default``. None means unfiltered, so nothing
+    is flagged. Such a query can never be answered as asked. One entry per (query, document)."""
     readable = {d["doc_id"]: set(d.get("groups") or ()) for d in documents}
     flagged = []
     for q in queries:

@@ -18,9 +18,11 @@ from multiprocessing.process import BaseProcess
 
 
 def spawn(target: Callable, args: tuple, name: str) -> tuple[BaseProcess, Connection]:
-    """Start ``target(child_end, *args)`` in a spawned daemon process; return it and the
-    parent's end of the pipe (the parent's copy of the child's end is closed, so the parent
-    sees EOF once the child is gone). The child is :func:`guard`-ed: it dies with this process."""
+    """Start ``target(child_end, *args)`` in a spawned daemon process.
+
+    Returns the process and the parent's end of the pipe. The parent's copy of the child's end is
+    closed, so the parent sees EOF once the child is gone. The child is :func:`guard`-ed: it dies
+    with this process."""
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
     process = context.Process(target=target, args=(child, *args), name=name, daemon=True)
@@ -31,10 +33,10 @@ def spawn(target: Callable, args: tuple, name: str) -> tuple[BaseProcess, Connec
 
 
 # The guardian: a small process (``python -m indexgate.child``) that blocks reading a pipe from
-# this one. The kernel closes the pipe when this process ends, however it ends (SIGKILL and the
-# OOM killer included: no handler, finally block or atexit hook runs then), and the guardian then
-# ends every process it was told of. A process is named by pid and start time, so a pid reused
-# since is never signalled.
+# this one. The kernel closes the pipe when this process ends, however it ends. That includes
+# SIGKILL and the OOM killer, when no handler, finally block or atexit hook runs. The guardian
+# then ends every process it was told of. A process is named by pid and start time, so a pid
+# reused since is never signalled.
 _guardian: subprocess.Popen | None = None
 _guardian_lock = threading.Lock()
 

@@ -1,8 +1,8 @@
 """Promotion gates: measured values against thresholds, and the decision they add up to.
 
-Each function turns one kind of evidence into :class:`GateResult` rows; :func:`apply_policy`
-then says which of them block, warn or are left out (the ``gates`` policy), and :func:`decide`
-adds them up.
+Each function turns one kind of evidence into :class:`GateResult` rows. :func:`apply_policy`
+then says which of them block, warn or are left out (the ``gates`` policy). :func:`decide` adds
+them up.
 """
 
 from __future__ import annotations
@@ -82,11 +82,15 @@ def access_evidence(flagged: list[dict], n_queries: int) -> GateResult:
 
 def integrity(store: VectorStore, collection: str, chunks: Path, dimension: int,
               documents: Path | None = None, version: str | None = None) -> list[GateResult]:
-    """Read the collection back from the store (never trusting what the pipeline believes it
-    wrote) and compare it with the version's tables: point count, vector size, that the stored
-    point ids and chunk ids are exactly the expected ones, that every parsed document has points
-    (with ``documents``), and that every payload has the required keys and types (and, with
-    ``version``, names this version)."""
+    """Read the collection back from the store and compare it with the version's tables.
+
+    It never trusts what the pipeline believes it wrote. It checks:
+
+    - the point count and the vector size;
+    - that the stored point ids and chunk ids are exactly the expected ones;
+    - with ``documents``, that every parsed document has points;
+    - that every payload has the required keys and types, and, with ``version``, names this
+      version."""
     table = pq.read_table(chunks, columns=["point_id", "chunk_id"])
     expected_points = set(table.column("point_id").to_pylist())
     expected_chunks = set(table.column("chunk_id").to_pylist())

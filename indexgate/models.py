@@ -37,13 +37,18 @@ class Snapshot:
 class Quarantined:
     """A file that could not be used, and why. It is listed in the manifest, never dropped.
 
-    ``kind`` is a stable code for tools and reports (``unsafe_path``, ``too_large`` (bytes over
-    ``source.max_file_bytes``, or parsed text over ``gates.quality.max_document_chars``),
-    ``access_denied``, ``empty``, ``no_text``, ``binary``, ``undecodable``, ``corrupt``,
-    ``encrypted``, ``unsupported``, ``timeout``, ``memory``, ``crashed``, ``parser_error``,
-    ``changed``, ``unreadable``, ``guardrail`` (a finding of a ``block`` detector of the
-    guardrails policy), ``access`` (its access labels could not be read: docs/access.md); the
-    quarantine table in docs/sources.md says when each applies);
+    ``kind`` is a stable code for tools and reports. The quarantine table in docs/sources.md says
+    when each applies. The codes:
+
+    - ``unsafe_path``;
+    - ``too_large``: bytes over ``source.max_file_bytes``, or parsed text over
+      ``gates.quality.max_document_chars``;
+    - ``access_denied``, ``empty``, ``no_text``, ``binary``, ``undecodable``, ``corrupt``,
+      ``encrypted``, ``unsupported``, ``timeout``, ``memory``, ``crashed``, ``parser_error``,
+      ``changed``, ``unreadable``;
+    - ``guardrail``: a finding of a ``block`` detector of the guardrails policy;
+    - ``access``: its access labels could not be read (docs/access.md).
+
     ``reason`` says what happened in words.
     """
 

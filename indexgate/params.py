@@ -1,9 +1,10 @@
 """Typed parameters of the entry points (flows, deployments).
 
-The types carry their constraints and descriptions in their JSON schema, so Prefect shows them in
-its UI and a server with ``enforce_parameter_schema`` refuses a bad value (an alias with spaces, a
-chunk size of 0) before a run is created. What only the machine that runs the flow can know (is
-the folder there, is the alias known) is checked by :mod:`indexgate.preflight` at flow start.
+The types carry their constraints and descriptions in their JSON schema. So Prefect shows them in
+its UI. And a server with ``enforce_parameter_schema`` refuses a bad value (an alias with spaces,
+a chunk size of 0) before a run is created. Some things only the machine that runs the flow can
+know: is the folder there, is the alias known. :mod:`indexgate.preflight` checks those at flow
+start.
 """
 
 from __future__ import annotations

@@ -1,9 +1,14 @@
 """Checks at the start of a run, before anything is locked, built or moved.
 
-Parameter types (:mod:`indexgate.params`) catch what a schema can; these catch what only the
-machine running the flow can know: the source folder is there and readable, the golden set
-parses, the alias to roll back exists. Each failure is one clear error naming the value and,
-for relative paths, the folder they were resolved against.
+Parameter types (:mod:`indexgate.params`) catch what a schema can. These checks catch what only
+the machine running the flow can know:
+
+- the source folder is there and readable;
+- the golden set parses;
+- the alias to roll back exists.
+
+Each failure is one clear error naming the value. For relative paths, it also names the folder
+they were resolved against.
 """
 
 from __future__ import annotations

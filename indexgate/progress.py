@@ -28,11 +28,16 @@ def _duration(seconds: float) -> str:
 class Progress:
     """Counts the items a step has done out of ``total`` (None: unknown).
 
-    Guarantees: on a terminal (``stream.isatty()``), a bar on ``stream`` (tqdm), drawn once the
-    step has run ``delay_s`` and removed at the end. Otherwise, a line on the
-    ``indexgate.progress`` logger at most every ``every_s`` seconds (none before ``delay_s``),
-    with done/total, the rate and the time left, and a last line at the end when any was
-    written. ``advance`` may be called from several threads. Use it as a context manager."""
+    Guarantees:
+
+    - on a terminal (``stream.isatty()``): a bar on ``stream`` (tqdm), drawn once the step has
+      run ``delay_s`` and removed at the end;
+    - otherwise: a line on the ``indexgate.progress`` logger at most every ``every_s`` seconds,
+      none before ``delay_s``. It gives done/total, the rate and the time left. A last line comes
+      at the end when any was written;
+    - ``advance`` may be called from several threads.
+
+    Use it as a context manager."""
 
     def __init__(self, what: str, total: int | None = None, unit: str = "items", *, stream: TextIO | None = None,
                  every_s: float | None = None, delay_s: float | None = None):

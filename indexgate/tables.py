@@ -10,9 +10,10 @@ import pyarrow.parquet as pq
 
 
 def write_rows(out: Path, schema: pa.Schema, rows: Iterable[dict], batch: int = 256) -> None:
-    """Write ``rows`` to ``out`` a batch at a time (never the whole table in memory), under a
-    temporary name renamed at the end: a reader never sees a half-written table, and a crash
-    leaves the previous file (or none) in place."""
+    """Write ``rows`` to ``out`` a batch at a time, never the whole table in memory.
+
+    The table is written under a temporary name, renamed at the end. So a reader never sees a
+    half-written table. A crash leaves the previous file (or none) in place."""
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     pending: list[dict] = []

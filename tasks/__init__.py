@@ -1,8 +1,8 @@
 """Thin Prefect tasks over the library: names, retries, logging, artifacts. No business rules.
 
-Caching: tasks use ``NO_CACHE``. Their work is made resumable by the library instead (the
-version id and file names are derived from content, and embeddings are cached by text hash),
-which also survives a new flow run after a crash, unlike Prefect's default run-scoped cache.
+Caching: tasks use ``NO_CACHE``. The library makes their work resumable instead. The version id
+and file names are derived from content, and embeddings are cached by text hash. Unlike
+Prefect's default run-scoped cache, this also survives a new flow run after a crash.
 """
 
 from indexgate_tasks.build import (

@@ -77,8 +77,10 @@ def drop_rejected_shadow(txn) -> None:
 @task(name="validate_shadow", retries=1, retry_delay_seconds=2, retry_condition_fn=worth_retrying,
       cache_policy=NO_CACHE)
 def validate_shadow(settings: Settings, plan: sync.Plan, golden: str | None = None) -> list[GateResult]:
-    """Every gate of the shadow (integrity, quarantine, data quality; relevance and latency with a
-    golden set) in one task: each check is a few library calls, cheaper than a task run of its own."""
+    """Every gate of the shadow, in one task (see :func:`indexgate.sync.validate`).
+
+    The gates are integrity, guardrails, quarantine and data quality, plus relevance and latency
+    with a golden set. Each check is a few library calls, cheaper than a task run of its own."""
     gates = sync.validate(resources(settings), plan, golden)
     failed = [g.name for g in gates if not g.passed]
     get_run_logger().info("%d gates measured, %d failed %s", len(gates), len(failed), failed or "")

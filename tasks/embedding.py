@@ -1,8 +1,8 @@
 """Tasks of the sync's embedding fan-out: plan the batches, embed one batch, record the result.
 
-``embed_batch`` is the task that may run in another process or machine (a Dask worker): it gets
-the embedder config and the cache folder, never the settings, so it cannot open the vector
-store, the state folder or the alias lock, and no Qdrant API key travels to the workers.
+``embed_batch`` is the task that may run in another process or machine (a Dask worker). It
+gets the embedder config and the cache folder, never the settings. So it cannot open the vector
+store, the state folder or the alias lock. And no Qdrant API key travels to the workers.
 """
 
 from __future__ import annotations

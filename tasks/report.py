@@ -23,12 +23,16 @@ def _key(prefix: str, alias: str) -> str:
 
 @task(name="publish_report", cache_policy=NO_CACHE)
 def publish_report(settings: Settings, outcome: sync.Outcome) -> str:
-    """The run's report: a Markdown artifact per run (counts, metrics, the decision and its
-    reason) and, for a built version (promoted, rejected or rolled back), its HTML data-quality
-    report with a table artifact (the gates) and a link artifact (the report). The artifacts are
-    written in the background (:func:`indexgate_tasks.runs.write_later`) while the run goes on (the
-    Markdown one while the HTML report is built); the flow waits for them with
-    :func:`indexgate_tasks.runs.finish_writes` before it ends, where an error writing one fails the run."""
+    """The run's report.
+
+    - Every run gets a Markdown artifact: counts, metrics, the decision and its reason.
+    - A built version (promoted, rejected or rolled back) also gets its HTML data-quality report.
+      It comes with a table artifact (the gates) and a link artifact (the report).
+
+    The artifacts are written in the background (:func:`indexgate_tasks.runs.write_later`) while
+    the run goes on. The Markdown one is written while the HTML report is built. The flow waits
+    for them with :func:`indexgate_tasks.runs.finish_writes` before it ends. There, an error
+    writing one fails the run."""
     manifest = resources(settings).registry.load(outcome.alias, outcome.version)
     markdown = summary.sync_markdown(asdict(outcome), manifest.model_dump() if manifest else None)
     write_later(create_markdown_artifact, markdown=markdown, key=_key("indexgate-sync", outcome.alias),
@@ -56,9 +60,10 @@ def _quality_report(settings: Settings, alias: str, version: str | None) -> str:
 
 @task(name="write_quality_report", cache_policy=NO_CACHE)
 def write_quality_report(settings: Settings, alias: str, version: str | None = None) -> str:
-    """Write the version's HTML data-quality report (default: the live, else the newest version)
-    and attach a table artifact (the gates) and a link artifact (the report) to the run; returns
-    once both are written."""
+    """Write the version's HTML data-quality report and attach two artifacts to the run.
+
+    The version defaults to the live one, else the newest. The artifacts are a table (the gates)
+    and a link (the report). Returns once both are written."""
     path = _quality_report(settings, alias, version)
     finish_writes()
     return path

@@ -1,6 +1,8 @@
-"""What a flow run tells Prefect and the people watching it: checked inputs, a name that says
-which alias and version it built, and a notification (webhook + Prefect event) when it failed,
-was rejected or was rolled back."""
+"""What a flow run tells Prefect and the people watching it:
+
+- checked inputs;
+- a name that says which alias and version it built;
+- a notification (webhook + Prefect event) when it failed, was rejected or was rolled back."""
 
 from __future__ import annotations
 
@@ -28,9 +30,11 @@ _VERSION = re.compile(r"-v([0-9a-f]{12})(?:$|-)")
 
 
 def worth_retrying(task, task_run, state) -> bool:
-    """The ``retry_condition_fn`` of every task with retries: no retry of an error that cannot
-    pass (:func:`indexgate.errors.retryable`: missing or refused credentials, permission denied,
-    a bad file), which would only delay the same error by the retry delays."""
+    """The ``retry_condition_fn`` of every task with retries.
+
+    An error that cannot pass is not retried (:func:`indexgate.errors.retryable`). Examples are
+    missing or refused credentials, permission denied and a bad file. A retry would only delay the
+    same error by the retry delays."""
     exc = state.data if isinstance(state.data, BaseException) else None
     return exc is None or retryable(exc)
 
@@ -70,13 +74,16 @@ _pending_lock = threading.Lock()
 
 
 def write_later(write: Callable[..., object], /, **kwargs) -> None:
-    """Call ``write(**kwargs)`` (a Prefect API write: an artifact, the run's new name) in a
-    background thread, in the caller's run context (a task's or the flow's), so that the run goes
-    on while the API server stores it (15-40 ms a write measured against the temporary API; the
-    server works on the other core meanwhile). The write belongs to the current flow run:
-    :func:`finish_writes` in that run, or the run's end hooks (:data:`HOOKS`), wait for it; they
-    must, since the run's API client is closed when the run ends (a write still pending then
-    fails, with a warning). Outside a run the write is made at once."""
+    """Call ``write(**kwargs)`` in a background thread, in the caller's run context.
+
+    ``write`` is a Prefect API write, such as an artifact or the run's new name. The context is a
+    task's or the flow's. The run goes on while the API server stores the write. A write took
+    15-40 ms against the temporary API, and the server works on the other core meanwhile.
+
+    The write belongs to the current flow run. :func:`finish_writes` in that run, or the run's end
+    hooks (:data:`HOOKS`), wait for it. They must: the run's API client is closed when the run
+    ends, and a write still pending then fails with a warning. Outside a run the write is made at
+    once."""
     run = str(current_run.id or "")
     if not run:
         write(**kwargs)

@@ -1,8 +1,15 @@
 """Cutting document text into chunks. :func:`make_chunker` builds the configured strategy.
 
-Every strategy counts sizes in the embedder's own tokens (never above its maximum input, so
-nothing is silently truncated), spans at most ``max_chars`` characters a chunk, keeps exact
-character offsets (``text[c.start:c.end] == c.text``), is deterministic, and has a fingerprint that goes into the version id:
+Every strategy:
+
+- counts sizes in the embedder's own tokens, never above its maximum input, so nothing is
+  silently truncated;
+- spans at most ``max_chars`` characters a chunk;
+- keeps exact character offsets (``text[c.start:c.end] == c.text``);
+- is deterministic;
+- has a fingerprint that goes into the version id.
+
+The strategies:
 
 - ``token_window``: fixed windows of ``chunk_size`` tokens, ``chunk_overlap`` shared.
 - ``recursive``: cut at blank lines, then line breaks, sentence ends, words; pack up to the budget.

@@ -1,9 +1,14 @@
 """Heading-aware chunking: sections stay together where they fit, and every chunk knows its
 heading path.
 
-Headings recognised: Markdown ATX (``## Title``) and setext (a one-line title underlined with
-``===`` or ``---``) outside fenced code blocks, and the WikiText form (``= Title =``,
-``= = Section = =``) used by Wikipedia dumps. The text before the first heading has no section.
+Headings recognised:
+
+- Markdown ATX (``## Title``), outside fenced code blocks;
+- Markdown setext (a one-line title underlined with ``===`` or ``---``), outside fenced code
+  blocks;
+- the WikiText form (``= Title =``, ``= = Section = =``) used by Wikipedia dumps.
+
+The text before the first heading has no section.
 """
 
 from __future__ import annotations
@@ -113,7 +118,7 @@ class MarkdownChunker:
     its own joins its first subsection's first chunk when they fit together.
 
     With ``heading_prefix``, the heading path and a blank line are put before the chunk's text
-    when it is embedded (the chunk's text and offsets stay those of the document); the prefix
+    when it is embedded. The chunk's text and offsets stay those of the document. The prefix
     counts against ``size`` and is cut to at most half of it. A chunk wider than ``max_chars``
     characters (of the document; the prefix is not counted) is cut into consecutive pieces that fit."""
 

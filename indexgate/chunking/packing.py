@@ -75,9 +75,10 @@ class TokenizedText:
                           section=section, embed_prefix=prefix)
 
 
-# A long document is tokenized this many characters at a time (cut at white space), so the
-# tokenizer's own per-call structures (ids, masks, offsets as Python lists: hundreds of bytes a
-# token) never hold more than one segment; only 16 bytes a token are kept for the whole text.
+# A long document is tokenized this many characters at a time, cut at white space. The
+# tokenizer's own per-call structures (ids, masks, offsets as Python lists) take hundreds of bytes
+# a token. So they never hold more than one segment. Only 16 bytes a token are kept for the whole
+# text.
 SEGMENT_CHARS = 1 << 16
 
 
@@ -85,11 +86,12 @@ _SPACES = " \n\t\r"
 
 
 def _segments(text: str, size: int, step: int | None) -> Iterator[tuple[int, int]]:
-    """Consecutive ``[lo, hi)`` covering ``text``, each at most ``size`` characters and, where
-    the text allows, ending just after white space (so no word is cut: a whitespace-splitting
-    tokenizer gives every segment the tokens it gives the whole text). A word too long for that
-    is cut ``step`` characters after its start (a multiple of it), where :func:`tokenize` would
-    cut it anyway."""
+    """Consecutive ``[lo, hi)`` covering ``text``, each at most ``size`` characters.
+
+    Where the text allows, each ends just after white space, so no word is cut. Then a
+    whitespace-splitting tokenizer gives every segment the tokens it gives the whole text. A word
+    too long for that is cut ``step`` characters after its start (a multiple of it). There
+    :func:`tokenize` would cut it anyway."""
     lo, n = 0, len(text)
     while lo < n:
         hi = min(lo + size, n)
@@ -108,10 +110,10 @@ def _segments(text: str, size: int, step: int | None) -> Iterator[tuple[int, int
 def tokenize(tokenizer, text: str, max_chars: int | None = None) -> TokenizedText:
     """``text`` with its tokens' spans, tokenized a segment at a time (:data:`SEGMENT_CHARS`).
 
-    A token wider than ``max_chars`` (one 'word' of a million characters is one unknown token to
-    a WordPiece tokenizer) is replaced by the tokens of its consecutive ``max_chars``-wide
-    pieces, each tokenized alone: no chunk then needs a token wider than its character limit,
-    and a chunk's token count is that of its pieces."""
+    A token wider than ``max_chars`` is replaced by the tokens of its consecutive
+    ``max_chars``-wide pieces, each tokenized alone. (One 'word' of a million characters is one
+    unknown token to a WordPiece tokenizer.) Then no chunk needs a token wider than its character
+    limit. A chunk's token count is that of its pieces."""
     starts, ends = [], []
     for lo, hi in _segments(text, SEGMENT_CHARS, max_chars):
         spans = tokenizer.offsets(text[lo:hi])
@@ -211,10 +213,10 @@ class Packer:
     """Greedy packing of structural pieces into chunks of at most ``budget`` tokens.
 
     ``levels`` lists the cut functions from coarsest to finest. A range that fits is one chunk.
-    Otherwise it is cut at the coarsest level that cuts it; consecutive pieces are packed
-    together while they fit, a piece too large on its own is cut at the next level (and at
-    token windows after the last). When a chunk is full, the next one starts with as many of its
-    trailing whole pieces as fit in ``overlap`` tokens (and leave room for the next piece).
+    Otherwise it is cut at the coarsest level that cuts it. Consecutive pieces are packed
+    together while they fit. A piece too large on its own is cut at the next level, and at token
+    windows after the last. When a chunk is full, the next one starts with as many of its
+    trailing whole pieces as fit in ``overlap`` tokens and leave room for the next piece.
     """
 
     def __init__(self, levels: Sequence[Cuts], budget: int, overlap: int = 0):

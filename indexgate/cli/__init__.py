@@ -1,8 +1,12 @@
 """The ``indexgate`` command: parses arguments, runs flows, prints results (``--json`` for scripts).
 
-Exit codes: 0 success (promoted, unchanged, done), 3 sync finished but the version was rejected
-or rolled back by the smoke check (the alias still serves the previous version) or no experiment
-configuration met the selection rule, 1 error, 2 bad usage.
+Exit codes:
+
+- 0: success (promoted, unchanged, done);
+- 3: the sync finished but the version was rejected or rolled back by the smoke check (the alias
+  still serves the previous version), or no experiment configuration met the selection rule;
+- 1: error;
+- 2: bad usage.
 
 The parts: :mod:`~indexgate.cli.parser` (arguments), :mod:`~indexgate.cli.commands` (what each
 subcommand does) and :mod:`~indexgate.cli.output` (what it prints).

@@ -34,8 +34,8 @@ class LifecycleConfig(BaseModel):
     # per alias holds across machines (docs/operations.md). Its slot is leased: a run killed while
     # holding it keeps the alias busy until the lease runs out (about a minute).
     prefect_limit: bool = True
-    # Seconds a sync waits for the quality worker's checks (or Data Docs) before killing it as hung
-    # and running them in its own process: a hung worker must not hold the alias for ever.
+    # Seconds a sync waits for the quality worker's checks (or Data Docs). Then it kills the worker
+    # as hung and runs them in its own process: a hung worker must not hold the alias for ever.
     quality_wait_s: float = Field(600.0, gt=0)
     # A first sync of an alias whose source holds no document is refused unless this (or
     # `indexgate sync --allow-empty`) allows an empty index to go live.

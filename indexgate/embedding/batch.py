@@ -1,12 +1,16 @@
 """Embed what the cache lacks, in batches that can run anywhere the model and the cache are.
 
-Embedding a version is split in two: :func:`plan_batches` reads the chunks table and the cache
-and cuts the distinct texts the cache lacks into :class:`EmbedBatch` es; :func:`embed_batch`
-embeds one batch into the cache. A batch carries its texts, so embedding it needs only the
-embedder and the embedding cache (no chunks table, no vector store, no state folder): the sync
-flow fans batches out as tasks, on Prefect's default thread pool or on Dask workers in other
-processes or machines (docs/scaling.md). :func:`embed_chunks` runs the same two steps in this
-process, one batch after another.
+Embedding a version is split in two:
+
+- :func:`plan_batches` reads the chunks table and the cache. It cuts the distinct texts the
+  cache lacks into :class:`EmbedBatch` es;
+- :func:`embed_batch` embeds one batch into the cache.
+
+A batch carries its texts. So embedding it needs only the embedder and the embedding cache: no
+chunks table, no vector store, no state folder. The sync flow fans batches out as tasks, on
+Prefect's default thread pool or on Dask workers in other processes or machines
+(docs/scaling.md). :func:`embed_chunks` runs the same two steps in this process, one batch after
+another.
 """
 
 from __future__ import annotations
@@ -46,9 +50,10 @@ class EmbedBatch:
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What embedding one batch did, and where: ``worker`` is ``host:pid`` of the process that
-    ran it, ``models_loaded`` how many times that process had loaded a model by then (set by the
-    caller that knows, else 0)."""
+    """What embedding one batch did, and where.
+
+    ``worker`` is ``host:pid`` of the process that ran it. ``models_loaded`` is how many times
+    that process had loaded a model by then. The caller that knows sets it, else it is 0."""
 
     index: int
     embedded: int              # texts sent to the model (fewer than planned if another build cached some)

@@ -18,16 +18,17 @@ from indexgate.hashing import sha256_file, stable_hash
 from indexgate.settings import EmbedderConfig
 
 log = logging.getLogger(__name__)
-# A Hugging Face fast tokenizer fails with "Already borrowed" when two threads use it at once
-# (sentence-transformers sets its padding and truncation per call), and syncs of different
-# aliases may run in threads of one process: the model and its tokenizer are used one call at a time
-# (the chunkers' tokenizer is a private copy with its own lock, see HFTokenizer).
+# A Hugging Face fast tokenizer fails with "Already borrowed" when two threads use it at once:
+# sentence-transformers sets its padding and truncation per call. Syncs of different aliases may
+# run in threads of one process. So the model and its tokenizer are used one call at a time. (The
+# chunkers' tokenizer is a private copy with its own lock, see HFTokenizer.)
 _MODEL_LOCK = threading.RLock()
 
-# Up to this many texts are embedded on one CPU thread: about as fast as two threads on an idle
-# machine (74 against 65 ms for one 178-token chunk here) and not slowed when another process holds
-# the other core (72 against 115 ms), as the quality worker and Prefect's server do while a sync
-# runs; an incremental sync embeds just a few chunks. The vectors are bit-identical either way.
+# Up to this many texts are embedded on one CPU thread. On an idle machine that is about as fast
+# as two threads: 74 against 65 ms for one 178-token chunk here. And it is not slowed when another
+# process holds the other core: 72 against 115 ms. The quality worker and Prefect's server do so
+# while a sync runs. An incremental sync embeds just a few chunks. The vectors are bit-identical
+# either way.
 ONE_THREAD_TEXTS = 4
 
 PACKAGED = "packaged:all-MiniLM-L6-v2"
@@ -64,8 +65,10 @@ def resolve_model(name: str) -> tuple[str, Path]:
 
 def check_model_folder(folder: Path) -> None:
     """A sentence-transformers model folder holds a configuration (``modules.json`` or
-    ``config.json``) and at least one weight file; anything else is refused by name, before
-    the model library sees it (it would fail with a traceback of its own)."""
+    ``config.json``) and at least one weight file.
+
+    Anything else is refused by name, before the model library sees it. (The library would fail
+    with a traceback of its own.)"""
     has_config = any((folder / n).is_file() for n in ("modules.json", "config.json"))
     has_weights = any(p.is_file() and p.suffix in _WEIGHT_SUFFIXES for p in folder.rglob("*"))
     if not (has_config and has_weights):
@@ -76,8 +79,8 @@ def check_model_folder(folder: Path) -> None:
 class HFTokenizer:
     """A Hugging Face fast tokenizer seen as character offsets.
 
-    Holds its own copy of the tokenizer, used under a lock: a fast tokenizer's padding and
-    truncation are state that the model's batch encoding sets on every call, so sharing one
+    Holds its own copy of the tokenizer, used under a lock. A fast tokenizer's padding and
+    truncation are state that the model's batch encoding sets on every call. So sharing one
     across threads could truncate a document here while a batch is embedded elsewhere."""
 
     def __init__(self, tokenizer, max_tokens: int, fingerprint: str):

@@ -1,10 +1,13 @@
 """Golden-set audit: labels that look wrong, so a broken golden set neither blocks nor passes a
 promotion unseen.
 
-A query is suspect when its evidence ranks nowhere in the top ``depth`` hits of the shadow nor
-of the live version (retrieval that finds nothing near a label in either index suggests the label,
-not the index, is wrong), or when an evidence span lies outside its document, or in a document
-the source does not hold (or that was quarantined).
+A query is suspect when:
+
+- its evidence ranks nowhere in the top ``depth`` hits of the shadow nor of the live version.
+  Retrieval that finds nothing near a label in either index suggests the label, not the index,
+  is wrong;
+- an evidence span lies outside its document;
+- an evidence span lies in a document the source does not hold, or that was quarantined.
 """
 
 from __future__ import annotations

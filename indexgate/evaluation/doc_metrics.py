@@ -19,9 +19,10 @@ def rank_documents(doc_ids: Iterable[str], k: int) -> list[str]:
 def ndcg(ranked: list[str], grades: Mapping[str, int], k: int) -> float:
     """nDCG@k with linear gain, as trec_eval's ``ndcg_cut`` (pytrec_eval, used by BEIR):
 
-    DCG@k = sum over ranks i = 1..k of g(d_i) / log2(i + 1), with g the grade (0 if unjudged,
-    negative grades count as 0); IDCG@k is the DCG@k of the judged documents sorted by grade,
-    highest first; nDCG@k = DCG@k / IDCG@k (0 when nothing is relevant).
+    - DCG@k = sum over ranks i = 1..k of g(d_i) / log2(i + 1). g is the grade: 0 if unjudged,
+      and negative grades count as 0.
+    - IDCG@k is the DCG@k of the judged documents sorted by grade, highest first.
+    - nDCG@k = DCG@k / IDCG@k (0 when nothing is relevant).
     """
     dcg = sum(max(grades.get(doc, 0), 0) / math.log2(rank + 1) for rank, doc in enumerate(ranked[:k], 1))
     ideal = sorted((g for g in grades.values() if g > 0), reverse=True)[:k]

@@ -161,12 +161,15 @@ def evaluate(store: VectorStore, name: str, embedder: Embedder, queries: list[Go
              spans: SpanIndex, depth: int | None = None, groups: tuple[str, ...] | None = None) -> EvalResult:
     """Score every query at k. Metrics are means over all queries (unscorable ones score 0).
 
-    Span-level queries give span_recall, span_precision, span_iou, mrr and ndcg over the top-k
-    chunks; document-level queries (graded ``relevant_docs``) give ndcg, recall and mrr over the
-    top-k documents, each ranked by its best chunk (see :mod:`indexgate.evaluation.doc_metrics`).
-    With ``depth`` (> k), each span-level query's row also gets ``rank``: the rank (from 1) of the
-    first hit within the top ``depth`` that overlaps its evidence, or None; metrics stay at k.
-    Each query is asked as its own ``groups``, else as ``groups`` (None: unfiltered)."""
+    - Span-level queries give span_recall, span_precision, span_iou, mrr and ndcg over the top-k
+      chunks.
+    - Document-level queries (graded ``relevant_docs``) give ndcg, recall and mrr over the top-k
+      documents. Each document is ranked by its best chunk (see
+      :mod:`indexgate.evaluation.doc_metrics`).
+
+    With ``depth`` (> k), each span-level query's row also gets ``rank``. That is the rank (from 1)
+    of the first hit within the top ``depth`` that overlaps its evidence, or None. Metrics stay at
+    k. Each query is asked as its own ``groups``, else as ``groups`` (None: unfiltered)."""
     if queries and queries[0].document_level:
         return _evaluate_documents(store, name, embedder, queries, k, spans, time.perf_counter(), groups)
     return evaluate_at(store, name, embedder, queries, [k], spans, depth=depth, groups=groups)[k]

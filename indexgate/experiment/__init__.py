@@ -1,9 +1,11 @@
-"""Chunking experiments: build many chunking configurations of one source side by side, each on
-a scratch index that no alias points at, score them on a golden set, and pick a winner by an
-explicit rule. Nothing here reads or moves an alias.
+"""Chunking experiments: build many chunking configurations of one source side by side.
 
-:mod:`.grid` reads the grid file, :mod:`.run` runs one configuration, :mod:`.report` writes the
-results table, the HTML page and the winner's config file.
+Each configuration is built on a scratch index that no alias points at. They are scored on a
+golden set, and a winner is picked by an explicit rule. Nothing here reads or moves an alias.
+
+- :mod:`.grid` reads the grid file;
+- :mod:`.run` runs one configuration;
+- :mod:`.report` writes the results table, the HTML page and the winner's config file.
 """
 
 from __future__ import annotations

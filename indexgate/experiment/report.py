@@ -1,6 +1,10 @@
-"""What a chunking experiment produces: the results table (Parquet), the selection of a winner by
-an explicit rule, a Markdown table, an HTML page (table and a plot of span recall against tokens
-retrieved, an inline SVG), and a config file for the winner usable with ``indexgate sync --config``.
+"""What a chunking experiment produces:
+
+- the results table (Parquet);
+- the selection of a winner by an explicit rule;
+- a Markdown table;
+- an HTML page: the table and a plot of span recall against tokens retrieved (an inline SVG);
+- a config file for the winner, usable with ``indexgate sync --config``.
 """
 
 from __future__ import annotations
@@ -200,9 +204,10 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def svg_plot(rows: list[dict], k: int, token_bound: float | None = None, width: int = 620, height: int = 380) -> str:
-    """Span recall (y) against mean tokens retrieved per query (x) at one k, one point per
-    configuration, coloured by strategy and labelled size/overlap; the winner is ringed, and a
-    selection rule's bound on tokens retrieved is a dashed line."""
+    """Span recall (y) against mean tokens retrieved per query (x) at one k.
+
+    There is one point per configuration, coloured by strategy and labelled size/overlap. The
+    winner is ringed. A selection rule's bound on tokens retrieved is a dashed line."""
     points = [r for r in rows if r["k"] == k and not r.get("error")]
     left, right, top, bottom = 56, 150, 20, 44
     if not points:

@@ -1,5 +1,8 @@
-"""One configuration of a chunking experiment: a scratch build (the steps of a sync, in a
-throw-away folder and collection that no alias points at) scored on the golden set at every k."""
+"""One configuration of a chunking experiment: a scratch build scored on the golden set at
+every k.
+
+The scratch build runs the steps of a sync in a throw-away folder and collection that no alias
+points at."""
 
 from __future__ import annotations
 
@@ -55,11 +58,15 @@ def run_configuration(settings: Settings, snap: Snapshot, source: str, golden: G
                       ks: list[int]) -> list[dict]:
     """Build ``chunking`` on a scratch index, score it at each k, drop the scratch index.
 
-    One row per k: the metrics, ``tokens_retrieved`` (mean over queries of the tokens of the
-    top-k chunks), the chunk count, mean chunk tokens, ``index_tokens`` (tokens of every chunk:
-    what embedding the corpus costs), what this run actually sent to the model (``embedded``,
-    ``tokens_embedded``, and the semantic chunker's ``sentences_embedded``; 0 when the cache had
-    it all) and the seconds each step took."""
+    One row per k, with:
+
+    - the metrics;
+    - ``tokens_retrieved``: mean over queries of the tokens of the top-k chunks;
+    - the chunk count and mean chunk tokens;
+    - ``index_tokens``: tokens of every chunk, which is what embedding the corpus costs;
+    - what this run actually sent to the model: ``embedded``, ``tokens_embedded``, and the
+      semantic chunker's ``sentences_embedded`` (0 when the cache had it all);
+    - the seconds each step took."""
     started = time.perf_counter()
     scratch = sync.scratch_settings(settings.model_copy(update={"chunking": chunking}))
     res = resources(scratch)

@@ -297,8 +297,8 @@ class Detector:
     find: Callable[[str, str], Iterator[tuple[int, int]]]
 
 
-# Order matters only where two detectors claim overlapping text: the earlier one in this tuple
-# wins a tie (a JWT is reported as a JWT, not as a bearer token or a high-entropy value).
+# Order matters only where two detectors claim overlapping text. Then the earlier one in this
+# tuple wins a tie. (A JWT is reported as a JWT, not as a bearer token or a high-entropy value.)
 DETECTORS: dict[str, Detector] = {
     d.name: d
     for d in (

@@ -28,8 +28,10 @@ class Redacted:
     """A redacted text and where its placeholders came from.
 
     Guarantees, for every ``0 <= a <= b <= len(text)`` with ``to_original(a, b) == (x, y)``:
-    text outside placeholders is the original text unchanged; a span that touches a
-    placeholder covers the whole original match; ``x <= y``.
+
+    - text outside placeholders is the original text unchanged;
+    - a span that touches a placeholder covers the whole original match;
+    - ``x <= y``.
     """
 
     text: str = field(repr=False)

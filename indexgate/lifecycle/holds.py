@@ -1,10 +1,10 @@
 """Operator decisions that hold: a version rolled back from stays withdrawn until released.
 
 ``indexgate rollback`` records the version it moved away from as withdrawn (``Event.withdrawn``
-in the alias history). A later sync whose inputs would build that same version again (same
-source content, chunker, embedder and parser: the same version id) is held before anything is
-built, with the command that releases it. A sync whose inputs changed builds another version
-and is not held.
+in the alias history). A later sync may have inputs that would build that same version again:
+the same source content, chunker, embedder and parser give the same version id. Such a sync is
+held before anything is built, with the command that releases it. A sync whose inputs changed
+builds another version and is not held.
 
 A hold ends when ``indexgate release`` records a ``release`` event for the version, or when an
 operator points the alias at the version again (``indexgate rollback --to``).

@@ -9,8 +9,8 @@ Two locks per alias, in ``<home>/aliases/<alias>/``:
   syncs of one alias never build, gate or collect at the same time. Syncs of different aliases
   hold different locks and run side by side.
 
-``flock`` locks belong to an open file description, so two threads of one process exclude each
-other as two processes do, and the kernel releases a lock when its holder dies (even by SIGKILL):
+``flock`` locks belong to an open file description. So two threads of one process exclude each
+other as two processes do. The kernel releases a lock when its holder dies, even by SIGKILL. So
 a crashed run never leaves an alias locked.
 """
 

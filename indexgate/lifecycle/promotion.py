@@ -1,14 +1,15 @@
 """Pointing an alias at a version: promotion and rollback.
 
 Guarantees:
-- the alias moves in one atomic store call (a pointer file renamed over the old one on Qdrant
-  Edge, one ``update_collection_aliases`` call on a server), so readers of the alias see the old
-  collection or the new one, never neither;
+
+- the alias moves in one atomic store call. On Qdrant Edge that is a pointer file renamed over
+  the old one. On a server it is one ``update_collection_aliases`` call. So readers of the alias
+  see the old collection or the new one, never neither;
 - under a per-alias lock, the alias is first checked to still point where the caller's gates
-  compared against: if another run moved it meanwhile, nothing is changed (AliasConflict);
-- only a collection that is ready to serve (sealed on Edge, green on a server) is promoted, and never a version its
-  gates rejected;
-- the alias is read back after the call; the manifests and the alias history record the move.
+  compared against. If another run moved it meanwhile, nothing is changed (AliasConflict);
+- only a collection that is ready to serve is promoted: sealed on Edge, green on a server;
+- a version its gates rejected is never promoted;
+- the alias is read back after the call. The manifests and the alias history record the move.
 
 A process killed between the alias call and the records leaves the alias moved but unrecorded:
 :func:`indexgate.lifecycle.recovery.reconcile` finishes the records at the start of the next sync.
@@ -89,9 +90,11 @@ def promote(store: VectorStore, registry: Registry, alias: str, version: str, ex
 
 
 def previous_version(store: VectorStore, registry: Registry, alias: str, current: str | None) -> str | None:
-    """The version promoted before the current one (stepping back through promotions, so two
-    rollbacks go two releases back), skipping versions whose collection no longer exists and
-    versions rejected after their promotion (a failed smoke check)."""
+    """The version promoted before the current one.
+
+    It steps back through promotions, so two rollbacks go two releases back. It skips versions
+    whose collection no longer exists. It also skips versions rejected after their promotion (a
+    failed smoke check)."""
     promoted = [e.to_version for e in registry.history(alias) if e.action == "promote"]
     if current in promoted:
         promoted = promoted[: len(promoted) - 1 - promoted[::-1].index(current)]
@@ -126,9 +129,11 @@ def rollback(store: VectorStore, registry: Registry, alias: str, to: str | None 
 
 def revert(store: VectorStore, registry: Registry, alias: str, failed: str, to: str | None, by: str,
            reason: str) -> Event:
-    """Undo the promotion of ``failed``: point the alias back at ``to``, or, when ``failed`` was
-    the first version the alias ever served, remove the alias (serving nothing is safer than
-    serving a version that failed its check). Only if the alias still serves ``failed``."""
+    """Undo the promotion of ``failed``, only if the alias still serves ``failed``.
+
+    The alias is pointed back at ``to``. When ``failed`` was the first version the alias ever
+    served, the alias is removed instead: serving nothing is safer than serving a version that
+    failed its check."""
     if to is not None:
         return _move(store, registry, alias, to, failed, "rollback", by, reason)
     with alias_lock(registry, alias):

@@ -1,25 +1,28 @@
 """Start-up reconciliation of the manifests with the store, for runs that died (SIGKILL, power
 loss) where no clean-up hook could run.
 
-The caller holds the alias's sync lock (:func:`indexgate.lifecycle.locking.sync_lock`), so no other build
-of the alias is running: every manifest still in state ``building`` belongs to a run that is gone.
-:func:`reconcile`
+The caller holds the alias's sync lock (:func:`indexgate.lifecycle.locking.sync_lock`). So no
+other build of the alias is running, and every manifest still in state ``building`` belongs to
+a run that is gone. :func:`reconcile` does three things.
 
-- finishes the records of an alias move whose process died between the alias call and the
-  records (the alias serves a version whose manifest is not ``live``), then smoke-checks a version
-  recovered this way and moves the alias back if it fails (the dead run never checked it);
-- drops orphan collections: ``<alias>__<version>`` with no manifest that this installation
-  created (its id, :attr:`indexgate.lifecycle.registry.Registry.installation_id`, is recorded in the
-  collection); never the alias's target, never another installation's (a shared server);
-- checks the shadow of every unfinished build against its chunks table (vector size, point ids
-  read back are a subset of the expected ones, exact count equals the ids read back) and drops a
-  shadow that does not match, so a resumed build never trusts a damaged collection. A matching
-  shadow is kept: the rerun upserts only the points it lacks.
+- It finishes the records of an alias move whose process died between the alias call and the
+  records. (The alias then serves a version whose manifest is not ``live``.) It smoke-checks a
+  version recovered this way, since the dead run never checked it. It moves the alias back if
+  the check fails.
+- It drops orphan collections: a ``<alias>__<version>`` with no manifest that this installation
+  created. The installation's id (:attr:`indexgate.lifecycle.registry.Registry.installation_id`)
+  is recorded in the collection. It never drops the alias's target, nor another installation's
+  collection (on a shared server).
+- It checks the shadow of every unfinished build against its chunks table. The vector size must
+  match. The point ids read back must be a subset of the expected ones. The exact count must
+  equal the number of ids read back. A shadow that does not match is dropped, so a resumed build
+  never trusts a damaged collection. A matching shadow is kept: the rerun upserts only the points
+  it lacks.
 
 Unfinished builds whose inputs never come back are removed later by :func:`indexgate.lifecycle.retention.gc`.
 
 The embedded store writes an alias as one fsynced file renamed over the old one
-(:mod:`indexgate.store.edge`), so a crash leaves the old target or the new one.
+(:mod:`indexgate.store.edge`). So a crash leaves the old target or the new one.
 """
 
 from __future__ import annotations
@@ -55,8 +58,11 @@ def expected_ids(chunks: Path) -> set[str]:
 
 
 def verify_shadow(store: VectorStore, collection: str, expected: set[str], dimension: int) -> ShadowCheck:
-    """Read the shadow back and check it can be resumed: right vector size, no point that the
-    chunks table does not hold, and an exact count equal to the ids read back."""
+    """Read the shadow back and check it can be resumed:
+
+    - the vector size is right;
+    - every point it holds is one the chunks table holds;
+    - the exact count equals the number of ids read back."""
     size = store.vector_size(collection)
     if size != dimension:
         return ShadowCheck(False, frozenset(), f"vector size {size}, expected {dimension}")

@@ -66,7 +66,7 @@ class Manifest(BaseModel):
     parser_version: int | None = None
     counts: dict[str, int] = {}
     # The source against the version live when this one was planned (``base``): added, changed,
-    # unchanged and deleted documents, and how many documents and chunks were carried from the
+    # unchanged and deleted documents. Also how many documents and chunks were carried from the
     # base's tables instead of being parsed and chunked again.
     changes: dict[str, Any] = {}
     embedding: dict[str, Any] = {}

@@ -1,10 +1,11 @@
-"""What a full reindex did, read back from the manifests: the evidence that the new version was
-chunked and embedded for its own fingerprints, and how the regression gate compared it with the
-version that was live.
+"""What a full reindex did, read back from the manifests.
 
-The rebuild itself is the sync pipeline (snapshot -> shadow -> gates -> promote) run with other
-chunking or embedder settings; a different fingerprint gives a different version id, so nothing of
-the live version's chunks (other chunker) or vectors (other embedder) can be reused for it.
+It gives the evidence that the new version was chunked and embedded for its own fingerprints. It
+also says how the regression gate compared it with the version that was live.
+
+The rebuild itself is the sync pipeline (snapshot -> shadow -> gates -> promote), run with other
+chunking or embedder settings. A different fingerprint gives a different version id. So nothing
+of the live version's chunks (other chunker) or vectors (other embedder) can be reused for it.
 """
 
 from __future__ import annotations

@@ -1,17 +1,22 @@
 """Which versions of an alias are kept, and garbage collection of the others.
 
-Kept: the live version (what the alias points at, read from the store), the rollback target
-(:func:`indexgate.lifecycle.promotion.previous_version`), the last ``lifecycle.keep_promoted`` promoted
-versions besides the live one, the versions the caller names (the current run's), and rejected
-versions when ``lifecycle.keep_rejected`` is set. Everything else, including unfinished builds
-of dead runs and orphan collections this installation created, is removed: its collection, its manifest and its work files.
-A rejected version the caller names keeps its manifest (the report of why it was rejected) but
-loses its collection unless ``keep_rejected`` is set. The alias history is never truncated, and
-the embedding cache is shared by all versions and never collected here.
+Kept:
 
-The live collection and the rollback target are never removed: both are read under the alias
-lock, which every alias move takes, and the alias's own target is checked once more by name
-before any drop (dropping a collection also deletes the aliases pointing at it).
+- the live version: what the alias points at, read from the store;
+- the rollback target (:func:`indexgate.lifecycle.promotion.previous_version`);
+- the last ``lifecycle.keep_promoted`` promoted versions besides the live one;
+- the versions the caller names (the current run's);
+- rejected versions, when ``lifecycle.keep_rejected`` is set.
+
+Everything else is removed: its collection, its manifest and its work files. That includes
+unfinished builds of dead runs and orphan collections this installation created. A rejected
+version the caller names keeps its manifest, the report of why it was rejected. It loses its
+collection unless ``keep_rejected`` is set. The alias history is never truncated. The embedding
+cache is shared by all versions and never collected here.
+
+The live collection and the rollback target are never removed. Both are read under the alias
+lock, which every alias move takes. And the alias's own target is checked once more by name
+before any drop. (Dropping a collection also deletes the aliases pointing at it.)
 """
 
 from __future__ import annotations
@@ -106,9 +111,11 @@ def discard_rejected_shadow(res: Resources, alias: str, version: str) -> bool:
 
 
 def gc(res: Resources, alias: str, keep: Iterable[str] = ()) -> Collected:
-    """Remove every version of ``alias`` that is not retained (see the module docstring), then
-    compact the embedding cache (:meth:`~indexgate.embedding.cache.EmbeddingCache.compact`: the
-    same vectors in fewer files; safe beside other builds, so outside the alias lock).
+    """Remove every version of ``alias`` that is not retained (see the module docstring).
+
+    Then compact the embedding cache (:meth:`~indexgate.embedding.cache.EmbeddingCache.compact`):
+    the same vectors in fewer files. That is safe beside other builds, so it runs outside the
+    alias lock.
 
     The caller holds the alias's sync lock (or knows no build of the alias runs), so an
     unfinished build found here belongs to a dead run. Idempotent."""

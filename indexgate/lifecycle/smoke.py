@@ -1,11 +1,15 @@
 """The smoke check right after a promotion, and the automatic rollback when it fails.
 
-Gates judge the shadow collection by its own name; the smoke check asks the question an
-application asks, through the alias: a few golden queries (or, without a golden set, a few chunk
-texts of the version, searched by their own vectors) must return hits, every hit must come from
-the version just promoted, and a chunk searched by its own vector must be its own top hit. If not, the
-alias goes back to the version it served before (or is removed, if it served none) and the
-version is marked rejected.
+Gates judge the shadow collection by its own name. The smoke check asks the question an
+application asks, through the alias. It runs a few golden queries. Without a golden set, it
+searches a few chunk texts of the version by their own vectors. It requires that:
+
+- every query returns hits;
+- every hit comes from the version just promoted;
+- a chunk searched by its own vector is its own top hit.
+
+If not, the alias goes back to the version it served before (or is removed, if it served none).
+The version is marked rejected.
 """
 
 from __future__ import annotations
@@ -57,9 +61,13 @@ def _sample_chunks(chunks: Path, n: int) -> list[dict]:
 
 
 def check(res: Resources, alias: str, version: str, golden: str | None = None) -> SmokeResult:
-    """Query ``alias`` as an application would and check that ``version`` answers. Every query
-    is filtered by groups, as an application's are: a golden query by its own (else the default
-    caller's), a sampled chunk by its document's (unfiltered only for a document no group reads)."""
+    """Query ``alias`` as an application would and check that ``version`` answers.
+
+    Every query is filtered by groups, as an application's are:
+
+    - a golden query by its own groups, else the default caller's;
+    - a sampled chunk by its document's groups. It is unfiltered only for a document no group
+      reads."""
     n, k = res.settings.lifecycle.smoke_queries, res.settings.gates.k
     expected_texts: list[str | None]
     chunks = res.registry.version_dir(alias, version) / "chunks.parquet"

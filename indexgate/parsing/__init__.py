@@ -21,9 +21,9 @@ from indexgate.parsing.text import parse_text
 
 __all__ = ["PARSERS", "PARSER_VERSION", "Parsed", "page_at", "parse", "supported"]
 
-# Bump whenever a parser can give a different text for the same bytes: the parser version is
-# part of the version id, and an incremental sync carries the parsed text of unchanged documents
-# from the live version only while it is equal.
+# Bump whenever a parser can give a different text for the same bytes. The parser version is part
+# of the version id. And an incremental sync carries the parsed text of unchanged documents from
+# the live version only while it is equal.
 PARSER_VERSION = 2
 
 PARSERS: dict[str, Callable[[bytes], Parsed]] = {

@@ -44,9 +44,11 @@ class ParseResult:
 
 def read_verified(source: Source, obj: SourceObject, spool: Spool | None = None) -> bytes:
     """The bytes of ``obj`` exactly as the snapshot hashed them: from the spool when it holds
-    them, else from the source. Raises ParseError (kind ``changed``) when the source now holds
-    other bytes: the version id promises the snapshot's content, so different content is never
-    parsed into it (the next sync takes the new content)."""
+    them, else from the source.
+
+    Raises ParseError (kind ``changed``) when the source now holds other bytes. The version id
+    promises the snapshot's content, so different content is never parsed into it. The next sync
+    takes the new content."""
     data = spool.get(obj.content_hash) if spool is not None else None
     if data is None or sha256_bytes(data) != obj.content_hash:
         data = source.read(obj.doc_id)
@@ -61,19 +63,22 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
                    guardrails: GuardrailsPolicy | None = None) -> ParseResult:
     """Write ``out`` (Parquet, one row per parsed document, snapshot order).
 
-    Every object is either a row or a quarantine entry with its reason, nothing is dropped
-    silently: the snapshot's refusals (unsafe paths, files over the size limit, access denied)
-    come first, then every file that cannot be read or parsed. Parsing runs in a worker process
-    under the time and memory limits of ``limits``; the run goes on past any bad file. A document
+    Every object is either a row or a quarantine entry with its reason. Nothing is dropped
+    silently. The snapshot's refusals come first: unsafe paths, files over the size limit, access
+    denied. Then come the files that cannot be read or parsed. Parsing runs in a worker process
+    under the time and memory limits of ``limits``. The run goes on past any bad file. A document
     whose text is longer than ``max_chars`` characters is quarantined (kind ``too_large``) before
-    its text is kept: one oversized file costs itself, never the version, and nothing downstream
+    its text is kept. So one oversized file costs itself, never the version. Nothing downstream
     (chunking, embedding) ever holds it.
 
-    With ``guardrails``, each text is guarded before it is kept (docs/guardrails.md): findings of
-    ``redact`` detectors are replaced by placeholders (the row's ``redactions`` map them to the
-    original offsets, ``pages`` are mapped into the redacted text); a document with a ``block``
-    finding is quarantined (kind ``guardrail``, the reason names the detectors and counts). The
-    original text is never written.
+    With ``guardrails``, each text is guarded before it is kept (docs/guardrails.md):
+
+    - findings of ``redact`` detectors are replaced by placeholders. The row's ``redactions`` map
+      them to the original offsets. Its ``pages`` are mapped into the redacted text;
+    - a document with a ``block`` finding is quarantined (kind ``guardrail``). The reason names
+      the detectors and counts.
+
+    The original text is never written.
     """
     result = ParseResult(quarantined=list(snapshot.refused))
 

@@ -2,11 +2,16 @@
 
 Beautiful Soup (with lxml) builds the tree; the rules here decide what is text. The root is the
 page's ``<main>`` (or ``role="main"``, or its only ``<article>``), else ``<body>``. Dropped
-everywhere under it: scripts, styles, templates, embedded objects, forms, ``<nav>``, ``<header>``,
-``<footer>`` (of the page; an article's own header stays), ``<aside>``, elements with a navigation/banner/footer/search role, and hidden ones.
-Block elements become paragraphs separated by a blank line, headings are written as Markdown
-(``## Title``), list items as ``- item``, table rows as ``cell | cell``; ``<pre>`` keeps its
-whitespace, elsewhere runs of whitespace become one space.
+everywhere under it:
+
+- scripts, styles, templates, embedded objects and forms;
+- ``<nav>``, ``<header>``, ``<footer>`` of the page (an article's own header stays), ``<aside>``;
+- elements with a navigation/banner/footer/search role;
+- hidden elements.
+
+Block elements become paragraphs separated by a blank line. Headings are written as Markdown
+(``## Title``), list items as ``- item``, table rows as ``cell | cell``. ``<pre>`` keeps its
+whitespace. Elsewhere, runs of whitespace become one space.
 """
 
 from __future__ import annotations

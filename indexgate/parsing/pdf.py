@@ -1,10 +1,11 @@
 """PDF: the text layer of every page (pypdf), with the offset where each page starts.
 
 Pages are joined by a blank line. A page without text (a scanned image) adds nothing but still
-gets its start offset, so page numbers stay those of the file. A file with no text on any page
-is refused (``no_text``: it needs OCR, which IndexGate does not do); a file pypdf cannot read is
-refused as ``corrupt``, an encrypted one that does not open with an empty password as
-``encrypted``.
+gets its start offset, so page numbers stay those of the file. Refused files:
+
+- a file with no text on any page (``no_text``): it needs OCR, which IndexGate does not do;
+- a file pypdf cannot read (``corrupt``);
+- an encrypted file that does not open with an empty password (``encrypted``).
 """
 
 from __future__ import annotations

@@ -3,14 +3,14 @@
 Decoding, in order (the first that applies wins):
 
 1. a byte-order mark: UTF-8, UTF-16 LE/BE or UTF-32 LE/BE (the mark is dropped);
-2. binary content is refused: a known binary signature (PDF, ZIP/DOCX, images, executables,
-   compressed data) or NUL bytes (UTF-16 without a BOM is treated as binary: it cannot be told
-   from binary data reliably);
+2. binary content is refused. That is a known binary signature (PDF, ZIP/DOCX, images,
+   executables, compressed data) or NUL bytes. UTF-16 without a BOM is treated as binary: it
+   cannot be told from binary data reliably;
 3. strict UTF-8;
-4. bytes that are mostly valid UTF-8 with some invalid sequences are refused as undecodable
-   (a damaged UTF-8 file: guessing a legacy encoding would silently produce mojibake);
-5. Windows-1252 (a superset of the printable Latin-1 range, by far the most common legacy
-   encoding of Western text), when charset-normalizer finds the result free of mess;
+4. bytes that are mostly valid UTF-8 with some invalid sequences are refused as undecodable.
+   Such a file is damaged UTF-8: guessing a legacy encoding would silently produce mojibake;
+5. Windows-1252, when charset-normalizer finds the result free of mess. It is a superset of the
+   printable Latin-1 range, and by far the most common legacy encoding of Western text;
 6. the single-byte encoding charset-normalizer finds most plausible (Cyrillic, Greek,
    Central European...);
 7. otherwise the bytes are refused as undecodable.

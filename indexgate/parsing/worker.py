@@ -1,13 +1,17 @@
 """Parse files in a child process under a hard per-file time limit and memory limit.
 
 PDF and Office parsers have known hangs and memory blow-ups on crafted files. Every file is
-parsed in one long-lived worker process (started once, reused for every file, so the parser
-libraries are imported once): the worker caps its own address space (``RLIMIT_AS``) before its
-first file, and the parent waits at most ``timeout_s`` for each answer. A file that runs out of
-time gets the worker killed and replaced; one that runs out of memory makes the worker answer so
-and exit (its heap is suspect) and it is replaced; a worker that dies (segfault in a C
-extension) is replaced. Each of these quarantines that one file with a specific reason and kind
-(``timeout``, ``memory``, ``crashed``); the next file gets a fresh worker.
+parsed in one long-lived worker process. It is started once and reused for every file, so the
+parser libraries are imported once. The worker caps its own address space (``RLIMIT_AS``) before
+its first file. The parent waits at most ``timeout_s`` for each answer.
+
+- A file that runs out of time gets the worker killed and replaced.
+- A file that runs out of memory makes the worker answer so and exit, since its heap is suspect.
+  The worker is replaced.
+- A worker that dies (segfault in a C extension) is replaced.
+
+Each of these quarantines that one file with a specific reason and kind (``timeout``,
+``memory``, ``crashed``). The next file gets a fresh worker.
 
 The worker is started with ``spawn``, never ``fork`` (:mod:`indexgate.child`).
 """
@@ -199,9 +203,9 @@ _SHARED_LOCK = threading.Lock()
 def shared_parser(limits: ParsingConfig | None = None) -> Iterator[ParserProcess]:
     """The process's parser worker for these limits, held exclusively inside the block.
 
-    Started on first use and kept for the life of the process, like the embedding model, so an
-    incremental sync that parses one file does not pay the worker's start-up (about a second);
-    threads parsing at the same time take turns. Closed when the interpreter exits.
+    Started on first use and kept for the life of the process, like the embedding model. So an
+    incremental sync that parses one file does not pay the worker's start-up (about a second).
+    Threads parsing at the same time take turns. Closed when the interpreter exits.
     """
     limits = limits or ParsingConfig()
     with _SHARED_LOCK:

@@ -71,12 +71,15 @@ def start_validation(documents: Path, chunks: Path, cache: EmbeddingCache, *, su
 def validate_version(documents: Path, chunks: Path, cache: EmbeddingCache, *, wait_docs: bool = True,
                      timeout: float = worker.WAIT_S, **job) -> QualityResult:
     """Run the documents, chunks and embeddings suites on one version's tables, in the quality
-    worker (see :class:`~indexgate.quality.job.QualityJob` for the keyword arguments), or collect
-    them when :func:`start_validation` started them with the same arguments.
+    worker.
 
-    Returns once the checks are known: from the worker within ``timeout`` seconds, else (the
-    worker is then killed) run in this process. With ``wait_docs`` false, the Data Docs may still be being
-    written by the worker: :func:`wait_data_docs` with the same ``folder`` waits for them."""
+    See :class:`~indexgate.quality.job.QualityJob` for the keyword arguments. When
+    :func:`start_validation` started the suites with the same arguments, this collects them.
+
+    Returns once the checks are known: from the worker within ``timeout`` seconds. Else the
+    worker is killed and the checks run in this process. With ``wait_docs`` false, the worker
+    may still be writing the Data Docs. :func:`wait_data_docs` with the same ``folder`` waits
+    for them."""
     started = time.perf_counter()
     spec = quality_job(documents, chunks, cache, **job)
     checks, seconds = worker.validate(spec, cache, timeout)

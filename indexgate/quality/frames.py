@@ -19,9 +19,13 @@ from indexgate.parsing.corpus import iter_documents
 
 
 def documents_frame(documents: Path) -> pd.DataFrame:
-    """One row per parsed document: ``doc_id``, ``mime``, ``extension`` (the id's suffix; for an id
-    without one, such as a BEIR record's, its mime type, which then chose the parser), ``chars``
-    (length of the text) and ``stripped_chars`` (length without surrounding white space)."""
+    """One row per parsed document, with these columns:
+
+    - ``doc_id`` and ``mime``;
+    - ``extension``: the id's suffix. An id without one, such as a BEIR record's, gets its mime
+      type, which then chose the parser;
+    - ``chars``: the length of the text;
+    - ``stripped_chars``: the length without surrounding white space."""
     rows = [{"doc_id": d["doc_id"], "mime": d["mime"],
              "extension": PurePosixPath(d["doc_id"]).suffix.lower() or d["mime"],
              "chars": len(d["text"]), "stripped_chars": len(d["text"].strip())}
@@ -33,8 +37,8 @@ class DocumentTexts:
     """Texts of a documents table by id, read in table order.
 
     Chunks tables are written in document order, so walking both together holds one document
-    at a time. A chunk that refers back to an earlier document (or out of order) is served by a
-    filtered read of that one document instead, so the answer is right in any order."""
+    at a time. A chunk may refer back to an earlier document, or come out of order. It is then
+    served by a filtered read of that one document. So the answer is right in any order."""
 
     def __init__(self, documents: Path):
         self.path = documents
@@ -61,8 +65,10 @@ class DocumentTexts:
 
 def chunks_frame(documents: Path, chunks: Path, batch: int = 1024) -> pd.DataFrame:
     """One row per chunk: ids, ``n_tokens``, ``stripped_chars``, ``text_hash``, and two checks
-    against the document: ``offsets_inside`` (0 <= start < end <= len(document)) and
-    ``slice_matches`` (``text == document[start:end]``; false when the document is unknown)."""
+    against the document:
+
+    - ``offsets_inside``: 0 <= start < end <= len(document);
+    - ``slice_matches``: ``text == document[start:end]``, false when the document is unknown."""
     texts = DocumentTexts(documents)
     rows = []
     for part in iter_chunk_batches(chunks, batch=batch,
@@ -80,10 +86,15 @@ def chunks_frame(documents: Path, chunks: Path, batch: int = 1024) -> pd.DataFra
 
 def embeddings_frame(chunks: Path, cache: EmbeddingCache, sample: int, seed: int = 0,
                      batch: int = 1024) -> pd.DataFrame:
-    """One row per chunk, from the vectors the embedding cache holds for its text: ``dimension``
-    (0 when there is no vector), ``finite``, ``norm``, and ``sample_mean_cosine``: for a fixed
-    random sample of distinct texts, each one's mean cosine to the other sampled vectors (NaN
-    outside the sample), so the column's mean is the sample's mean pairwise cosine."""
+    """One row per chunk, from the vectors the embedding cache holds for its text.
+
+    The columns:
+
+    - ``dimension``: 0 when there is no vector;
+    - ``finite`` and ``norm``;
+    - ``sample_mean_cosine``: for a fixed random sample of distinct texts, each one's mean cosine
+      to the other sampled vectors. It is NaN outside the sample. So the column's mean is the
+      sample's mean pairwise cosine."""
     total = pq.ParquetFile(chunks).metadata.num_rows
     chosen = set(np.random.default_rng(seed).choice(total, size=min(sample, total), replace=False).tolist())
     rows, sampled, seen, index = [], {}, set(), 0

@@ -1,13 +1,14 @@
 """Great Expectations behind one class: validate data frames with suites, then write Data Docs.
 
-The only module of IndexGate that imports Great Expectations (1.x): the rest of the library
-sees :class:`Check` results. The suites run in an ephemeral (in-memory) data context, and each
-run's Data Docs site is written under ``<folder>/gx/uncommitted/data_docs/local_site`` (the
-version's work folder), so the Data Docs stay beside the data they describe. In memory, because
-a file context rewrites its YAML project file for every data source, asset, suite and validation
-definition added (0.62-0.87 s against 0.56-0.76 s per version in memory, Data Docs included, on
-the development machine), and nothing reads that project back: the checks go to the manifest,
-the results to the Data Docs.
+The only module of IndexGate that imports Great Expectations (1.x). The rest of the library sees
+:class:`Check` results. The suites run in an ephemeral (in-memory) data context. Each run's Data
+Docs site is written under ``<folder>/gx/uncommitted/data_docs/local_site``, in the version's
+work folder. So the Data Docs stay beside the data they describe.
+
+Why in memory: a file context rewrites its YAML project file for every data source, asset, suite
+and validation definition added. That took 0.62-0.87 s per version, against 0.56-0.76 s in
+memory, Data Docs included, on the development machine. And nothing reads that project back:
+the checks go to the manifest, the results to the Data Docs.
 """
 
 from __future__ import annotations
@@ -84,10 +85,10 @@ def _template_cache(directory: Path | None):
     """Jinja's bytecode cache for the Data Docs templates: in memory for the life of the process,
     and in ``directory`` (best effort) for the next process.
 
-    GX builds a new Jinja environment for every page it renders, so every page compiled its
-    templates from source again, about three quarters of the rendering: a version's Data Docs
+    GX builds a new Jinja environment for every page it renders. So every page compiled its
+    templates from source again, about three quarters of the rendering. A version's Data Docs
     took 0.23-0.30 s, and 0.06-0.08 s with compiled templates, on the development machine. Jinja
-    keys compiled code by template name and a checksum of its source, and checks its own version
+    keys compiled code by template name and a checksum of its source. It checks its own version
     and Python's on loading, so a stale entry is compiled afresh, never used. A cache that cannot
     be written is only slower."""
     import jinja2
@@ -148,20 +149,22 @@ def _build_configuration_once() -> None:
     """Make GX build an expectation's configuration once per kwargs lookup, not once per key.
 
     GX 1.x's ``Expectation.configuration`` is a property that builds a new
-    ``ExpectationConfiguration`` on every read: a pydantic ``dict()`` of every field, a regular
-    expression over the class name and a JSON check of every value. Its kwargs lookups
-    (``_get_runtime_kwargs`` and the three it calls) read it again for every key they look up
-    (eleven builds for one lookup of ``ExpectColumnValuesToBeBetween``), and a suite makes
-    several lookups per metric of every expectation: 29% of the suites' validation time in a
-    pyinstrument profile. Without them the three suites of a 100-document version took 140-230 ms
-    instead of 240-380 ms (13 runs with, 8 without, on the same tables).
+    ``ExpectationConfiguration`` on every read. Each build costs a pydantic ``dict()`` of every
+    field, a regular expression over the class name and a JSON check of every value. Its kwargs
+    lookups (``_get_runtime_kwargs`` and the three it calls) read it again for every key they
+    look up.
+    That is eleven builds for one lookup of ``ExpectColumnValuesToBeBetween``. A suite makes
+    several lookups per metric of every expectation. Together they took 29% of the suites'
+    validation time in a pyinstrument profile. Without them the three suites of a 100-document
+    version took 140-230 ms instead of 240-380 ms (13 runs with, 8 without, on the same tables).
 
     Here, while one of those lookups runs on an expectation, every read of that expectation's
-    ``configuration`` inside it (nested lookups included) gets the one configuration built when
-    the lookup began; outside a lookup a read builds a new one, as before. The lookups only read
-    the expectation, so what they return is what GX returns (``tests/unit/quality/test_gx.py``
-    compares them). The class-name conversion is cached (a pure function of the name). Applied
-    once per process; a GX without these members is left as it is."""
+    ``configuration`` inside it gets the one configuration built when the lookup began. That
+    includes nested lookups. Outside a lookup, a read builds a new one, as before. The lookups
+    only read the expectation, so what they return is what GX returns
+    (``tests/unit/quality/test_gx.py`` compares them). The class-name conversion is cached (a
+    pure function of the name). Applied once per process. A GX without these members is left as
+    it is."""
     from great_expectations.expectations import expectation as module
 
     cls = getattr(module, "Expectation", None)
@@ -200,16 +203,18 @@ def _build_configuration_once() -> None:
 
 
 class _Context:
-    """An ephemeral (in-memory) GX data context holding IndexGate's data source, one asset and
+    """An ephemeral (in-memory) GX data context. It holds IndexGate's data source, one asset and
     batch definition per suite name, and each suite's expectation suite and validation definition.
 
-    Building these is a large part of GX's time (it serialises its whole project config again for
-    every asset and batch definition added, and every suite and definition too): validating a
-    version's three suites took 0.26-0.46 s in a new context and 0.19-0.26 s in a reused one on
-    the development machine. So a context is reused, run after run, through
-    :func:`_take` and :func:`_give_back`: a run clears the validation results of the run before
-    (its Data Docs list only its own), and a suite whose expectations differ from the last run's
-    (other thresholds, an empty table) is replaced before it is validated."""
+    Building these is a large part of GX's time. GX serialises its whole project config again for
+    every asset and batch definition added, and for every suite and definition too. Validating a
+    version's three suites took 0.26-0.46 s in a new context, and 0.19-0.26 s in a reused one, on
+    the development machine. So a context is reused, run after run, through :func:`_take` and
+    :func:`_give_back`:
+
+    - a run clears the validation results of the run before, so its Data Docs list only its own;
+    - a suite whose expectations differ from the last run's (other thresholds, an empty table) is
+      replaced before it is validated."""
 
     def __init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage statistics, no network

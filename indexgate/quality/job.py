@@ -1,9 +1,13 @@
 """One version's data-quality job: what the suites need, as plain values, and the code that runs it.
 
-A :class:`QualityJob` crosses to the quality worker process (:mod:`indexgate.quality.worker`), so
-it holds paths and settings, never open objects. Its three suites can be validated one at a time
-(:class:`VersionValidation`), each as soon as its table is final, or all at once (:func:`run`);
-either way the same code computes the same tables from the same files.
+A :class:`QualityJob` crosses to the quality worker process (:mod:`indexgate.quality.worker`).
+So it holds paths and settings, never open objects. Its three suites can be validated in two
+ways:
+
+- one at a time (:class:`VersionValidation`), each as soon as its table is final;
+- all at once (:func:`run`).
+
+Either way, the same code computes the same tables from the same files.
 """
 
 from __future__ import annotations

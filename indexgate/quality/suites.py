@@ -1,10 +1,15 @@
 """The data-quality suites, defined in code: what each expectation checks and its threshold.
 
-A suite is plain data (expectation class name and arguments, in Great Expectations' own
-vocabulary), so this module does not import Great Expectations; :mod:`indexgate.quality.gx`
-turns it into GX objects. Checks that GX has no built-in for (a chunk's offsets lie inside its
-document, ``text == document[start:end]``, mean pairwise cosine of a sample) are computed as
-columns by :mod:`indexgate.quality.frames` and expected here like any other column.
+A suite is plain data: expectation class name and arguments, in Great Expectations' own
+vocabulary. So this module does not import Great Expectations. :mod:`indexgate.quality.gx`
+turns it into GX objects. Some checks have no GX built-in:
+
+- a chunk's offsets lie inside its document;
+- ``text == document[start:end]``;
+- the mean pairwise cosine of a sample.
+
+:mod:`indexgate.quality.frames` computes these as columns. They are expected here like any
+other column.
 """
 
 from __future__ import annotations

@@ -1,31 +1,42 @@
 """Great Expectations in a process of its own, beside the sync.
 
-GX costs a sync three things that do not shrink with the size of a change: importing it (seconds,
-once per process), resolving each expectation (tens of milliseconds each) and rendering the Data
-Docs. One long-lived child process does all three, so the sync's own process goes on meanwhile,
-on the other core: the worker starts when a build is planned and imports GX while the sync
-parses; each suite is validated as soon as its table is final (documents after parsing, chunks
-after chunking, embeddings after embedding), while the sync goes on to the next step; the Data
-Docs are rendered while the version is loaded, checked, promoted and reported. The sync waits
-for the checks at its gate decision, and the report waits for the Data Docs it links to
-(:func:`wait_data_docs`), so a sync never ends with its Data Docs unwritten.
+GX costs a sync three things that do not shrink with the size of a change:
+
+- importing it (seconds, once per process);
+- resolving each expectation (tens of milliseconds each);
+- rendering the Data Docs.
+
+One long-lived child process does all three. Meanwhile the sync's own process goes on, on the
+other core:
+
+- the worker starts when a build is planned, and imports GX while the sync parses;
+- each suite is validated as soon as its table is final, while the sync goes on to the next
+  step. Documents are final after parsing, chunks after chunking, embeddings after embedding;
+- the Data Docs are rendered while the version is loaded, checked, promoted and reported.
+
+The sync waits for the checks at its gate decision. The report waits for the Data Docs it links
+to (:func:`wait_data_docs`). So a sync never ends with its Data Docs unwritten.
 
 Guarantees:
 
 - the checks are those an in-process run gives: the same code (:mod:`indexgate.quality.job`)
   over the same tables, read from the same files once they are final;
 - if the worker cannot start, dies, or fails on a job, that job runs in the calling process
-  instead (a warning says why), so a worker failure never changes or skips a gate;
-- every wait on the worker is bounded: a worker that has not answered within the caller's
-  timeout (``lifecycle.quality_wait_s``) is killed and the job runs in the calling process, so a
-  hung worker never hangs a sync (and the alias lock it holds);
-- messages are handled one at a time, in the order sent; the worker is shared by every thread of
-  the process and closed when the interpreter exits, after it has written the Data Docs it holds.
+  instead. A warning says why. So a worker failure never changes or skips a gate;
+- every wait on the worker is bounded. A worker that has not answered within the caller's
+  timeout (``lifecycle.quality_wait_s``) is killed, and the job runs in the calling process. So
+  a hung worker never hangs a sync, nor the alias lock it holds;
+- messages are handled one at a time, in the order sent;
+- the worker is shared by every thread of the process. It is closed when the interpreter exits,
+  after it has written the Data Docs it holds.
 
 The worker is started with ``spawn``, never ``fork`` (:mod:`indexgate.child`).
 
-The parts: this module (what the sync calls), :mod:`indexgate.quality.channel` (the worker's
-process and pipe, from the parent's side) and :mod:`indexgate.quality.worker_main` (what runs in it).
+The parts:
+
+- this module: what the sync calls;
+- :mod:`indexgate.quality.channel`: the worker's process and pipe, from the parent's side;
+- :mod:`indexgate.quality.worker_main`: what runs in it.
 """
 
 from __future__ import annotations
@@ -135,13 +146,18 @@ def wait_data_docs(folder: Path, timeout: float = WAIT_S) -> None:
 
 
 def settle(folder: Path, timeout: float = 120) -> None:
-    """Return once the worker will write nothing more into ``folder``, a version's work folder
-    about to be removed (:func:`indexgate.lifecycle.retention.gc`): Data Docs it is writing for a run that
-    collected its checks are waited for; a job whose checks were never collected (its build
-    stopped after starting suites) is dropped, after whatever the worker was doing for it. Without
-    this, the Data Docs of such a job could be written after the folder was removed, bringing back
-    a folder with no manifest that no gc would ever remove again. At once when the worker holds
-    nothing for the folder."""
+    """Return once the worker will write nothing more into ``folder``.
+
+    ``folder`` is a version's work folder about to be removed
+    (:func:`indexgate.lifecycle.retention.gc`).
+
+    - Data Docs it is writing for a run that collected its checks are waited for.
+    - A job whose checks were never collected (its build stopped after starting suites) is
+      dropped, after whatever the worker was doing for it.
+
+    Without this, the Data Docs of such a job could be written after the folder was removed. That
+    would bring back a folder with no manifest, which no gc would ever remove again. Returns at
+    once when the worker holds nothing for the folder."""
     with _LOCK:
         started = _STARTED.pop(_key(folder), None)
         docs = _DOCS.pop(_key(folder), None)
@@ -158,7 +174,7 @@ def close_worker() -> None:
     _WORKER.close()
 
 
-# Run at interpreter exit by multiprocessing itself, before it terminates daemonic children
-# (finalizers with an exit priority run first), so the worker finishes the Data Docs it holds
+# Run at interpreter exit by multiprocessing itself, before it terminates daemonic children.
+# (Finalizers with an exit priority run first.) So the worker finishes the Data Docs it holds,
 # whatever the order of the atexit handlers.
 multiprocessing.util.Finalize(None, close_worker, exitpriority=10)

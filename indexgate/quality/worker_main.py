@@ -24,26 +24,32 @@ class WorkerFailed(RuntimeError):
 
 def start_up() -> None:
     """Import GX (the worker's start-up: seconds), then give every BLAS library now loaded one
-    thread: numpy's OpenBLAS, and scipy's, which the GX import loads (hence after it: a limit
-    set before would miss it). The worker's tables are small, and an idle OpenBLAS thread spins
-    for a while before it sleeps, on the core the sync and the API server need."""
+    thread.
+
+    Those are numpy's OpenBLAS, and scipy's, which the GX import loads. Hence the limit comes
+    after the import: a limit set before would miss it. The worker's tables are small. And an idle
+    OpenBLAS thread spins for a while before it sleeps, on the core the sync and the API server
+    need."""
     import great_expectations  # noqa: F401
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")
-    # GX's modules, about 275,000 objects, live as long as the worker: out of the cyclic
-    # collector's reach, so a full collection no longer scans them (190 ms, then 6 ms, added to
-    # a suite the sync may be waiting for). See indexgate.resources.freeze_start_up.
+    # GX's modules, about 275,000 objects, live as long as the worker. Out of the cyclic
+    # collector's reach, a full collection no longer scans them. That took 190 ms, then 6 ms,
+    # added to a suite the sync may be waiting for. See indexgate.resources.freeze_start_up.
     gc.freeze()
 
 
 def serve(conn) -> None:
-    """The worker's loop. ``("begin", id, QualityJob)`` opens a job; ``("suite", id, name)``
-    validates one of its suites and answers ``("checks", id, name, checks, seconds)`` (or
-    ``("failed", id, message)``); after the last suite it writes the Data Docs and answers
-    ``("docs", id, error or None, seconds)``. ``("forget", id, None)`` drops the job, after
-    whatever the worker was doing for it (its Data Docs included), and answers ``("forgot", id)``.
-    ``None`` or a closed pipe ends it."""
+    """The worker's loop. Its messages:
+
+    - ``("begin", id, QualityJob)`` opens a job.
+    - ``("suite", id, name)`` validates one of its suites. It answers
+      ``("checks", id, name, checks, seconds)``, or ``("failed", id, message)``. After the last
+      suite it writes the Data Docs and answers ``("docs", id, error or None, seconds)``.
+    - ``("forget", id, None)`` drops the job, after whatever the worker was doing for it (its
+      Data Docs included). It answers ``("forgot", id)``.
+    - ``None`` or a closed pipe ends it."""
     ignore_interrupts()
     start_up()
     caches: dict[Path, EmbeddingCache] = {}

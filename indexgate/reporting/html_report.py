@@ -1,11 +1,18 @@
 """The HTML data-quality report of one version, built from its manifest (and work folder).
 
-One self-contained page (inline CSS and SVG, no scripts, nothing fetched): the decision, the gate
-table, live-versus-shadow metrics with a chart, the chunk-length histogram, document changes
-against the version that was live when the run started, the quarantine list, tokens embedded,
-embedding time and an estimated cost, the golden-set audit, latency, and a link to the Great
-Expectations Data Docs of the run. It is written to ``report.html`` in the version's work folder
-and can be rebuilt at any time from the manifest (``indexgate report``).
+One self-contained page: inline CSS and SVG, no scripts, nothing fetched. It shows:
+
+- the decision and the gate table;
+- live-versus-shadow metrics, with a chart;
+- the chunk-length histogram;
+- document changes against the version that was live when the run started;
+- the quarantine list;
+- tokens embedded, embedding time and an estimated cost;
+- the golden-set audit and latency;
+- a link to the Great Expectations Data Docs of the run.
+
+It is written to ``report.html`` in the version's work folder. It can be rebuilt at any time
+from the manifest (``indexgate report``).
 """
 
 from __future__ import annotations

@@ -1,13 +1,18 @@
 """The search API over HTTP: a FastAPI app on one :class:`~indexgate.serving.index.Index`.
 
-Endpoints: ``POST /search`` ({query, k}) and ``GET /search?q=...&k=...`` answer from the
-version the alias serves when the request starts, and say which; ``GET /health`` names the
-alias and its live version (503 when it serves nothing); ``/docs`` and ``/openapi.json`` describe
-them. ``k`` and the query length are bounded by ``settings.api`` (HTTP 422 with the reason).
-With an API key, a search must carry it in the ``X-API-Key`` header (compared in constant time;
-HTTP 401 otherwise); health and the docs stay open, for load balancers and readers.
-Every search is filtered by the groups of the ``X-IndexGate-Groups`` header, which a fronting
-proxy sets after authenticating the caller; without it, no hit (docs/access.md).
+Endpoints:
+
+- ``POST /search`` ({query, k}) and ``GET /search?q=...&k=...`` answer from the version the
+  alias serves when the request starts, and say which;
+- ``GET /health`` names the alias and its live version (503 when it serves nothing);
+- ``/docs`` and ``/openapi.json`` describe them.
+
+``k`` and the query length are bounded by ``settings.api`` (HTTP 422 with the reason).
+With an API key, a search must carry it in the ``X-API-Key`` header. It is compared in constant
+time; without it the answer is HTTP 401. Health and the docs stay open, for load balancers and
+readers. Every search is filtered by the groups of the ``X-IndexGate-Groups`` header. A fronting
+proxy sets it after authenticating the caller. Without it, a search gets no hit
+(docs/access.md).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the request models defined in

@@ -1,18 +1,19 @@
 """Searching an alias from an application: the consumer side of the index.
 
 Guarantees of :class:`Index`:
-- every search reads where the alias points when it starts, and is answered wholly from that
-  version (its collection, not the alias, is searched); the answer says which version;
+
+- every search reads where the alias points when it starts. It is answered wholly from that
+  version: its collection, not the alias, is searched. The answer says which version;
 - the alias is followed: after a promotion or a rollback the next search serves the new version,
   without reopening anything;
-- queries are embedded by the embedder the served version's manifest pins (its fingerprint and
-  config); an embedder or vectors of another fingerprint are refused (:class:`EmbedderMismatch`),
-  never searched;
-- the alias and its version are checked before any model is loaded; a missing alias or an
+- queries are embedded by the embedder that the served version's manifest pins (its fingerprint
+  and config). An embedder or vectors of another fingerprint are refused
+  (:class:`EmbedderMismatch`), never searched;
+- the alias and its version are checked before any model is loaded. A missing alias or an
   unreadable version is a one-line :class:`NotServing` error;
 - ``k`` and the query length are bounded by ``settings.api`` (:class:`QueryError`);
-- every search is filtered by the caller's groups (docs/access.md): a caller with no group gets
-  no hit; only ``unfiltered=True`` (an administrator's option) searches every document.
+- every search is filtered by the caller's groups (docs/access.md). A caller with no group gets
+  no hit. Only ``unfiltered=True`` (an administrator's option) searches every document.
 
 Safe to share between threads (the HTTP API does).
 """

@@ -1,9 +1,10 @@
 """A BEIR corpus (``DIR/corpus.jsonl``) as a source, so public retrieval sets sync as they are.
 
 Each line of ``corpus.jsonl`` is a document ``{"_id": str, "title": str, "text": str}``. Its
-``doc_id`` is ``_id`` (what the qrels name); its content, and so its parsed text, is
-``title + "\\n\\n" + text`` (just ``text`` when the title is empty), as UTF-8 bytes whose sha256
-is the content hash. Objects have mime ``text/plain`` and are parsed as plain text.
+``doc_id`` is ``_id``, which is what the qrels name. Its content, and so its parsed text, is
+``title + "\\n\\n" + text``, or just ``text`` when the title is empty. The content is taken as
+UTF-8 bytes, whose sha256 is the content hash. Objects have mime ``text/plain`` and are parsed
+as plain text.
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ def document_text(title: str, text: str) -> str:
 
 
 class BeirSource:
-    """Documents of ``<root>/corpus.jsonl``. A malformed line, a missing ``_id`` or a duplicate
-    ``_id`` makes the whole snapshot fail (SourceError naming the line): a corpus that cannot be
-    read whole must not be mistaken for one that lost documents."""
+    """Documents of ``<root>/corpus.jsonl``.
+
+    A malformed line, a missing ``_id`` or a duplicate ``_id`` makes the whole snapshot fail
+    (SourceError naming the line). A corpus that cannot be read whole must not be mistaken for one
+    that lost documents."""
 
     def __init__(self, root: str | Path):
         self.root = Path(root).expanduser()

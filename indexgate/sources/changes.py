@@ -1,9 +1,9 @@
 """What changed between a source snapshot and the version an alias serves, and the guard that
 holds a sync which would delete most of it.
 
-Documents are matched by ``doc_id`` and compared by ``content_hash`` (sha256 of the raw bytes):
-the four sets below partition the snapshot's objects plus the base's documents, with nothing
-counted twice and nothing left out.
+Documents are matched by ``doc_id`` and compared by ``content_hash`` (sha256 of the raw bytes).
+The four sets below partition the snapshot's objects plus the base's documents. Nothing is
+counted twice, and nothing is left out.
 """
 
 from __future__ import annotations

@@ -39,11 +39,16 @@ class FolderSource:
     Guarantees:
     - Hidden files and folders (names starting with ``.``) are skipped; files left out by the
       include/exclude globs are skipped. Nothing else is left out silently.
-    - A symlink that resolves outside the root (or is broken), a name that is not a safe id, a
-      pipe, socket or device, a file over ``max_file_bytes`` and a file we may not read are
-      refused: listed in :attr:`Snapshot.refused` with the reason, and never read.
-    - A symlink to a file inside the root is read under the link's own path; a symlinked folder
-      is not descended into (its files are listed under their real path if that is inside).
+    - These are refused and never read. Each is listed in :attr:`Snapshot.refused` with the reason.
+
+      - a symlink that resolves outside the root, or is broken;
+      - a name that is not a safe id;
+      - a pipe, socket or device;
+      - a file over ``max_file_bytes``;
+      - a file we may not read.
+
+    - A symlink to a file inside the root is read under the link's own path. A symlinked folder
+      is not descended into. Its files are listed under their real path if that is inside.
     - A folder that cannot be listed, or another I/O error, raises SourceError: the snapshot
       would be incomplete, and an incomplete snapshot would read as deletions.
     """

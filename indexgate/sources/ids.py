@@ -1,9 +1,9 @@
 """Document ids: safe, ``/``-separated relative paths, or a reason why a name is refused.
 
-A doc id is used as a key in tables, payloads and reports, and must never be able to name a place
-on disk outside a source root if anything ever joins it to a folder. Object keys and file names
-come from outside (anyone who can write to the bucket or share), so they are checked, never
-repaired: an unsafe name is refused with its reason and the object is quarantined.
+A doc id is used as a key in tables, payloads and reports. It must never be able to name a place
+on disk outside a source root, if anything ever joins it to a folder. Object keys and file names
+come from outside: anyone who can write to the bucket or share chooses them. So they are checked,
+never repaired. An unsafe name is refused with its reason, and the object is quarantined.
 """
 
 from __future__ import annotations
@@ -34,10 +34,17 @@ def printable(name: str) -> str:
 def check_doc_id(name: str) -> str:
     """Return ``name`` unchanged if it is a safe relative id, else raise :class:`UnsafeId`.
 
-    Safe: non-empty, relative (no leading ``/``), no empty segment (``//``) and no ``.`` or
-    ``..`` segment, no backslash, no control, bidi, surrogate, private-use or unassigned
-    character, no character whose compatibility form is a separator or turns a segment into
-    ``.``/``..`` (full-width solidus ``／``, ``．．``), valid UTF-8, within length limits.
+    Safe means all of these:
+
+    - non-empty;
+    - relative (no leading ``/``);
+    - no empty segment (``//``) and no ``.`` or ``..`` segment;
+    - no backslash;
+    - no control, bidi, surrogate, private-use or unassigned character;
+    - no character whose compatibility form is a separator or turns a segment into ``.``/``..``
+      (full-width solidus ``／``, ``．．``);
+    - valid UTF-8;
+    - within length limits.
     """
     if not name:
         raise UnsafeId("empty name")

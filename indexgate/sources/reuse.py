@@ -1,9 +1,9 @@
 """Carry the rows of unchanged documents from a base version's table into a new version's.
 
 An unchanged document (same ``doc_id``, same content hash) parses to the same text under the
-same parser, and that text cuts into the same chunks under the same chunker fingerprint (chunk
-ids included). So its rows are taken from the live version's ``documents.parquet`` and
-``chunks.parquet`` instead of being read, parsed and chunked again; only added and changed
+same parser. That text cuts into the same chunks under the same chunker fingerprint, chunk ids
+included. So its rows are taken from the live version's ``documents.parquet`` and
+``chunks.parquet``, instead of being read, parsed and chunked again. Only added and changed
 documents go through those steps.
 """
 
@@ -45,8 +45,9 @@ def carry_rows(base: Path, carry: Mapping[str, Mapping[str, Any]], fresh: Path, 
     """Write ``out``: the rows of ``fresh`` plus the rows of ``base`` whose ``doc_id`` is a key of
     ``carry`` (each updated with that key's column values, e.g. a document's new ``modified``).
 
-    Both inputs are read a batch at a time and merged by ``doc_id`` (stable: a document's rows keep
-    their order), so a table sorted by ``doc_id`` stays sorted whichever base it was built from.
+    Both inputs are read a batch at a time and merged by ``doc_id``. The merge is stable: a
+    document's rows keep their order. So a table sorted by ``doc_id`` stays sorted, whichever base
+    it was built from.
     Written to a temporary name and renamed. Returns how many rows came from ``base``.
     """
     if not carry:

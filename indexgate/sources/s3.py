@@ -68,17 +68,17 @@ class S3Source:
 
     Guarantees:
     - The whole listing is read before anything is downloaded. A listing that fails on any page
-      (AccessDenied, timeout, unreachable endpoint, missing bucket, no credentials) raises
-      SourceError naming the page: a partial listing is never taken for deletions.
-    - A key that is not a safe relative id (``..``, absolute, ``//``, backslash, control or
-      bidi characters, look-alike separators) is refused as ``unsafe_path`` and never
-      downloaded; doc ids are never joined to a folder on disk (the spool names files by sha256).
+      raises SourceError naming the page: AccessDenied, timeout, unreachable endpoint, missing
+      bucket, no credentials. A partial listing is never taken for deletions.
+    - A key that is not a safe relative id is refused as ``unsafe_path`` and never downloaded.
+      Unsafe are ``..``, absolute, ``//``, backslash, control or bidi characters, and look-alike
+      separators. Doc ids are never joined to a folder on disk: the spool names files by sha256.
     - An object larger than ``max_file_bytes`` is refused without downloading it. An object
-      that answers AccessDenied on GET is refused as ``access_denied`` and the snapshot goes on;
-      any other failure to download raises SourceError.
-    - Each object's sha256 (of its content) goes into the snapshot; its ETag and size are
-      recorded with it. With a spool, each download is kept for the parse step, and an object
-      whose key, ETag and size are unchanged since an earlier snapshot is not downloaded again.
+      that answers AccessDenied on GET is refused as ``access_denied``, and the snapshot goes
+      on. Any other failure to download raises SourceError.
+    - Each object's sha256 (of its content) goes into the snapshot. Its ETag and size are
+      recorded with it. With a spool, each download is kept for the parse step. An object whose
+      key, ETag and size are unchanged since an earlier snapshot is not downloaded again.
     - Keys ending in ``/`` with no content are folder markers and are skipped.
     """
 

@@ -11,11 +11,16 @@ from indexgate.settings import SourceConfig
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """Compile a glob over ``/``-separated relative paths.
 
-    ``*`` and ``?`` stay within one segment, ``[...]`` is a character class (``[!...]`` negates),
-    a ``**`` segment matches any number of folders (none included). As in ``.gitignore``: a
-    pattern with no ``/`` but a trailing one matches at any depth (``*.pdf``, ``drafts/``), a
-    trailing ``/`` matches everything below such a folder, a leading ``/`` anchors at the root,
-    and any other ``/`` makes the pattern relative to the root (``docs/*.md``).
+    - ``*`` and ``?`` stay within one segment.
+    - ``[...]`` is a character class (``[!...]`` negates).
+    - A ``**`` segment matches any number of folders (none included).
+
+    As in ``.gitignore``:
+
+    - a pattern with no ``/`` but a trailing one matches at any depth (``*.pdf``, ``drafts/``);
+    - a trailing ``/`` matches everything below such a folder;
+    - a leading ``/`` anchors at the root;
+    - any other ``/`` makes the pattern relative to the root (``docs/*.md``).
     """
     folder = pattern.endswith("/")
     pattern = pattern.rstrip("/")
@@ -57,8 +62,10 @@ def _segment(part: str) -> str:
 
 
 def _class_end(part: str, start: int) -> int:
-    """Index of the ``]`` closing the class opened at ``start`` (a ``]`` right after the opening
-    ``[`` or ``[!`` belongs to the class), or -1 when it is not closed (then ``[`` is literal)."""
+    """Index of the ``]`` closing the class opened at ``start``, or -1 when it is not closed.
+
+    A ``]`` right after the opening ``[`` or ``[!`` belongs to the class. When the class is not
+    closed, ``[`` is literal."""
     first = start + 1 + (part[start + 1:start + 2] in ("!", "^"))
     return part.find("]", first + 1)
 

@@ -2,9 +2,11 @@
 
 A remote object has to be downloaded once to learn its sha256 (the snapshot) and its bytes are
 needed again to parse it. The snapshot keeps each download here under its sha256, and the parse
-step takes it from here, so each object crosses the network once. The spool is a cache, never a
-source of truth: blobs are named by their sha256 and the parse step checks every blob it reads
-against the snapshot's hash, so an evicted, damaged or half-written blob only costs a download.
+step takes it from here, so each object crosses the network once.
+
+The spool is a cache, never a source of truth. Blobs are named by their sha256. The parse step
+checks every blob it reads against the snapshot's hash. So an evicted, damaged or half-written
+blob only costs a download.
 
 Layout under ``root``::
 

@@ -1,8 +1,8 @@
 """Aliases of the embedded store as pointer files: ``aliases/<alias>.json`` holds
 ``{"collection": ...}``.
 
-An alias moves in one ``rename`` of a fully written, fsynced file, then the folder is fsynced:
-after a crash the alias names the old collection or the new one, never neither.
+An alias moves in one ``rename`` of a fully written, fsynced file. Then the folder is fsynced.
+So after a crash the alias names the old collection or the new one, never neither.
 """
 
 from __future__ import annotations

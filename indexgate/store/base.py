@@ -53,9 +53,9 @@ class SearchMode:
     """How a collection is searched, by its size at sealing:
 
     - below ``exact_below`` points: exactly, on the float vectors (nothing is built);
-    - from ``exact_below`` to ``graph_from``: a full scan of int8 scalar-quantized vectors, whose
-      best ``oversampling`` x k candidates are rescored on the float vectors (no graph: sealing
-      takes seconds, not the tens of minutes a graph takes on few cores);
+    - from ``exact_below`` to ``graph_from``: a full scan of int8 scalar-quantized vectors. Its
+      best ``oversampling`` x k candidates are rescored on the float vectors. No graph is built,
+      so sealing takes seconds, not the tens of minutes a graph takes on few cores;
     - from ``graph_from``: an HNSW graph built with ``m`` and ``ef_construct``, searched with
       ``hnsw_ef`` candidates (on the quantized vectors, rescored the same way).
 
@@ -72,9 +72,13 @@ class SearchMode:
 class VectorStore:
     """Collections of chunk points and the aliases that point at them.
 
-    Every backend keeps these guarantees: writes are applied when the call returns; ``upsert`` is
-    idempotent; :meth:`point_alias` moves an alias atomically (readers see the old target or the
-    new one, never neither); dropping a collection also removes the aliases pointing at it.
+    Every backend keeps these guarantees:
+
+    - writes are applied when the call returns;
+    - ``upsert`` is idempotent;
+    - :meth:`point_alias` moves an alias atomically: readers see the old target or the new one,
+      never neither;
+    - dropping a collection also removes the aliases pointing at it.
     """
 
     location: str
@@ -95,8 +99,10 @@ class VectorStore:
     def create_from(self, name: str, base: str, dimension: int, owner: str | None,
                     keep: Collection[str], payload: dict) -> bool:
         """Create ``name`` as a copy of the sealed collection ``base`` holding only the points in
-        ``keep``, with ``payload`` set on each; ``base`` is not changed, and ``name`` appears
-        whole or not at all. False (nothing done) where the backend cannot copy (a server)."""
+        ``keep``, with ``payload`` set on each.
+
+        ``base`` is not changed. ``name`` appears whole or not at all. Returns False (nothing
+        done) where the backend cannot copy (a server)."""
         return False
 
     def owner(self, name: str) -> str | None:

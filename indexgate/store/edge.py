@@ -16,11 +16,11 @@ Guarantees:
   shard are refused while a live process reads it;
 - readers never block writers or each other: every reader of a sealed version loads a private
   view and deletes it on close;
-- a new version can start as a copy of another's sealed shard (:meth:`EdgeStore.create_from`);
-  the copy is made and trimmed in a temporary folder and renamed into place, and the shard it
+- a new version can start as a copy of another's sealed shard (:meth:`EdgeStore.create_from`).
+  The copy is made and trimmed in a temporary folder and renamed into place. The shard it
   copies is only read;
-- dropping renames the shard away first (``shards/.trash-*``), so a crash mid-removal leaves
-  nothing that looks like a collection; :meth:`EdgeStore.sweep` removes the leftovers and the
+- dropping renames the shard away first (``shards/.trash-*``). So a crash mid-removal leaves
+  nothing that looks like a collection. :meth:`EdgeStore.sweep` removes the leftovers and the
   views of dead processes.
 """
 

@@ -82,9 +82,11 @@ def _rows(table: Path) -> Iterator[tuple]:
 def unchanged_points(base_chunks: Path, chunks: Path, base_groups: Mapping[str, Sequence[str]],
                      groups: Mapping[str, Sequence[str]]) -> frozenset[str]:
     """The point ids whose point in the base version is exactly the point a fresh build of
-    ``chunks`` writes, but for its ``version``: the same chunk row (span, tokens, section, page
-    and the hash of the embedded text, so the same vector from the same embedder) and the same
-    access groups. Every other point of the base is stale."""
+    ``chunks`` writes, but for its ``version``.
+
+    Such a point has the same chunk row and the same access groups. The chunk row holds the span,
+    tokens, section, page and the hash of the embedded text. So it has the same vector from the
+    same embedder. Every other point of the base is stale."""
     base = {row[0]: row for row in _rows(base_chunks)}
     return frozenset(row[0] for row in _rows(chunks)
                      if base.get(row[0]) == row and list(base_groups.get(row[2], ())) == list(groups.get(row[2], ())))

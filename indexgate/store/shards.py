@@ -6,8 +6,8 @@ Guarantees:
 - one writer per shard: the process that builds a version holds ``writer.lock`` (and Edge's
   own WAL lock) until it seals the version or closes the store;
 - :func:`write_atomically` writes a file whole or not at all;
-- :func:`copy_shard` never writes to the shard it copies: every file of the copy is a new
-  file (a reflink where the file system has them, else the bytes), never a hard link, because
+- :func:`copy_shard` never writes to the shard it copies. Every file of the copy is a new file:
+  a reflink where the file system has them, else the bytes. It is never a hard link, because
   Edge rewrites some segment files in place (deletion flags, id tracker, payload storage).
 """
 
@@ -232,12 +232,14 @@ def shared_lock(shard: Path, gone: str, busy: str):
 
 def copy_shard(src: Path, dst: Path, dimension: int, mode: SearchMode, trim: Callable[[object], None],
                owner: str | None = None) -> None:
-    """Make ``dst`` a writable copy of the sealed shard ``src``: every file copied (never linked,
-    see the module docstring) except ``writer.lock``, ``sealed`` and ``owner``, reopened with the
-    loading configuration (no indexing until sealed) and passed to ``trim``. ``src`` is only read,
-    under a shared lock of its ``writer.lock`` (a process reopening it for writing takes that
-    exclusively). The copy is made in ``.copy-<name>-<pid>-<hex>`` and renamed into place once
-    trimmed and flushed, so ``dst`` is whole or absent."""
+    """Make ``dst`` a writable copy of the sealed shard ``src``.
+
+    Every file is copied, never linked (see the module docstring), except ``writer.lock``,
+    ``sealed`` and ``owner``. The copy is reopened with the loading configuration (no indexing
+    until sealed) and passed to ``trim``. ``src`` is only read, under a shared lock of its
+    ``writer.lock``. (A process reopening it for writing takes that lock exclusively.) The copy
+    is made in ``.copy-<name>-<pid>-<hex>``. It is renamed into place once trimmed and flushed,
+    so ``dst`` is whole or absent."""
     tmp = dst.with_name(f".copy-{dst.name}-{os.getpid()}-{uuid.uuid4().hex[:6]}")
     try:
         guard = shared_lock(src, gone=f"shard {src} was removed before it could be copied",

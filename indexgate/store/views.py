@@ -1,10 +1,14 @@
 """Private read views of sealed shards: how any number of processes read a version while
 another process builds the next one.
 
-A view is a new folder under ``views/<collection>@<pid>-<hex>/`` with the shard's large files
-hard-linked, files under 256 KiB copied (holes kept), and an empty WAL that Edge made. A sealed
-shard is flushed, so its own WAL holds nothing the segments lack, and a view never writes: Edge
-loads it without touching the shard's lock, and the shard's files never change (tests hash
+A view is a new folder under ``views/<collection>@<pid>-<hex>/``. In it:
+
+- the shard's large files are hard-linked;
+- files under 256 KiB are copied (holes kept);
+- an empty WAL, made by Edge.
+
+A sealed shard is flushed, so its own WAL holds nothing the segments lack. A view never writes.
+Edge loads it without touching the shard's lock. The shard's files never change (tests hash
 them). A view stays readable after its version is dropped: the links keep the data.
 """
 
@@ -57,9 +61,11 @@ def live_views(views_dir: Path, name: str) -> set[int]:
 
 
 def open_view(views_dir: Path, name: str, path: Path, seal_id: str) -> View:
-    """A view of the sealed shard at ``path``. A shared lock of ``writer.lock`` is held while
-    linking: a process reopening the shard for writing takes it exclusively, then looks for
-    views, so no view is made of files about to change."""
+    """A view of the sealed shard at ``path``.
+
+    A shared lock of ``writer.lock`` is held while linking. A process reopening the shard for
+    writing takes that lock exclusively, then looks for views. So no view is made of files about
+    to change."""
     guard = shared_lock(path, gone=f"collection {name} was removed while opening a view of it",
                         busy=f"shard {path} is being written again by another process; read it when it is sealed")
     try:

@@ -58,9 +58,11 @@ def _base_table(res: Resources, plan: Plan, name: str) -> Path | None:
 
 
 def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
-    """Write the version's documents table. Documents whose content hash equals their row in the
-    base version's table are carried from it; only the others are read and parsed (in a worker
-    process under the configured time and memory limits)."""
+    """Write the version's documents table.
+
+    Documents whose content hash equals their row in the base version's table are carried from it.
+    Only the others are read and parsed, in a worker process under the configured time and memory
+    limits."""
     started = time.perf_counter()
     config = res.settings
     base = _base_table(res, plan, "documents.parquet")
@@ -110,16 +112,17 @@ def guardrails_record(policy: str, documents: list[dict]) -> dict:
 
 
 def chunk(res: Resources, plan: Plan, confirm_budget: bool = False) -> dict:
-    """Write the version's chunks table. When the parse step carried documents from the base and
-    the chunker fingerprint is the base's, their chunk rows are carried too (identical by
-    construction, ids included); only the documents parsed in this run are chunked. The stats
-    say how many distinct chunk texts the embedding cache lacks (``uncached``): how big the
-    embedding step will be.
+    """Write the version's chunks table.
 
-    Then the embedding budget (``guardrails.budget``): the texts and tokens the cache lacks are
-    estimated and recorded (manifest ``embedding.estimate``); above a limit, and unless
-    ``confirm_budget``, :class:`~indexgate.errors.BudgetHeld` stops the sync before embedding, with
-    the estimate and the command that confirms it."""
+    The parse step may carry documents from the base. If the chunker fingerprint is the base's,
+    their chunk rows are carried too: identical by construction, ids included. Only the documents
+    parsed in this run are chunked. The stats say how many distinct chunk texts the embedding
+    cache lacks (``uncached``), which is how big the embedding step will be.
+
+    Then comes the embedding budget (``guardrails.budget``). The texts and tokens the cache lacks
+    are estimated and recorded (manifest ``embedding.estimate``). Above a limit, and unless
+    ``confirm_budget``, :class:`~indexgate.errors.BudgetHeld` stops the sync before embedding. It
+    gives the estimate and the command that confirms it."""
     started = time.perf_counter()
     base = _base_table(res, plan, "chunks.parquet")
     carried_docs = doc_ids(plan.documents_path) - doc_ids(plan.parsed_path) if plan.parsed_path.is_file() else set()
@@ -184,17 +187,20 @@ def _accounted(res: Resources, stats: EmbedStats) -> dict:
 
 
 def plan_embedding(res: Resources, plan: Plan) -> EmbeddingPlan:
-    """The batches of the version's chunks whose texts the cache lacks (``settings.batch_size``
-    texts each; none when everything is cached), for :func:`indexgate.embedding.batch.embed_batch`
-    to run wherever the model and the cache folder are; then :func:`record_embedding`."""
+    """The batches of the version's chunks whose texts the cache lacks.
+
+    Each holds ``settings.batch_size`` texts. There are none when everything is cached.
+    :func:`indexgate.embedding.batch.embed_batch` runs them wherever the model and the cache
+    folder are. Then :func:`record_embedding` follows."""
     res.cache.refresh()
     return plan_batches(plan.chunks_path, res.cache, res.settings.batch_size)
 
 
 def record_embedding(res: Resources, plan: Plan, todo: EmbeddingPlan, results: list[BatchResult]) -> dict:
-    """Check that every planned text is now in the cache as this process sees it (batches that
-    ran elsewhere wrote it to the shared cache folder), record the embedding stats and start the
-    embeddings quality suite in the worker.
+    """Check that every planned text is now in the cache as this process sees it.
+
+    Batches that ran elsewhere wrote their texts to the shared cache folder. Then record the
+    embedding stats, and start the embeddings quality suite in the worker.
 
     Raises :class:`~indexgate.errors.EmbeddingError` naming the folder when a planned vector is not
     there: the workers wrote to a cache folder this process does not see (not shared)."""

@@ -86,8 +86,9 @@ def _golden(plan: Plan, golden: str) -> tuple[list[GoldenQuery], dict[str, int]]
     error names the line of a span beyond its document's end), and the original documents' lengths.
 
     Golden spans are offsets of the original documents. The guardrails may have replaced parts
-    of a stored document by placeholders: :func:`in_stored_offsets` maps the spans into the
-    stored (redacted) text of a version, where its chunks' offsets are, before scoring it."""
+    of a stored document by placeholders. So :func:`in_stored_offsets` maps the spans into the
+    stored (redacted) text of a version before scoring it. That is where its chunks' offsets
+    are."""
     queries, lengths, redactions = load_golden(golden), _document_lengths(plan), _redactions(plan.documents_path)
     originals = {doc: original_length(n, redactions[doc]) if doc in redactions else n for doc, n in lengths.items()}
     check_spans(queries, originals)
@@ -152,9 +153,11 @@ def score_live(res: Resources, plan: Plan, queries: list[GoldenQuery],
 
 
 def _live_embedder(res: Resources, manifest: Manifest) -> tuple[Embedder | None, str | None]:
-    """The embedder whose vectors the live version holds: this run's, or (after a model change)
-    the live version's own, loaded from the config its manifest recorded and accepted only if its
-    fingerprint is the recorded one. Returns (embedder, None) or (None, why not)."""
+    """The embedder whose vectors the live version holds.
+
+    That is this run's, or, after a model change, the live version's own. The live version's own
+    is loaded from the config its manifest recorded. It is accepted only if its fingerprint is the
+    recorded one. Returns (embedder, None) or (None, why not)."""
     if manifest.embedder.get("id") == res.embedder.fingerprint.id:
         return res.embedder, None
     try:
@@ -214,9 +217,14 @@ def check_latency(res: Resources, plan: Plan, golden: str) -> list[GateResult]:
 
 
 def validate(res: Resources, plan: Plan, golden: str | None = None) -> list[GateResult]:
-    """Every gate of the shadow before the decision: integrity (read back from the store), the
-    quarantine share, the data-quality suites and, with a golden set, relevance (with the
-    regression test against the live version and the golden-set audit) and query latency."""
+    """Every gate of the shadow before the decision:
+
+    - integrity, read back from the store;
+    - the guardrails;
+    - the quarantine share;
+    - the data-quality suites;
+    - with a golden set: relevance (with the regression test against the live version and the
+      golden-set audit) and query latency."""
     gates = (check_integrity(res, plan) + check_guardrails(res, plan) + check_quarantine(res, plan)
              + check_quality(res, plan))
     if golden:

@@ -46,12 +46,15 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     """Derive the version id, compare it with what the alias serves (read from the store), and
     diff the snapshot against the live version's documents.
 
-    Raises, before anything is written: :class:`~indexgate.errors.MassDeleteHeld` when the sync
-    would delete more than ``gates.max_delete_share`` of the live documents and
-    ``allow_mass_delete`` is false; :class:`~indexgate.errors.VersionHeld` when the version is
-    one an operator rolled back from and has not released (:mod:`indexgate.lifecycle.holds`);
-    :class:`~indexgate.errors.EmptySource` when the alias serves nothing, the source holds no
-    document, and neither ``allow_empty`` nor ``lifecycle.allow_empty`` allows an empty index.
+    Raises, before anything is written:
+
+    - :class:`~indexgate.errors.MassDeleteHeld` when the sync would delete more than
+      ``gates.max_delete_share`` of the live documents and ``allow_mass_delete`` is false;
+    - :class:`~indexgate.errors.VersionHeld` when the version is one an operator rolled back
+      from and has not released (:mod:`indexgate.lifecycle.holds`);
+    - :class:`~indexgate.errors.EmptySource` when the alias serves nothing, the source holds no
+      document, and neither ``allow_empty`` nor ``lifecycle.allow_empty`` allows an empty index.
+
     Otherwise starts (or resumes) the version's manifest in state ``building`` unless it is
     already live.
     """

@@ -14,10 +14,13 @@ from indexgate.settings import Settings
 
 
 def scratch_settings(settings: Settings) -> Settings:
-    """Settings for a throw-away build: manifests and embedded Qdrant in a new temporary folder,
-    the embedding cache and download spool shared with ``settings`` (nothing is embedded or
-    downloaded twice), and no data-quality suites (nothing gates a scratch build, so none is
-    started in the quality worker)."""
+    """Settings for a throw-away build:
+
+    - manifests and embedded Qdrant in a new temporary folder;
+    - the embedding cache and download spool shared with ``settings``, so nothing is embedded or
+      downloaded twice;
+    - no data-quality suites: nothing gates a scratch build, so none is started in the quality
+      worker."""
     home = Path(tempfile.mkdtemp(prefix="indexgate-scratch-"))
     gates = settings.gates.model_copy(update={"modes": {**settings.gates.modes, "quality": "off"}})
     return settings.model_copy(update={"home": home, "qdrant_path": home / "qdrant",
