@@ -79,15 +79,11 @@ class EmbeddingCache:
         return table if columns is None else table.select(columns)
 
     def _add(self, name: str, hashes: list[str]) -> None:
-        """Index a part's hashes; a hash already indexed keeps its first location."""
-        number = len(self._names)
+        """Index a part's hashes. A hash also in another part now points here: any copy is right."""
+        base = len(self._names) << _ROW_BITS
         self._names.append(name)
         self._read.add(name)
-        base = number << _ROW_BITS
-        index = self._index
-        for row, text_hash in enumerate(hashes):
-            if text_hash not in index:
-                index[text_hash] = base | row
+        self._index.update(zip(hashes, range(base, base + len(hashes))))
 
     def refresh(self) -> int:
         """Learn the hashes of parts written since this instance last looked (by other processes);
