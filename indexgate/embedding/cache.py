@@ -11,8 +11,8 @@ Lookups cost what they ask for, not what the cache holds. Each instance keeps an
 part and row), built from the hash columns when it first sees a part. A part's vectors are
 memory-mapped: a lookup copies only the rows it asks for, and the operating system reads only
 their pages. Measured at 1M cached vectors in 8 parts (``benchmarks/embedding_cache.py``): a
-lookup of 3,000 hashes took 0.02 s instead of 15 s with the Parquet scan of every part
-(docs/benchmarks.md). Opening the cache still reads every hash once per process.
+lookup of 3,000 hashes took 15 ms, where the former scan of every Parquet part took 12 s
+(docs/benchmarks.md). Opening the cache still reads every hash once per process (1 s at 1M).
 
 One instance per cache folder per process (:func:`indexgate.resources.resources` shares it), so
 concurrent builds see each other's vectors; a writer holding :attr:`EmbeddingCache.lock` while it
@@ -64,7 +64,7 @@ class EmbeddingCache:
         self._index: dict[str, int] = {}  # hash -> its part's number and row (_ROW_BITS)
         self._names: list[str] = []  # part number -> file name
         self._read: set[str] = set()  # names of the parts whose hashes are in the index
-        self._vectors: dict[int, np.ndarray] = {}  # part number -> its (rows, dimension) vectors
+        self._vectors: dict[str, np.ndarray] = {}  # part name -> its (rows, dimension) vectors, mapped
 
     def _parts(self) -> list[Path]:
         return sorted([*self.dir.glob("part-*.arrow"), *self.dir.glob("part-*.parquet")])
@@ -114,39 +114,45 @@ class EmbeddingCache:
         """The hashes not cached yet, deduplicated, in first-seen order."""
         return list(dict.fromkeys(h for h in hashes if h not in self._index))
 
-    def _part_vectors(self, number: int) -> np.ndarray:
+    def _part_vectors(self, name: str, mapped: dict[str, np.ndarray]) -> np.ndarray:
         """A part's vectors as a (rows, dimension) array: a view of the mapped file (Arrow)."""
-        vectors = self._vectors.get(number)
+        vectors = mapped.get(name)
         if vectors is None:
-            column = self._table(self.dir / self._names[number], ["vector"]).column(0)
+            column = self._table(self.dir / name, ["vector"]).column(0)
             if column.num_chunks == 1:  # one record batch, as written: no copy
                 flat = column.chunk(0).flatten().to_numpy(zero_copy_only=column.null_count == 0)
             else:
                 flat = column.combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            vectors = self._vectors[number] = np.asarray(flat, dtype=np.float32).reshape(-1, self.dimension)
+            vectors = mapped[name] = np.asarray(flat, dtype=np.float32).reshape(-1, self.dimension)
         return vectors
 
     def get_many(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
-        """Vectors of the cached hashes among ``hashes``; reads only the rows asked for."""
+        """Vectors of the cached hashes among ``hashes``; reads only the rows asked for.
+
+        Takes no lock (a writer holds :attr:`lock` while it embeds): it reads one consistent set
+        of index, part names and mapped parts, which :meth:`_forget` replaces rather than clears."""
         hashes = list(dict.fromkeys(hashes))
+        mask = (1 << _ROW_BITS) - 1
         for attempt in range(_ATTEMPTS):
-            with self.lock:
-                by_part: dict[int, list[tuple[str, int]]] = {}
-                for text_hash in hashes:
-                    where = self._index.get(text_hash)
-                    if where is not None:
-                        by_part.setdefault(where >> _ROW_BITS, []).append((text_hash, where & ((1 << _ROW_BITS) - 1)))
-                try:
-                    found: dict[str, np.ndarray] = {}
-                    for number, items in by_part.items():
-                        rows = self._part_vectors(number)[[row for _, row in items]]  # a copy of those rows
-                        found.update(zip((h for h, _ in items), rows))
-                    return found
-                except FileNotFoundError:  # a compaction deleted a part before this instance mapped it
-                    if attempt == _ATTEMPTS - 1:
-                        raise
-                    self._forget()
-                    self.refresh()
+            index, names, mapped = self._index, self._names, self._vectors
+            by_part: dict[str, list[tuple[str, int]]] = {}
+            for text_hash in hashes:
+                where = index.get(text_hash)
+                if where is not None:
+                    by_part.setdefault(names[where >> _ROW_BITS], []).append((text_hash, where & mask))
+            try:
+                found: dict[str, np.ndarray] = {}
+                for name, items in by_part.items():
+                    rows = self._part_vectors(name, mapped)[[row for _, row in items]]  # a copy of those rows
+                    found.update(zip((h for h, _ in items), rows))
+                return found
+            except FileNotFoundError:  # a compaction deleted a part before this instance mapped it
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                with self.lock:
+                    if self._index is index:  # not read again by another thread meanwhile
+                        self._forget()
+                        self.refresh()
         raise AssertionError("unreachable")
 
     def _write(self, table: pa.Table) -> str:
@@ -216,8 +222,8 @@ class EmbeddingCache:
                 where = self._index.get(text_hash)
                 if where is None or where >> _ROW_BITS in gone:
                     self._index[text_hash] = base | row
-            for number in gone:
-                self._vectors.pop(number, None)  # unmapped once no returned row refers to it
+            for part in merge:
+                self._vectors.pop(part.name, None)  # unmapped once nothing refers to it
         for part in merge:
             part.unlink(missing_ok=True)
         return len(merge)
