@@ -274,6 +274,8 @@ def run_indexgate(corpus: Path, state: Path, prefect_home: Path, work: Path, env
            "--alias", "bench", "--json"]
     seconds, launched, proc = timed(cmd, env, work)  # cwd: no indexgate.yaml there, the defaults apply
     out = json.loads(proc.stdout)
+    if out["action"] not in ("promoted", "unchanged"):
+        raise SystemExit(f"indexgate sync was {out['action']}: {out['reason']}")
     manifest = out.get("manifest") or {}
     counts = manifest.get("counts", {})
     return seconds, {"action": out["action"], "chunks": counts.get("chunks"),
@@ -335,6 +337,7 @@ def main() -> int:
     parser.add_argument("--documents", type=int, nargs="+", default=[100], help="corpus sizes (default 100)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds per size; the table shows the median")
     parser.add_argument("--venv", type=Path, default=VENV, help=f"the peers' virtual environment (default {VENV})")
+    parser.add_argument("--out", type=Path, help="also write every measurement to this JSON file")
     args = parser.parse_args()
     if args.rounds < 1 or min(args.documents) < 4:
         parser.error("--rounds must be at least 1, --documents at least 4")
@@ -354,6 +357,8 @@ def main() -> int:
         table[n] = [one_round(n, r, work, peers_python, model) for r in range(args.rounds)]
     shutil.rmtree(work, ignore_errors=True)
     print(f"\nload average at the end: {os.getloadavg()[0]:.2f}")
+    if args.out:
+        args.out.write_text(json.dumps(table, indent=1), encoding="utf-8")
     report(table)
     return 0
 
