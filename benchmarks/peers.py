@@ -229,42 +229,57 @@ def _utc(text: str) -> float:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
 
 
+# The flow's steps, each the span of its task runs (the embedding fan-out runs batches at once).
+STEPS = [("snapshot + plan", ("snapshot_source", "plan_version")), ("parse", ("parse_documents",)),
+         ("chunk", ("chunk_documents",)),
+         ("embed", ("embed_chunks", "plan_embedding", "embed_batch", "record_embedding")),
+         ("load", ("load_shadow",)), ("gates", ("validate_shadow",)),
+         ("promote + smoke check", ("promote_version", "smoke_check")), ("keep unchanged (no-op)", ("keep_unchanged",)),
+         ("report", ("publish_report",)), ("gc", ("collect_garbage",))]
+
+
 def breakdown(prefect_home: Path, stderr: str, launched: float, seconds: float, manifest: dict | None) -> dict:
     """Where one `indexgate sync` spent its time, from what it recorded (module docstring)."""
     db = sqlite3.connect(prefect_home / "prefect.db")
     run, flow_start, flow_end = db.execute(
         "select id, start_time, end_time from flow_run order by start_time desc limit 1").fetchone()
-    tasks: dict[str, float] = {}
-    starts: dict[str, float] = {}
+    spans: dict[str, tuple[float, float]] = {}  # task name without its run suffix -> (first start, last end)
     for name, start, end in db.execute("select name, start_time, end_time from task_run"
                                        " where flow_run_id = ? and start_time is not null", (run,)):
         base = name.rsplit("-", 1)[0]
-        tasks[base] = tasks.get(base, 0.0) + _utc(end) - _utc(start)
-        starts.setdefault(base, _utc(start))
+        first, last = spans.get(base, (float("inf"), float("-inf")))
+        spans[base] = (min(first, _utc(start)), max(last, _utc(end)))
     db.close()
     marks = _log_times(stderr, launched)
     flow_start, flow_end = _utc(flow_start), _utc(flow_end)
     out = {"process start, imports": marks["server"] - launched, "Prefect start": flow_start - marks["server"]}
-    if "model" in marks and "reconcile_alias" in starts:
-        out["model load (resources)"] = marks["model"] - starts["reconcile_alias"]
-        out["reconcile"] = tasks["reconcile_alias"] - out["model load (resources)"]
-    else:
-        out["model load + reconcile"] = tasks.get("reconcile_alias", 0.0)
-    out["snapshot + plan"] = tasks.get("snapshot_source", 0.0) + tasks.get("plan_version", 0.0)
-    for label, task in (("parse", "parse_documents"), ("chunk", "chunk_documents"), ("embed", "embed_chunks"),
-                        ("load", "load_shadow")):
-        out[label] = tasks.get(task, 0.0)
-    gates = tasks.get("validate_shadow", 0.0)
-    quality = float((manifest or {}).get("timings", {}).get("quality_s", 0.0)) if "validate_shadow" in tasks else 0.0
-    out["gates: data quality (GX, waited)"] = quality
-    out["gates: integrity, guardrails, quarantine"] = gates - quality
-    out["promote + smoke check"] = tasks.get("promote_version", 0.0) + tasks.get("smoke_check", 0.0)
-    out["keep unchanged (no-op)"] = tasks.get("keep_unchanged", 0.0)
-    out["report"] = tasks.get("publish_report", 0.0)
-    out["gc"] = tasks.get("collect_garbage", 0.0)
-    out["Prefect in the flow (between tasks)"] = (flow_end - flow_start) - sum(tasks.values())
+    if "reconcile_alias" in spans:
+        first, last = spans["reconcile_alias"]
+        if "model" in marks:
+            out["model load (resources)"] = marks["model"] - first
+            out["reconcile"] = last - marks["model"]
+        else:
+            out["model load + reconcile"] = last - first
+    in_steps = 0.0
+    for label, names in STEPS:
+        found = [spans[n] for n in names if n in spans]
+        if not found:
+            continue
+        span = max(e for _, e in found) - min(s for s, _ in found)
+        in_steps += span
+        if label == "gates":
+            quality = float((manifest or {}).get("timings", {}).get("quality_s", 0.0))
+            out["gates: data quality (GX), waited for"] = quality
+            out["gates: integrity, guardrails, quarantine"] = span - quality
+        else:
+            out[label] = span
+    other = sum(last - first for n, (first, last) in spans.items()
+                if n not in {t for _, names in STEPS for t in names} | {"reconcile_alias"})
+    out["other tasks (check_inputs)"] = other
+    out["Prefect in the flow (between tasks)"] = (flow_end - flow_start) - in_steps - other - sum(
+        last - first for n, (first, last) in spans.items() if n == "reconcile_alias")
     out["shutdown (server stop, exit)"] = launched + seconds - flow_end
-    return {k: v for k, v in out.items() if abs(v) >= 0.0005}
+    return out
 
 
 def run_indexgate(corpus: Path, state: Path, prefect_home: Path, work: Path, env: dict) -> tuple[float, dict]:
