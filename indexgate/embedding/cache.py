@@ -11,8 +11,8 @@ Lookups cost what they ask for, not what the cache holds. Each instance keeps an
 part and row), built from the hash columns when it first sees a part. A part's vectors are
 memory-mapped: a lookup copies only the rows it asks for, and the operating system reads only
 their pages. Measured at 1M cached vectors in 8 parts (``benchmarks/embedding_cache.py``): a
-lookup of 3,000 hashes took 15 ms, where the former scan of every Parquet part took 12 s
-(docs/benchmarks.md). Opening the cache still reads every hash once per process (1 s at 1M).
+lookup of 3,000 hashes took 9 ms, where the former scan of every Parquet part took 2.2 s
+(docs/benchmarks.md). Opening the cache still reads every hash once per process (0.5 s at 1M).
 
 One instance per cache folder per process (:func:`indexgate.resources.resources` shares it), so
 concurrent builds see each other's vectors; a writer holding :attr:`EmbeddingCache.lock` while it
