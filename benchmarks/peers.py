@@ -29,9 +29,10 @@ Per size and round, in fresh folders, interleaved tool by tool:
 
 Each is a new process, timed with ``time.perf_counter`` around ``subprocess.run``. Where
 IndexGate's time goes is read afterwards from what the run recorded, without patching it: the
-log lines' timestamps on stderr (the start of Prefect's temporary server), the task runs in that
-server's SQLite database (its ``PREFECT_HOME`` is a fresh folder per sync) and the manifest's
-``timings``. The table gives the median of the rounds.
+log lines' timestamps on stderr (the start of Prefect's temporary server, the model's load), the
+task runs in that server's SQLite database (its ``PREFECT_HOME`` is a folder per round, kept
+across the round's three syncs as a user's is: the full sync creates the database) and the
+manifest's ``timings``. The tables give the median of the rounds.
 """
 
 from __future__ import annotations
