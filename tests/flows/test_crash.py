@@ -10,6 +10,7 @@ import json
 import shutil
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 from processes import Run
 
@@ -47,8 +48,9 @@ def _store_view(state):
 
 
 def _cache_rows(state):
-    parts = sorted((state / "cache" / "embeddings").rglob("part-*.parquet"))
-    return [h for p in parts for h in pq.read_table(p, columns=["text_hash"]).column(0).to_pylist()]
+    parts = sorted((state / "cache" / "embeddings").rglob("part-*.arrow"))
+    assert parts, "the sync cached no vector"
+    return [h for p in parts for h in pa.ipc.open_file(pa.memory_map(str(p))).read_all().column("text_hash").to_pylist()]
 
 
 def test_sigkill_at_every_stage_then_resume(corpus, tmp_path):

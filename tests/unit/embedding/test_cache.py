@@ -1,6 +1,7 @@
 """The Parquet embedding cache."""
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -27,7 +28,7 @@ def test_known_hashes_are_not_written_twice(tmp_path):
     cache = EmbeddingCache(tmp_path, "fp", 2)
     cache.put_many(["a"], np.ones((1, 2)))
     cache.put_many(["a"], np.zeros((1, 2)))
-    assert len(list(cache.dir.glob("part-*.parquet"))) == 1
+    assert len(list(cache.dir.glob("part-*"))) == 1
     np.testing.assert_array_equal(cache.get_many(["a"])["a"], [1, 1])
 
 
@@ -40,11 +41,11 @@ def test_shape_mismatch_is_refused(tmp_path):
 
 
 def _parts(cache):
-    return sorted(p.name for p in cache.dir.glob("part-*.parquet"))
+    return sorted(p.name for p in cache.dir.glob("part-*"))
 
 
 def _other_hashes(cache, parts, merged):
-    return {h for p in parts if p != merged for h in pq.read_table(cache.dir / p).column("text_hash").to_pylist()}
+    return {h for p in parts if p != merged for h in cache._table(cache.dir / p).column("text_hash").to_pylist()}
 
 
 def test_compaction_merges_the_smallest_parts_into_one_and_keeps_every_vector(tmp_path):
@@ -56,16 +57,16 @@ def test_compaction_merges_the_smallest_parts_into_one_and_keeps_every_vector(tm
     for h, v in small.items():
         cache.put_many([h], np.array([v], dtype=np.float32))
     other = EmbeddingCache(tmp_path, "fp", 2)  # another process: writes "s0" again (a duplicate)
-    other._known.discard("s0")
+    del other._index["s0"]
     other.put_many(["s0"], np.array([[0, 2]], dtype=np.float32))
     assert len(_parts(cache)) == 11
 
     assert cache.compact(max_parts=4) == 8  # 11 parts -> 4: the 8 smallest become one
     parts = _parts(cache)
     assert len(parts) == 4 and big_part in parts  # the large part was not rewritten
-    merged = [p for p in parts if p != big_part and len(pq.read_table(cache.dir / p)) > 1]
+    merged = [p for p in parts if p != big_part and len(cache._table(cache.dir / p)) > 1]
     assert len(merged) == 1
-    hashes = pq.read_table(cache.dir / merged[0]).column("text_hash").to_pylist()
+    hashes = cache._table(cache.dir / merged[0]).column("text_hash").to_pylist()
     assert len(set(hashes)) == len(hashes)  # each hash once
     # 8 of the 10 one-vector parts (equal sizes: which ones is arbitrary): 8 hashes, or 7 when
     # both copies of "s0" were among them
@@ -104,3 +105,43 @@ def test_a_reader_that_meets_a_part_merged_under_it_reads_the_folder_again(tmp_p
 
     listings = iter([stale])
     assert early.refresh() == 6  # the hashes of the deleted parts, from the merged part
+
+
+def test_a_lookup_reads_only_the_parts_that_hold_the_hashes_asked_for(tmp_path):
+    cache = EmbeddingCache(tmp_path, "fp", 2)
+    cache.put_many(["a", "b"], np.array([[1, 2], [3, 4]], dtype=np.float32))
+    [first] = _parts(cache)
+    cache.put_many(["c"], np.array([[5, 6]], dtype=np.float32))
+    (cache.dir / first).write_bytes(b"not a part")  # a scan of every part would fail on it
+    got = cache.get_many(["c", "zz"])
+    assert {h: v.tolist() for h, v in got.items()} == {"c": [5, 6]}
+
+
+def test_parts_of_the_parquet_layout_are_read_and_compacted_into_arrow(tmp_path):
+    folder = tmp_path / "fp"
+    folder.mkdir()
+    for i in range(3):  # what the cache wrote before it used Arrow files
+        pq.write_table(pa.table({
+            "text_hash": pa.array([f"old{i}"], pa.string()),
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array([float(i), 1.0], pa.float32()), 2),
+        }), folder / f"part-{i:032x}.parquet")
+    cache = EmbeddingCache(tmp_path, "fp", 2)
+    cache.put_many(["new"], np.array([[9, 9]], dtype=np.float32))
+    assert cache.missing(["old0", "old2", "new", "x"]) == ["x"]
+    assert cache.get_many(["old1", "new"])["old1"].tolist() == [1, 1]
+    assert cache.compact(max_parts=1) == 4
+    [merged] = _parts(cache)
+    assert merged.endswith(".arrow")
+    expected = {"old0": [0, 1], "old1": [1, 1], "old2": [2, 1], "new": [9, 9]}
+    for reader in (cache, EmbeddingCache(tmp_path, "fp", 2)):  # the compacting instance and a new one
+        assert {h: v.tolist() for h, v in reader.get_many(expected).items()} == expected
+
+
+def test_vectors_mapped_before_a_compaction_deleted_their_part_stay_readable(tmp_path):
+    reader = EmbeddingCache(tmp_path, "fp", 2)
+    for i in range(3):
+        reader.put_many([f"h{i}"], np.full((1, 2), i, dtype=np.float32))
+    assert reader.get_many(["h0", "h1", "h2"])["h2"].tolist() == [2, 2]  # every part mapped now
+    assert EmbeddingCache(tmp_path, "fp", 2).compact(max_parts=1) == 3  # another process
+    got = reader.get_many(["h0", "h1", "h2"])
+    assert {h: v.tolist() for h, v in got.items()} == {"h0": [0, 0], "h1": [1, 1], "h2": [2, 2]}
