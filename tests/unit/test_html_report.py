@@ -43,8 +43,9 @@ def two_versions(tmp_path, write_corpus):
     golden.write_text("".join(json.dumps({"query_id": q, "query": text, "relevant": [
         {"doc_id": d, "start": DOCS[d].index(e), "end": DOCS[d].index(e) + len(e)}]}) + "\n"
         for q, text, d, e in GOLDEN))
+    # One of the second version's four files is quarantined on purpose: the share gate must allow it.
     settings = load_settings(home=str(tmp_path / "state"), embedder={"kind": "fake", "model": "fake"},
-                             report={"price_per_million_tokens": 2.0})
+                             report={"price_per_million_tokens": 2.0}, gates={"max_quarantine_share": 0.5})
     first, _ = _sync_with_report(settings, root, golden)
     (root / "it/laptops.md").unlink()
     (root / "ops/backup.txt").write_text("Backups run nightly at 02:00 UTC and are kept for 90 days.\n")
@@ -52,6 +53,7 @@ def two_versions(tmp_path, write_corpus):
     (root / "fin/expenses.md").write_text("Expenses are filed within 30 days.\n")
     (root / "blob.txt").write_bytes(b"\x00\x01binary")
     second, outcome = _sync_with_report(settings, root, golden)
+    assert outcome.action == "promoted", outcome.reason
     return settings, first, second, outcome
 
 
