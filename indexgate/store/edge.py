@@ -292,11 +292,12 @@ class EdgeStore(PointerAliases, VectorStore):
         return int(self._read(name, lambda s: s.count(qe.CountRequest(exact=True))))
 
     # -- points ------------------------------------------------------------------------------
-    def _update(self, name: str, operation) -> None:
+    def _update(self, name: str, operation, points: int = 0) -> None:
         with self.write_lock:
             writer = self._writer(name)
             try:
                 writer.shard.update(operation)
+                writer.wrote(points)
             except Exception as exc:  # noqa: BLE001
                 raise edge_error(exc, "write", self.shard_dir(name)) from None
 
@@ -306,7 +307,7 @@ class EdgeStore(PointerAliases, VectorStore):
             return
         points = [qe.Point(i, v, p) for i, v, p in zip(ids, np.asarray(vectors, np.float32).tolist(), payloads,
                                                        strict=True)]
-        self._update(name, qe.UpdateOperation.upsert_points(points))
+        self._update(name, qe.UpdateOperation.upsert_points(points), len(points))
 
     def set_payload(self, name: str, ids: Sequence[str], payload: dict) -> None:
         self._update(name, qe.UpdateOperation.set_payload(list(ids), payload))

@@ -204,3 +204,31 @@ def test_an_exact_shard_has_no_int8_vectors_to_warm(tmp_path):
     store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=10_000))
     _build(store, "c", 300)
     assert warm_quantized(tmp_path / "q" / "shards" / "c") == 0
+
+
+def test_a_writer_flushes_every_few_thousand_points_so_loading_memory_stays_low(tmp_path, monkeypatch):
+    """Edge holds unflushed writes in memory; the store flushes every FLUSH_EVERY points."""
+    from indexgate.store import shards
+
+    monkeypatch.setattr(shards, "FLUSH_EVERY", 100)
+    store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=10_000))
+    _build(store, "c", 50, seal=False)
+    writer = store._writers["c"]
+    flushes = []
+    real = writer.shard
+
+    class Counting:
+        def __getattr__(self, attr):
+            if attr == "flush":
+                flushes.append(1)
+            return getattr(real, attr)
+
+    writer.shard = Counting()
+    rng = np.random.default_rng(1)
+    for start in range(50, 250, 50):  # 250 points in all, in batches of 50
+        ids = [f"00000000-0000-0000-0000-{i:012d}" for i in range(start, start + 50)]
+        store.upsert("c", ids, rng.standard_normal((50, 8)).astype(np.float32), [{"doc_id": "d"}] * 50)
+    assert len(flushes) == 2 and writer.unflushed == 50  # flushed at 100 and 200 points
+    writer.shard = real
+    store.seal("c")
+    assert store.count("c") == 250
