@@ -9,7 +9,7 @@ from prefect.transactions import get_transaction
 from indexgate import sync
 from indexgate.lifecycle import retention
 from indexgate.models import GateResult, Snapshot
-from indexgate.resources import release, resources
+from indexgate.resources import resources
 from indexgate.settings import Settings
 from indexgate_tasks.runs import worth_retrying
 
@@ -92,17 +92,9 @@ def build_scratch(settings: Settings, source: str, snap: Snapshot) -> tuple[Sett
     """A throw-away build of the snapshot: the library's build steps (:func:`indexgate.sync.build_shadow`)
     in a scratch folder, under a fresh alias no application uses. Returns its settings and plan.
     A build that fails discards its scratch folder before it raises."""
-    scratch = sync.scratch_settings(settings)
-    res = resources(scratch)
-    try:
-        # A scratch build is no sync: its embedding budget is never held.
-        plan = sync.build_shadow(res, sync.scratch_alias(), source, snap=snap, confirm_budget=True)
-    except BaseException:
-        sync.discard_scratch(res)
-        release(scratch)
-        raise
+    res, plan = sync.build_scratch(settings, source, snap)
     get_run_logger().info("scratch build %s of %s", plan.version, plan.alias)
-    return scratch, plan
+    return res.settings, plan
 
 
 @task(name="score_golden", cache_policy=NO_CACHE)
@@ -115,4 +107,3 @@ def score_golden(settings: Settings, plan: sync.Plan, golden: str) -> dict:
       cache_policy=NO_CACHE)
 def discard_scratch(settings: Settings, plan: sync.Plan) -> None:
     sync.discard_scratch(resources(settings))
-    release(settings)

@@ -24,7 +24,6 @@ from indexgate.evaluation.golden import GoldenQuery
 from indexgate.experiment.grid import label
 from indexgate.hashing import sha256_file
 from indexgate.models import Snapshot
-from indexgate.resources import release, resources
 from indexgate.settings import ChunkingConfig, Settings
 
 log = logging.getLogger(__name__)
@@ -68,11 +67,8 @@ def run_configuration(settings: Settings, snap: Snapshot, source: str, golden: G
       semantic chunker's ``sentences_embedded`` (0 when the cache had it all);
     - the seconds each step took."""
     started = time.perf_counter()
-    scratch = sync.scratch_settings(settings.model_copy(update={"chunking": chunking}))
-    res = resources(scratch)
+    res, plan = sync.build_scratch(settings.model_copy(update={"chunking": chunking}), source, snap)
     try:
-        # The sync's build steps; a scratch build is no sync, so its embedding budget is never held.
-        plan = sync.build_shadow(res, sync.scratch_alias(), source, snap=snap, confirm_budget=True)
         manifest = res.registry.load(plan.alias, plan.version)
         chunked = {"chunks": manifest.counts["chunks"], "tokens": manifest.counts["chunk_tokens"]}
         chunk_seconds, embedded = manifest.timings["chunk_s"], manifest.embedding
@@ -86,7 +82,6 @@ def run_configuration(settings: Settings, snap: Snapshot, source: str, golden: G
         sentences = res.chunker.embed.embedded if isinstance(res.chunker, SemanticChunker) else 0
     finally:
         sync.discard_scratch(res)
-        release(scratch)
     seconds = time.perf_counter() - started
     rows = []
     for k in ks:

@@ -8,9 +8,10 @@ import uuid
 from pathlib import Path
 
 from indexgate.evaluation.evaluate import EvalResult
-from indexgate.models import Plan
-from indexgate.resources import Resources
+from indexgate.models import Plan, Snapshot
+from indexgate.resources import Resources, release, resources
 from indexgate.settings import Settings
+from indexgate.sync.steps import build_shadow
 
 
 def scratch_settings(settings: Settings) -> Settings:
@@ -32,6 +33,22 @@ def scratch_alias() -> str:
     return f"scratch-{uuid.uuid4().hex[:12]}"
 
 
+def build_scratch(settings: Settings, source: str, snap: Snapshot) -> tuple[Resources, Plan]:
+    """A throw-away build of ``snap``: the sync's build steps (:func:`build_shadow`) in the
+    scratch folder of :func:`scratch_settings`, under a fresh alias no application uses.
+
+    Returns the scratch resources and the plan; the caller discards them with
+    :func:`discard_scratch`. A build that fails discards its folder before it raises.
+    A scratch build is no sync: its embedding budget is never held."""
+    scratch = scratch_settings(settings)
+    res = resources(scratch)
+    try:
+        return res, build_shadow(res, scratch_alias(), source, snap=snap, confirm_budget=True)
+    except BaseException:
+        discard_scratch(res)
+        raise
+
+
 def scratch_report(res: Resources, plan: Plan, result: EvalResult) -> dict:
     manifest = res.registry.load(plan.alias, plan.version)
     return {**result.as_dict(), "chunking": manifest.chunker, "embedder": manifest.embedder,
@@ -39,11 +56,13 @@ def scratch_report(res: Resources, plan: Plan, result: EvalResult) -> dict:
 
 
 def discard_scratch(res: Resources) -> None:
-    """Drop every collection of a scratch build and delete its folder. Refuses other settings."""
+    """Drop every collection of a scratch build, delete its folder and release its resources.
+    Refuses other settings."""
     home = res.settings.home
     if not home.name.startswith("indexgate-scratch-"):
         raise ValueError(f"{home} is not a scratch folder; refusing to delete it")
     for alias in res.registry.aliases():
         for manifest in res.registry.versions(alias):
             res.store.drop(manifest.collection)
+    release(res.settings)
     shutil.rmtree(home, ignore_errors=True)

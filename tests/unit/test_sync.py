@@ -159,6 +159,25 @@ def test_scratch_builds_start_no_quality_suites(fake_settings, write_corpus):
         sync.discard_scratch(res)
 
 
+def test_a_scratch_build_leaves_no_folder_whether_it_fails_or_is_discarded(fake_settings, write_corpus,
+                                                                          tmp_path, monkeypatch):
+    import tempfile
+
+    from indexgate.errors import EmptySource
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(EmptySource):  # a first build of an empty source is refused at the plan
+        sync.build_scratch(fake_settings, str(tmp_path / "empty"), sync.snapshot(str(tmp_path / "empty")))
+    assert list((tmp_path / "tmp").iterdir()) == []
+    root = _corpus(write_corpus)
+    res, plan = sync.build_scratch(fake_settings, str(root), sync.snapshot(str(root)))
+    assert res.settings.home.parent == tmp_path / "tmp" and res.store.count(plan.collection) > 0
+    sync.discard_scratch(res)
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
 def test_the_chunk_step_counts_the_texts_the_embedding_cache_lacks(fake_settings, write_corpus):
     # The flow embeds a change of at most batch_size such texts in one task (flows/embedding.py).
     res = resources(fake_settings)
