@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # Personal data and secrets: what each detector does, and the embedding budget (issue 22).
     guardrails: GuardrailsPolicy = GuardrailsPolicy()
     access: AccessConfig | None = None
+    # Whether `indexgate sync` runs as a Prefect flow: "auto" when a Prefect API is configured
+    # (PREFECT_API_URL, a Prefect profile or file), "always" (a temporary local API if none is),
+    # "never" (the library's steps in this process). See indexgate.cli.runner.
+    prefect: Literal["auto", "always", "never"] = "auto"
     # Points and chunks are streamed through the pipeline in batches of this many (and the sync's
     # embedding fan-out sends this many texts to the model per task).
     batch_size: int = Field(256, ge=1)

@@ -22,13 +22,20 @@ def settings_of(args):
 
 
 def cmd_sync(args) -> int:
-    from indexgate_flows.runtime import flow_runs
-    from indexgate_flows.sync import sync
+    from indexgate.cli.runner import runs_as_flow, sync_in_process
 
-    with flow_runs():
-        outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
-                       state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy,
-                       allow_empty=args.allow_empty, confirm_budget=args.confirm_budget)
+    settings = settings_of(args)
+    if runs_as_flow(settings):
+        from indexgate_flows.runtime import flow_runs
+        from indexgate_flows.sync import sync
+
+        with flow_runs():
+            outcome = sync(source=args.source, alias=args.alias, golden=args.golden, config=args.config,
+                           state_dir=args.state_dir, allow_mass_delete=args.allow_mass_delete, policy=args.policy,
+                           allow_empty=args.allow_empty, confirm_budget=args.confirm_budget)
+    else:
+        log_to_stderr()
+        outcome = sync_in_process(args, settings)
     res_manifest = _manifest(args, outcome["alias"], outcome["version"])
     report = _report_path(args, outcome["alias"], outcome["version"])
     if args.json:
@@ -36,6 +43,17 @@ def cmd_sync(args) -> int:
     else:
         print_sync(outcome, res_manifest, report)
     return EXIT_REJECTED if outcome["action"] in ("rejected", "rolled_back") else EXIT_OK
+
+
+def log_to_stderr() -> None:
+    """Show the library's log lines on stderr, as a flow run's logger would (a run in this process
+    has no Prefect logger)."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s",
+                                           "%H:%M:%S"))
+    logging.getLogger("indexgate").addHandler(handler)
 
 
 def alias_moves(args) -> list:

@@ -38,6 +38,8 @@ def print_sync(outcome: dict, manifest: dict | None, report: str | None) -> None
         print(summary.gate_table_text(outcome["gates"]))
     if report and outcome["action"] != "unchanged":
         print(f"\n  report: {report}")
+    if outcome.get("seconds"):  # a sync run in this process times its steps
+        print("  seconds: " + ", ".join(f"{step} {s:.2f}" for step, s in outcome["seconds"].items()))
 
 
 def print_status(alias: str, live: str | None, versions: list[dict], held: list[dict], spend: dict, days: int) -> None:

@@ -24,10 +24,10 @@ from indexgate.sync.planning import plan, snapshot
 from indexgate.sync.scratch import (
     build_scratch, discard_scratch, scratch_alias, scratch_report, scratch_settings,
 )
-from indexgate.sync.steps import BUILD_STEPS, SYNC_STEPS, build_shadow, run_sync
+from indexgate.sync.steps import BUILD_STEPS, SYNC_STEPS, SyncRun, build_shadow, run_sync
 
 __all__ = [
-    "Outcome", "Plan", "BUILD_STEPS", "SYNC_STEPS", "build_shadow", "run_sync",
+    "Outcome", "Plan", "BUILD_STEPS", "SYNC_STEPS", "SyncRun", "build_shadow", "run_sync",
     "snapshot", "plan", "parse", "chunk", "embed", "load", "plan_embedding", "record_embedding",
     "guardrails_record", "validate", "check_guardrails", "check_integrity", "check_latency", "check_quality",
     "check_quarantine", "check_relevance", "in_stored_offsets", "score", "score_live", "conclude", "unchanged",

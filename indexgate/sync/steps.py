@@ -14,7 +14,9 @@ a change here, and so a change everywhere.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexgate.lifecycle import recovery, retention, smoke
@@ -35,14 +37,48 @@ SYNC_STEPS: tuple[tuple[str, Callable], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class SyncRun:
+    """What :func:`run_sync` did. Unpacks as ``(plan, outcome)``.
+
+    ``recovery`` is what the start-up reconciliation found and did (``Recovery.as_dict()``).
+    ``seconds`` is the wall-clock time of each step of :data:`SYNC_STEPS` that ran, in their order."""
+
+    plan: Plan
+    outcome: Outcome
+    recovery: dict = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator:
+        return iter((self.plan, self.outcome))
+
+
+class _Stopwatch:
+    """Calls steps and adds up the seconds each took (for :attr:`SyncRun.seconds`)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __call__(self, name: str, step: Callable, *args):
+        started = time.perf_counter()
+        try:
+            return step(*args)
+        finally:
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 3)
+
+
+def _untimed(name: str, step: Callable, *args):
+    return step(*args)
+
+
 def _build_planned(res: Resources, planned: Plan, source: str, snap: Snapshot, *, confirm_budget: bool,
-                   upto_load: bool) -> None:
+                   upto_load: bool, timed: Callable = _untimed) -> None:
     """The build steps after the plan, in order: parse, chunk, embed and (with ``upto_load``) load."""
-    parse(res, planned, source, snap)
-    chunk(res, planned, confirm_budget)
-    embed(res, planned)
+    timed("parse", parse, res, planned, source, snap)
+    timed("chunk", chunk, res, planned, confirm_budget)
+    timed("embed", embed, res, planned)
     if upto_load:
-        load(res, planned)
+        timed("load", load, res, planned)
 
 
 def build_shadow(res: Resources, alias: str, source: str | Path, *, snap: Snapshot | None = None,
@@ -65,7 +101,7 @@ def build_shadow(res: Resources, alias: str, source: str | Path, *, snap: Snapsh
 
 def run_sync(res: Resources, alias: str, source: str | Path, golden: str | Path | None = None, *,
              by: str = "run_sync", allow_mass_delete: bool = False, allow_empty: bool = False,
-             confirm_budget: bool = False) -> tuple[Plan, Outcome]:
+             confirm_budget: bool = False) -> SyncRun:
     """A whole sync in this process, without Prefect, in the order of :data:`SYNC_STEPS`.
 
     Holds the alias's sync lock, as the flow does. Reconciles what a dead run left. Builds the
@@ -73,19 +109,22 @@ def run_sync(res: Resources, alias: str, source: str | Path, golden: str | Path 
     ``golden`` call for) and concludes. A promoted version is smoke-checked through the alias.
     Ends by collecting old versions. That drops this run's shadow if it was rejected or rolled
     back, unless ``lifecycle.keep_rejected`` (the flow's transaction drops it earlier, the same way).
-    Returns (plan, outcome). The report is not written (:mod:`indexgate.reporting`).
+    Returns a :class:`SyncRun` (it unpacks as ``(plan, outcome)``). The report is not written
+    (:mod:`indexgate.reporting`).
     """
     source = str(source)
     golden = str(golden) if golden else None
+    timed = _Stopwatch()
     with sync_lock(res.settings.home, alias, res.settings.lifecycle.wait_s):
-        recovery.reconcile(res, alias, golden)
-        snap = snapshot(source, res.settings)
-        planned = plan(res, alias, snap, allow_mass_delete, allow_empty)
+        recovered = timed("reconcile", recovery.reconcile, res, alias, golden)
+        snap = timed("snapshot", snapshot, source, res.settings)
+        planned = timed("plan", plan, res, alias, snap, allow_mass_delete, allow_empty)
         if planned.action == "noop":
-            outcome = unchanged(res, planned)
+            outcome = timed("unchanged", unchanged, res, planned)
         else:
-            _build_planned(res, planned, source, snap, confirm_budget=confirm_budget, upto_load=True)
-            gates = validate(res, planned, golden)
-            outcome = smoke.after_promotion(res, planned, conclude(res, planned, gates, by), golden, by)
-        retention.gc(res, alias, (planned.version,))
-    return planned, outcome
+            _build_planned(res, planned, source, snap, confirm_budget=confirm_budget, upto_load=True, timed=timed)
+            gates = timed("validate", validate, res, planned, golden)
+            concluded = timed("conclude", conclude, res, planned, gates, by)
+            outcome = timed("smoke_check", smoke.after_promotion, res, planned, concluded, golden, by)
+        timed("gc", retention.gc, res, alias, (planned.version,))
+    return SyncRun(planned, outcome, recovered.as_dict(), timed.seconds)

@@ -79,7 +79,7 @@ def test_syncs_of_different_aliases_run_side_by_side(fake_settings, write_corpus
     reached, resume = pause("plan")
     paused = _Run(run_sync, res, "one", root)
     _wait_for(reached)
-    assert run_sync(res, "two", root)[1].action == "promoted"  # while "one" is held mid-sync
+    assert run_sync(res, "two", root).outcome.action == "promoted"  # while "one" is held mid-sync
     resume()
     paused.join(60)
     assert paused.error is None and paused.result[1].action == "promoted"

@@ -34,7 +34,7 @@ def _points(res, collection):
 
 def test_orphans_are_dropped_but_never_the_live_collection(fake_settings, write_corpus):
     res = resources(fake_settings)
-    live = run_sync(res, "docs", write_corpus(DOCS))[1].version
+    live = run_sync(res, "docs", write_corpus(DOCS)).outcome.version
     mine = res.registry.installation_id
     res.store.create("docs__deadbeef0000", res.embedder.dimension, owner=mine)  # a shadow whose manifest never got written
     res.store.create("other__deadbeef0000", res.embedder.dimension, owner=mine)  # another alias's: not ours to touch
@@ -55,9 +55,9 @@ def test_a_fresh_state_folder_drops_no_version_of_another_installation(fake_sett
     reconciliation must keep the other installation's rollback target and unfinished shadow."""
     first = resources(fake_settings)
     root = write_corpus(DOCS)
-    old = run_sync(first, "docs", root)[1].version
+    old = run_sync(first, "docs", root).outcome.version
     (root / "d0.md").write_text("Document 0 changed.\n")
-    live = run_sync(first, "docs", root)[1].version
+    live = run_sync(first, "docs", root).outcome.version
     shadow = build_shadow(first, "docs", write_corpus({**DOCS, "d9.md": "Doc nine.\n"}), load=True)
     ours = {f"docs__{old}", f"docs__{live}", shadow.collection}
     assert ours <= set(first.store.collections())
@@ -123,7 +123,7 @@ def test_load_itself_discards_a_mismatching_shadow_before_resuming(fake_settings
 def test_an_unrecorded_promotion_is_recorded_and_smoke_checked(fake_settings, write_corpus):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
-    first = run_sync(res, "docs", root)[1].version
+    first = run_sync(res, "docs", root).outcome.version
     (root / "d1.md").write_text("Document one changed.\n")
     plan = build_shadow(res, "docs", root)
     res.store.point_alias("docs", plan.collection)  # the dead run's swap; it died before recording it
@@ -140,7 +140,7 @@ def test_an_unrecorded_promotion_is_recorded_and_smoke_checked(fake_settings, wr
 def test_a_recorded_move_whose_manifests_lag_is_completed(fake_settings, write_corpus):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
-    first = run_sync(res, "docs", root)[1].version
+    first = run_sync(res, "docs", root).outcome.version
     (root / "d1.md").write_text("Document one changed.\n")
     plan = build_shadow(res, "docs", root)
     res.store.point_alias("docs", plan.collection)
@@ -154,7 +154,7 @@ def test_a_recorded_move_whose_manifests_lag_is_completed(fake_settings, write_c
 def test_an_unrecorded_promotion_of_a_broken_version_is_rolled_back(fake_settings, write_corpus):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
-    first = run_sync(res, "docs", root)[1].version
+    first = run_sync(res, "docs", root).outcome.version
     (root / "d1.md").write_text("Document one changed.\n")
     plan = build_shadow(res, "docs", root)
     points = res.store.scroll(plan.collection, limit=100)

@@ -29,7 +29,7 @@ def test_gc_keeps_live_rollback_target_and_last_n_promoted(tmp_path, write_corpu
     promoted = []
     for i in range(4):
         (root / "a.md").write_text(f"Alpha version {i} of the handbook, edition {i}.\n")
-        outcome = run_sync(res, "docs", root)[1]
+        outcome = run_sync(res, "docs", root).outcome
         assert outcome.action == "promoted"
         promoted.append(outcome.version)
     v0, v1, v2, v3 = promoted
@@ -48,11 +48,11 @@ def test_gc_keeps_live_rollback_target_and_last_n_promoted(tmp_path, write_corpu
 def test_gc_never_removes_live_or_rollback_target_even_with_zero_retention(tmp_path, write_corpus):
     res = resources(_settings(tmp_path, keep_promoted=0))
     root = write_corpus({"a.md": "First text about ships.\n"})
-    first = run_sync(res, "docs", root)[1].version
+    first = run_sync(res, "docs", root).outcome.version
     (root / "a.md").write_text("Second text about trains.\n")
-    second = run_sync(res, "docs", root)[1].version
+    second = run_sync(res, "docs", root).outcome.version
     (root / "a.md").write_text("Third text about planes.\n")
-    third = run_sync(res, "docs", root)[1].version
+    third = run_sync(res, "docs", root).outcome.version
     assert _collections(res, "docs") == {second, third}  # live + rollback target
     assert first not in _versions(res, "docs")
     rollback(res.store, res.registry, "docs")  # live second; target: first is gone -> none
@@ -72,7 +72,7 @@ def test_rejected_shadow_dropped_unless_keep_rejected(tmp_path, write_corpus):
         res = resources(settings)
         root = write_corpus({"a.md": "First text about ships.\n", "b.md": "Unrelated words.\n"},
                             root=tmp_path / f"corpus-{keep}")
-        outcome = run_sync(res, "docs", root, golden=str(golden))[1]
+        outcome = run_sync(res, "docs", root, golden=str(golden)).outcome
         assert outcome.action == "rejected"
         assert res.registry.load("docs", outcome.version).state == "rejected"  # the report stays
         assert res.store.exists(f"docs__{outcome.version}") is keep
@@ -82,7 +82,7 @@ def test_rejected_shadow_dropped_unless_keep_rejected(tmp_path, write_corpus):
 def test_gc_removes_dead_builds_and_orphans_but_not_a_kept_version(tmp_path, write_corpus):
     res = resources(_settings(tmp_path))
     root = write_corpus({"a.md": "Live text.\n"})
-    live = run_sync(res, "docs", root)[1].version
+    live = run_sync(res, "docs", root).outcome.version
     (root / "a.md").write_text("Abandoned text.\n")
     plan = build_shadow(res, "docs", root)  # a build that dies after loading, before its gates
     # An orphan this installation created goes; one another installation created (a shared
@@ -104,7 +104,7 @@ def test_each_sync_keeps_the_embedding_cache_to_a_few_parts(tmp_path, write_corp
     root = write_corpus({"a.md": "Alpha text.\n", "b.md": "Beta text.\n"})
     for i in range(12):  # 12 parts written in all: the first sync embeds both documents in one
         (root / "a.md").write_text(f"Alpha text, revision {i}.\n")
-        assert run_sync(res, "docs", root)[1].action == "promoted"
+        assert run_sync(res, "docs", root).outcome.action == "promoted"
         assert 1 <= len(list(res.cache.dir.glob("part-*"))) <= 8
     assert len(res.cache) == 13  # b.md's text and a.md's 12 revisions, all still cached
     fresh = type(res.cache)(res.cache.dir.parent, res.cache.dir.name, res.cache.dimension)

@@ -28,7 +28,7 @@ DOCS = {f"d{i}.md": f"Document {i} talks about topic{i} and subject{i} in words{
 
 def test_passing_smoke_check_keeps_the_promotion(fake_settings, write_corpus):
     res = resources(fake_settings)
-    outcome = run_sync(res, "docs", write_corpus(DOCS))[1]
+    outcome = run_sync(res, "docs", write_corpus(DOCS)).outcome
     assert outcome.action == "promoted"
     smoke_record = res.registry.load("docs", outcome.version).decision["smoke"]
     assert smoke_record["passed"] and smoke_record["kind"] == "chunks" and smoke_record["queries"] == 3
@@ -37,7 +37,7 @@ def test_passing_smoke_check_keeps_the_promotion(fake_settings, write_corpus):
 def test_failed_smoke_check_moves_the_alias_back(fake_settings, write_corpus):
     res = resources(fake_settings)
     root = write_corpus(DOCS)
-    first = run_sync(res, "docs", root)[1]
+    first = run_sync(res, "docs", root).outcome
     (root / "d0.md").write_text("Document zero was rewritten entirely.\n")
     plan, gates = _shadow(res, "docs", root)
     _scramble_vectors(res, plan.collection)
@@ -70,7 +70,7 @@ def test_golden_smoke_check_queries_through_the_alias(fake_settings, write_corpu
     golden.write_text("".join(
         f'{{"query_id": "q{i}", "query": "topic{i} subject{i}", "relevant": [{{"doc_id": "d{i}.md", "start": 0, "end": 10}}]}}\n'
         for i in range(5)))
-    outcome = run_sync(res, "docs", root, golden=str(golden))[1]
+    outcome = run_sync(res, "docs", root, golden=str(golden)).outcome
     assert outcome.action == "promoted"
     result = smoke.check(res, "docs", outcome.version, str(golden))
     assert result.passed and result.kind == "golden" and result.queries == 3

@@ -69,7 +69,7 @@ def test_s3_sync_with_pages_quarantine_and_etags(s3_env, tmp_path):
     assert all("page" not in p.payload for p in points if p.payload["doc_id"] != "policy.pdf")
 
     # nothing changed: the same version, a no-op
-    assert sync.run_sync(res, "kb", f"s3://{bucket}/kb")[1].action == "unchanged"
+    assert sync.run_sync(res, "kb", f"s3://{bucket}/kb").outcome.action == "unchanged"
 
 
 def test_listing_failure_aborts_before_anything_is_built(s3_env, tmp_path, monkeypatch):

@@ -184,10 +184,10 @@ def test_a_reader_in_another_process_answers_through_promotions_and_a_rollback(k
         reader.wait_for(first.version, 0, per_phase)
         # Two syncs build, check and promote the next versions while the reader reads.
         (root / "canteen.md").write_text("The canteen serves lunch from noon until two.\n")
-        second = move(lambda: run_sync(res, "docs", root)[1].version)
+        second = move(lambda: run_sync(res, "docs", root).outcome.version)
         reader.wait_for(second, moves[-1][1], per_phase)
         (root / "canteen.md").write_text("The canteen serves lunch from noon until two; the cafe opens at eight.\n")
-        third = move(lambda: run_sync(res, "docs", root)[1].version)
+        third = move(lambda: run_sync(res, "docs", root).outcome.version)
         reader.wait_for(third, moves[-1][1], per_phase)
         move(lambda: rollback(res.store, res.registry, "docs", by="test").to_version)
         reader.wait_for(second, moves[-1][1], per_phase)
