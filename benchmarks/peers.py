@@ -28,11 +28,13 @@ Per size and round, in fresh folders, interleaved tool by tool:
 4. the bare model on IndexGate's chunk texts of the full sync: load and encode, a new process.
 
 Each is a new process, timed with ``time.perf_counter`` around ``subprocess.run``. Where
-IndexGate's time goes is read afterwards from what the run recorded, without patching it: the
-log lines' timestamps on stderr (the start of Prefect's temporary server, the model's load), the
-task runs in that server's SQLite database (its ``PREFECT_HOME`` is a folder per round, kept
-across the round's three syncs as a user's is: the full sync creates the database) and the
-manifest's ``timings``. The tables give the median of the rounds.
+IndexGate's time goes is read afterwards from what the run recorded, without patching it. With no
+Prefect API configured (the default here) the sync runs in the command's process and prints the
+seconds of each step in its JSON; the manifest's ``timings`` split the gates. A sync run as a flow
+(``INDEXGATE_PREFECT=always`` in the environment) is read from the log lines' timestamps on stderr
+(the start of Prefect's temporary server, the model's load) and the task runs in that server's
+SQLite database (its ``PREFECT_HOME`` is a folder per round, kept across the round's three syncs
+as a user's is). The tables give the median of the rounds.
 """
 
 from __future__ import annotations
@@ -283,6 +285,31 @@ def breakdown(prefect_home: Path, stderr: str, launched: float, seconds: float, 
     return out
 
 
+# A sync run in the command's own process (no Prefect API configured) times its steps itself:
+# its JSON's ``seconds``. Each row here sums some of them, in the order of the sync.
+IN_PROCESS_STEPS = [("imports", ("imports",)), ("model load, store open (resources)", ("resources",)),
+                    ("reconcile", ("reconcile",)), ("snapshot + plan", ("snapshot", "plan")), ("parse", ("parse",)),
+                    ("chunk", ("chunk",)), ("embed", ("embed",)), ("load", ("load",)), ("gates", ("validate",)),
+                    ("promote + smoke check", ("conclude", "smoke_check")), ("keep unchanged (no-op)", ("unchanged",)),
+                    ("report", ("report",)), ("gc", ("gc",))]
+# The manifest's timings that are not a step of their own: the gates' families, within "gates".
+BUILD_TIMINGS = {"parse_s", "chunk_s", "embed_s", "load_s"}
+
+
+def in_process_breakdown(timed_steps: dict, seconds: float, manifest: dict | None) -> dict:
+    """Where a sync run in the command's own process spent its time (its JSON ``seconds``)."""
+    out = {"process start, exit (outside the sync)": seconds - timed_steps["total"]}
+    for label, keys in IN_PROCESS_STEPS:
+        found = [timed_steps[k] for k in keys if k in timed_steps]
+        if found:
+            out[label] = sum(found)
+        if label == "gates" and found:
+            for key, value in sorted(((manifest or {}).get("timings") or {}).items()):
+                if key not in BUILD_TIMINGS:
+                    out[f"  gates: {key.removesuffix('_s')}"] = float(value)
+    return out
+
+
 def run_indexgate(corpus: Path, state: Path, prefect_home: Path, work: Path, env: dict) -> tuple[float, dict]:
     """One `indexgate sync`; ``prefect_home`` is kept across a round's syncs, as a user's is."""
     env = {**env, "PREFECT_HOME": str(prefect_home), "HF_HUB_OFFLINE": "1"}
@@ -294,9 +321,11 @@ def run_indexgate(corpus: Path, state: Path, prefect_home: Path, work: Path, env
         raise SystemExit(f"indexgate sync was {out['action']}: {out['reason']}")
     manifest = out.get("manifest") or {}
     counts = manifest.get("counts", {})
+    steps = (in_process_breakdown(out["seconds"], seconds, manifest) if "seconds" in out
+             else breakdown(prefect_home, proc.stderr, launched, seconds, manifest))
     return seconds, {"action": out["action"], "chunks": counts.get("chunks"),
                      "embedded": 0 if out["action"] == "unchanged" else (manifest.get("embedding") or {}).get("embedded"),
-                     "steps": breakdown(prefect_home, proc.stderr, launched, seconds, manifest)}
+                     "steps": steps}
 
 
 def chunk_texts(state: Path, out: Path) -> int:
@@ -421,7 +450,7 @@ def report(table: dict[int, list[dict]]) -> None:
                               f" {_median(rounds, s, peer, 'load_s'):.1f} + sync {_median(rounds, s, peer, 'sync_s'):.1f}"
                               for s in ("full", "1% changed", "unchanged"))
             print(f"{peer}, {n:,} docs, inside the process (s): {parts}")
-    print("\nIndexGate, where the time goes (s, median of the rounds; from its logs, Prefect's task runs, the manifest)\n")
+    print("\nIndexGate, where the time goes (s, median of the rounds; from its JSON's seconds and the manifest)\n")
     steps: list[str] = []
     for rounds in table.values():
         for r in rounds:

@@ -75,9 +75,10 @@ def _prefect_says() -> bool:
 
 
 def runs_as_flow(settings) -> bool:
-    """Whether this sync runs as a Prefect flow (see the module's docstring)."""
+    """Whether this sync runs as a Prefect flow (see the module's docstring). With ``auto``, also
+    where the ``dask`` section names a cluster: only the flow fans the embedding out to one."""
     if settings.prefect == "auto":
-        return prefect_api_configured()
+        return settings.dask.enabled or prefect_api_configured()
     return settings.prefect == "always"
 
 

@@ -134,6 +134,12 @@ class ParserProcess:
             ended = self._discard(kill=True)
             raise ParseError(f"parser process did not start within {STARTUP_TIMEOUT_S} s ({ended})", "crashed")
 
+    def ensure_started(self) -> None:
+        """Start the worker unless it is running. Callers hold :attr:`lock`."""
+        if self._process is None or not self._process.is_alive():
+            self._discard(kill=True)
+            self._start()
+
     def _discard(self, kill: bool) -> str:
         """Stop the current worker; return how it ended."""
         process, conn = self._process, self._conn
@@ -154,9 +160,7 @@ class ParserProcess:
         return self._process.pid if self._process is not None else None
 
     def parse(self, doc_id: str, data: bytes, mime: str | None = None) -> Parsed:
-        if self._process is None or not self._process.is_alive():
-            self._discard(kill=True)
-            self._start()
+        self.ensure_started()
         try:
             self._conn.send((doc_id, data, mime))
         except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
@@ -214,6 +218,21 @@ def shared_parser(limits: ParsingConfig | None = None) -> Iterator[ParserProcess
             parser = _SHARED[limits] = ParserProcess(limits)
     with parser.lock:
         yield parser
+
+
+def warm_up(limits: ParsingConfig | None = None) -> None:
+    """Start the process's parser worker for these limits in a background thread. Its start-up
+    (a new interpreter and the parsers' imports: 1-2 s) then overlaps whatever the caller does
+    next. A parse waits for it (it holds the worker's lock). A start that fails here is retried by
+    the first parse, which reports the failure."""
+    def start() -> None:
+        with shared_parser(limits) as parser:
+            try:
+                parser.ensure_started()
+            except ParseError:
+                pass
+
+    threading.Thread(target=start, name="indexgate-parser-start", daemon=True).start()
 
 
 @atexit.register

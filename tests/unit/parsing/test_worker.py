@@ -71,3 +71,21 @@ def test_the_shared_worker_serves_every_parse_step_of_the_process():
     with shared_parser(limits) as again:  # the next sync's parse step: no new worker to start
         assert again is parser and again.parse("b.md", b"# B\n").text == "# B\n"
         assert again.pid == pid and again.started == 1
+
+
+def test_warm_up_starts_the_shared_worker_before_any_parse():
+    from indexgate.parsing.worker import warm_up
+
+    limits = ParsingConfig(timeout_s=41)  # limits of its own: a worker no other test shares
+    warm_up(limits)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with shared_parser(limits) as parser:  # waits while the warm-up holds the worker
+            if parser.pid is not None:
+                break
+        time.sleep(0.1)
+    with shared_parser(limits) as parser:
+        pid = parser.pid
+        assert pid is not None and parser.started == 1
+        parsed = parser.parse("a.txt", b"plain text", "text/plain")
+        assert parsed.text == "plain text" and parser.pid == pid and parser.started == 1  # the warm worker parsed it
