@@ -31,7 +31,8 @@ def _function(called):
 
 def _calls(fn) -> list[object]:
     """What ``fn``'s body calls, in evaluation order (arguments before the call that takes
-    them), each resolved in ``fn``'s module; calls that do not resolve are left out."""
+    them), each resolved in ``fn``'s module; calls that do not resolve are left out. A function
+    passed as an argument counts as called, just before the call it is passed to."""
     fn = inspect.unwrap(_function(fn))
     names = fn.__globals__
     found: list[object] = []
@@ -47,6 +48,10 @@ def _calls(fn) -> list[object]:
     class Visitor(ast.NodeVisitor):
         def visit_Call(self, node):
             self.generic_visit(node)
+            # A function passed to a call is run by it (the runner's stopwatch: timed("parse", parse, ...)).
+            for arg in node.args:
+                if inspect.isfunction(_function(passed := resolve(arg))) and passed is not fn:
+                    found.append(passed)
             if (target := resolve(node.func)) is not None:
                 found.append(target)
 
