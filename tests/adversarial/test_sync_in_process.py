@@ -87,3 +87,14 @@ def test_a_prefect_toml_in_the_working_folder_is_read_by_prefect(tmp_path):
     assert _configured(tmp_path) is True
     (tmp_path / "prefect.toml").write_text('[logging]\nlevel = "INFO"\n')
     assert _configured(tmp_path) is False
+
+
+def test_the_prefect_setting_decides_before_any_api_is_looked_for(monkeypatch):
+    from indexgate.cli import runner
+    from indexgate.settings import DaskConfig, Settings
+
+    monkeypatch.setattr(runner, "prefect_api_configured", lambda: pytest.fail("no API lookup expected"))
+    assert runner.runs_as_flow(Settings(prefect="always")) is True
+    assert runner.runs_as_flow(Settings(prefect="never", dask=DaskConfig(address="tcp://x:8786"))) is False
+    # Only the flow fans the embedding out to a Dask cluster.
+    assert runner.runs_as_flow(Settings(dask=DaskConfig(address="tcp://x:8786"))) is True
