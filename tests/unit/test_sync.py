@@ -50,7 +50,8 @@ def test_build_promote_then_noop(lenient, write_corpus):
                                      "reason": "binary content in a text file: it is a PNG image"}]
     assert manifest.embedding["embedded"] == manifest.counts["chunks"] > 0
     # validate timed each gate family it ran (no golden set: no relevance, no latency)
-    timed = {k.removeprefix("gates_").removesuffix("_s"): v for k, v in manifest.timings.items() if k.startswith("gates_")}
+    timed = {k.removeprefix("gates_").removesuffix("_s"): v for k, v in manifest.timings.items()
+             if k.startswith("gates_")}
     assert set(timed) == {"integrity", "access", "guardrails", "quarantine", "quality"} <= set(sync.GATE_FAMILIES)
     assert all(isinstance(v, float) and v >= 0 for v in timed.values())
     rows = pq.read_table(plan.chunks_path).to_pylist()
