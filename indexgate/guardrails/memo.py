@@ -1,7 +1,7 @@
 """Texts the detectors found nothing in, remembered from one version to the next.
 
-The guardrails gate scans every stored payload of a shadow. At 1,000 documents (3,329 points)
-that took about 2.7 s, 60% of it finding phone numbers. A 1%-changed version stores mostly the
+The guardrails gate scans every stored payload of a shadow. At 1,000 documents (3,327 points)
+that took 3.4-6.5 s on the shared 2-core machine, most of it finding phone numbers. A 1%-changed version stores mostly the
 texts its base stored, and its base's gate scanned them already.
 
 A key (:func:`scan_key`) is a digest of exactly what :func:`~indexgate.guardrails.detect` is a
