@@ -62,9 +62,9 @@ def _full(work: Path, documents: int) -> None:
     folder = res.registry.version_dir(ALIAS, live.split("__", 1)[1])
     if not (folder / MEMO_FILE).is_file():  # a base built before the memory existed
         from indexgate import gates
-        from indexgate.guardrails.memo import save_clean
+        from indexgate.guardrails.memo import NewKeys, save_clean
 
-        clean: set[bytes] = set()
+        clean = NewKeys()
         gates.guardrails(res.store, live, res.settings.guardrails, frozenset(), clean)
         save_clean(folder, clean)
 

@@ -8,7 +8,7 @@ them up.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Container, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from indexgate.evaluation.compare import PairedComparison
 from indexgate.evaluation.evaluate import EvalResult
 from indexgate.evaluation.latency import LatencyStats
 from indexgate.guardrails import GuardrailsPolicy, detect
-from indexgate.guardrails.memo import scan_key
+from indexgate.guardrails.memo import NewKeys, scan_key
 from indexgate.models import Decision, GateResult
 from indexgate.settings import GateConfig, LatencyConfig, RegressionConfig
 from indexgate.store.base import VectorStore
@@ -201,7 +201,7 @@ def audit(suspects: list[Suspect], n_queries: int) -> list[GateResult]:
 
 
 def guardrails(store: VectorStore, collection: str, policy: GuardrailsPolicy,
-               clean: Collection[bytes] = frozenset(), found_clean: set[bytes] | None = None) -> GateResult:
+               clean: Container[bytes] = frozenset(), found_clean: NewKeys | set[bytes] | None = None) -> GateResult:
     """Read every stored payload back and scan its text (and embedded prefix) with the policy's
     ``redact`` and ``block`` detectors for its document: any finding fails the gate. The detail
     names detectors, counts and the first point; never a value.
@@ -213,7 +213,7 @@ def guardrails(store: VectorStore, collection: str, policy: GuardrailsPolicy,
     found: Counter[str] = Counter()
     first = ""
     points = skipped = 0
-    keyed = bool(clean) or found_clean is not None
+    keyed = bool(len(clean)) or found_clean is not None
     for pid, payload in store.iter_payloads(collection, ["doc_id", "text", "section"]):
         points += 1
         actions = policy.actions_for(str(payload.get("doc_id") or ""))

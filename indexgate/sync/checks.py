@@ -28,7 +28,7 @@ from indexgate.evaluation.evaluate import EvalResult
 from indexgate.evaluation.golden import GoldenQuery, check_spans
 from indexgate.evaluation.latency import measure_latency
 from indexgate.guardrails import Replacement, original_length, to_redacted
-from indexgate.guardrails.memo import load_clean, save_clean
+from indexgate.guardrails.memo import CleanKeys, NewKeys, load_clean, save_clean
 from indexgate.lifecycle.registry import Manifest
 from indexgate.lifecycle.versioning import collection_name
 from indexgate.models import GateResult, Plan
@@ -81,8 +81,8 @@ def check_guardrails(res: Resources, plan: Plan) -> list[GateResult]:
     version's clean keys are kept for the next version's gate."""
     if res.settings.gates.mode("guardrails") == "off":
         return []
-    clean = load_clean(res.registry.version_dir(plan.alias, plan.base)) if plan.base else frozenset()
-    found_clean: set[bytes] = set()
+    clean = load_clean(res.registry.version_dir(plan.alias, plan.base)) if plan.base else CleanKeys()
+    found_clean = NewKeys()
     gate = gate_checks.guardrails(res.store, plan.collection, res.settings.guardrails, clean, found_clean)
     save_clean(Path(plan.workdir), found_clean)
     return [gate]
