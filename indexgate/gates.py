@@ -8,7 +8,7 @@ them up.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from indexgate.evaluation.compare import PairedComparison
 from indexgate.evaluation.evaluate import EvalResult
 from indexgate.evaluation.latency import LatencyStats
 from indexgate.guardrails import GuardrailsPolicy, detect
+from indexgate.guardrails.memo import NewKeys, scan_key
 from indexgate.models import Decision, GateResult
 from indexgate.settings import GateConfig, LatencyConfig, RegressionConfig
 from indexgate.store.base import VectorStore
@@ -199,21 +200,41 @@ def audit(suspects: list[Suspect], n_queries: int) -> list[GateResult]:
                        detail="; ".join(f"{s.query_id}: {s.reason}" for s in suspects[:5]))]
 
 
-def guardrails(store: VectorStore, collection: str, policy: GuardrailsPolicy) -> GateResult:
+def guardrails(store: VectorStore, collection: str, policy: GuardrailsPolicy,
+               clean: Container[bytes] = frozenset(), found_clean: NewKeys | set[bytes] | None = None) -> GateResult:
     """Read every stored payload back and scan its text (and embedded prefix) with the policy's
     ``redact`` and ``block`` detectors for its document: any finding fails the gate. The detail
-    names detectors, counts and the first point; never a value."""
+    names detectors, counts and the first point; never a value.
+
+    ``clean`` holds keys (:func:`~indexgate.guardrails.memo.scan_key`) of scans that found
+    nothing, made by an earlier version's gate. A payload read back whose key is among them is not
+    scanned again: the same detectors on the same text find the same nothing. Any other payload
+    is scanned. ``found_clean``, if given, receives the key of every payload without a finding."""
     found: Counter[str] = Counter()
     first = ""
+    points = skipped = 0
+    keyed = bool(len(clean)) or found_clean is not None
     for pid, payload in store.iter_payloads(collection, ["doc_id", "text", "section"]):
+        points += 1
         actions = policy.actions_for(str(payload.get("doc_id") or ""))
         names = tuple(name for name, action in actions.items() if action != "allow")
+        if not names:
+            continue
         text = "\n".join(str(payload.get(key) or "") for key in ("section", "text"))
-        matches = detect(text, names, region=policy.phone_region) if names else []
-        found.update(m.detector for m in matches)
-        if matches and not first:
-            first = f"; first: point {pid} of {payload.get('doc_id')}"
+        key = scan_key(text, names, policy.phone_region) if keyed else b""
+        if key in clean:
+            skipped += 1
+        else:
+            matches = detect(text, names, region=policy.phone_region)
+            found.update(m.detector for m in matches)
+            if matches:
+                first = first or f"; first: point {pid} of {payload.get('doc_id')}"
+                continue
+        if found_clean is not None:
+            found_clean.add(key)
     detail = ", ".join(f"{name} {n}" for name, n in sorted(found.items())) + first if found else ""
+    if skipped:
+        detail = "; ".join(filter(None, (detail, f"{skipped} of {points} payloads unchanged since a clean scan")))
     return GateResult("guardrails.stored_payloads", not found, sum(found.values()), 0, detail=detail)
 
 

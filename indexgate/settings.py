@@ -93,11 +93,6 @@ class Settings(BaseSettings):
         return self.cache_dir or self.home / "cache" / "embeddings"
 
     @property
-    def templates_cache_dir(self) -> Path:
-        """Compiled page templates of the Data Docs (see :mod:`indexgate.quality.gx`)."""
-        return self.home / "cache" / "data-docs-templates"
-
-    @property
     def spool_folder(self) -> Path:
         return self.source.spool_dir or self.home / "spool"
 

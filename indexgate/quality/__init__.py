@@ -52,11 +52,10 @@ def _detail(c: Check) -> str:
 
 
 def quality_job(documents: Path, chunks: Path, cache: EmbeddingCache, *, dimension: int, normalized: bool,
-                max_tokens: int, config: QualityConfig, folder: Path, source_empty: bool = False,
-                templates: Path | None = None) -> QualityJob:
+                max_tokens: int, config: QualityConfig, folder: Path, source_empty: bool = False) -> QualityJob:
     return QualityJob(documents=Path(documents), chunks=Path(chunks), cache_dir=Path(cache.dir), dimension=dimension,
                       normalized=normalized, max_tokens=max_tokens, config=config, folder=Path(folder),
-                      source_empty=source_empty, templates=templates)
+                      source_empty=source_empty)
 
 
 def start_validation(documents: Path, chunks: Path, cache: EmbeddingCache, *, suites: tuple[str, ...],

@@ -13,8 +13,6 @@ the checks go to the manifest, the results to the Data Docs.
 
 from __future__ import annotations
 
-import contextvars
-import functools
 import logging
 import os
 import threading
@@ -75,133 +73,6 @@ def _plain(value: Any) -> Any:
     return value
 
 
-# Compiled Data Docs templates of this process, by Jinja's bytecode-cache key, and the
-# (folder, key) pairs this process has kept on disk.
-_COMPILED: dict[str, bytes] = {}
-_KEPT: set[tuple[Path, str]] = set()
-
-
-def _template_cache(directory: Path | None):
-    """Jinja's bytecode cache for the Data Docs templates: in memory for the life of the process,
-    and in ``directory`` (best effort) for the next process.
-
-    GX builds a new Jinja environment for every page it renders. So every page compiled its
-    templates from source again, about three quarters of the rendering. A version's Data Docs
-    took 0.23-0.30 s, and 0.06-0.08 s with compiled templates, on the development machine. Jinja
-    keys compiled code by template name and a checksum of its source. It checks its own version
-    and Python's on loading, so a stale entry is compiled afresh, never used. A cache that cannot
-    be written is only slower."""
-    import jinja2
-
-    def keep(key: str, data: bytes) -> None:
-        if directory is None or (directory, key) in _KEPT:
-            return
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            tmp = directory / f".{key}.{os.getpid()}.tmp"
-            tmp.write_bytes(data)
-            tmp.replace(directory / f"{key}.cache")
-            _KEPT.add((directory, key))
-        except OSError:
-            pass
-
-    class TemplateCache(jinja2.BytecodeCache):
-        def load_bytecode(self, bucket) -> None:
-            data = _COMPILED.get(bucket.key)
-            if data is not None:
-                keep(bucket.key, data)  # compiled for another folder: keep it in this one too
-            elif directory is not None:
-                try:
-                    data = (directory / f"{bucket.key}.cache").read_bytes()
-                except OSError:
-                    return
-                _KEPT.add((directory, bucket.key))
-            bucket.bytecode_from_string(data)
-
-        def dump_bytecode(self, bucket) -> None:
-            data = _COMPILED[bucket.key] = bucket.bytecode_to_string()
-            _KEPT.discard((directory, bucket.key))  # a broken or stale file: write it again
-            keep(bucket.key, data)
-
-    return TemplateCache()
-
-
-def _use_compiled_templates(directory: Path | None) -> None:
-    """Give every GX page view created from now on in this process the template cache."""
-    from great_expectations.render.view.view import DefaultJinjaView
-
-    cache = _template_cache(directory)
-    init = getattr(DefaultJinjaView.__init__, "__wrapped__", DefaultJinjaView.__init__)
-
-    @functools.wraps(init)
-    def with_cache(view, *args, **kwargs):
-        init(view, *args, **kwargs)
-        view.env.bytecode_cache = cache
-
-    DefaultJinjaView.__init__ = with_cache
-
-
-_HELD: contextvars.ContextVar = contextvars.ContextVar("indexgate_gx_configuration", default=None)
-_LOOKUPS = ("_get_runtime_kwargs", "_get_success_kwargs", "_get_domain_kwargs", "_get_success_kwarg")
-
-
-def _build_configuration_once() -> None:
-    """Make GX build an expectation's configuration once per kwargs lookup, not once per key.
-
-    GX 1.x's ``Expectation.configuration`` is a property that builds a new
-    ``ExpectationConfiguration`` on every read. Each build costs a pydantic ``dict()`` of every
-    field, a regular expression over the class name and a JSON check of every value. Its kwargs
-    lookups (``_get_runtime_kwargs`` and the three it calls) read it again for every key they
-    look up.
-    That is eleven builds for one lookup of ``ExpectColumnValuesToBeBetween``. A suite makes
-    several lookups per metric of every expectation. Together they took 29% of the suites'
-    validation time in a pyinstrument profile. Without them the three suites of a 100-document
-    version took 140-230 ms instead of 240-380 ms (13 runs with, 8 without, on the same tables).
-
-    Here, while one of those lookups runs on an expectation, every read of that expectation's
-    ``configuration`` inside it gets the one configuration built when the lookup began. That
-    includes nested lookups. Outside a lookup, a read builds a new one, as before. The lookups
-    only read the expectation, so what they return is what GX returns
-    (``tests/unit/quality/test_gx.py`` compares them). The class-name conversion is cached (a
-    pure function of the name). Applied once per process. A GX without these members is left as
-    it is."""
-    from great_expectations.expectations import expectation as module
-
-    cls = getattr(module, "Expectation", None)
-    prop = getattr(cls, "configuration", None)
-    if not isinstance(prop, property) or getattr(prop.fget, "_indexgate_once", False) \
-            or not all(callable(getattr(cls, name, None)) for name in _LOOKUPS):
-        return
-    build = prop.fget
-
-    def configuration(self):
-        held = _HELD.get()
-        if held is not None and held[0] is self:
-            return held[1]
-        return build(self)
-
-    def once(lookup):
-        @functools.wraps(lookup)
-        def with_one_configuration(self, *args, **kwargs):
-            held = _HELD.get()
-            if held is not None and held[0] is self:
-                return lookup(self, *args, **kwargs)
-            token = _HELD.set((self, build(self)))
-            try:
-                return lookup(self, *args, **kwargs)
-            finally:
-                _HELD.reset(token)
-        return with_one_configuration
-
-    configuration._indexgate_once = True
-    configuration.__wrapped__ = build  # GX's own (the tests compare with it)
-    if callable(getattr(module, "camel_to_snake", None)):
-        module.camel_to_snake = functools.lru_cache(maxsize=512)(module.camel_to_snake)
-    for name in _LOOKUPS:
-        setattr(cls, name, once(getattr(cls, name)))
-    cls.configuration = property(configuration, doc=prop.__doc__)
-
-
 class _Context:
     """An ephemeral (in-memory) GX data context. It holds IndexGate's data source, one asset and
     batch definition per suite name, and each suite's expectation suite and validation definition.
@@ -219,7 +90,6 @@ class _Context:
     def __init__(self) -> None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")  # no usage statistics, no network
         import great_expectations as gx
-        _build_configuration_once()
         from great_expectations.data_context.types.base import (
             DataContextConfig, InMemoryStoreBackendDefaults, ProgressBarsConfig,
         )
@@ -276,16 +146,14 @@ def _give_back(context: _Context) -> None:
 class DataDocs:
     """The validated suites of one run, whose Data Docs are not written yet (see :meth:`write`)."""
 
-    def __init__(self, context: _Context, folder: Path, templates: Path | None = None):
+    def __init__(self, context: _Context, folder: Path):
         self._context = context
-        self._folder, self._templates = Path(folder), templates
+        self._folder = Path(folder)
         self.index = data_docs_index(folder)
 
     def write(self) -> Path:
         """Render the site, once per version: the index page and one page per suite validated.
-        Returns the index page. Compiled page templates are kept in the folder ``templates`` (if
-        given). The run's context goes back to be reused."""
-        _use_compiled_templates(self._templates)
+        Returns the index page. The run's context goes back to be reused."""
         context = self._context.context
         context.variables.data_docs_sites = {SITE: _site_config(self._folder)}
         context.build_data_docs(site_names=[SITE])
@@ -298,8 +166,8 @@ class Validation:
     :class:`_Context`), whose Data Docs are written once every suite has run (:meth:`data_docs`).
     A context that raised is not reused."""
 
-    def __init__(self, folder: Path, templates: Path | None = None):
-        self._folder, self._templates = Path(folder), templates
+    def __init__(self, folder: Path):
+        self._folder = Path(folder)
         self._context = _take()
 
     def validate(self, suite: Suite, frame: pd.DataFrame) -> list[Check]:
@@ -311,7 +179,7 @@ class Validation:
 
     def data_docs(self) -> DataDocs:
         """The run's Data Docs, of the suites validated so far (written by :meth:`DataDocs.write`)."""
-        return DataDocs(self._context, self._folder, self._templates)
+        return DataDocs(self._context, self._folder)
 
 
 def _checks(suite: Suite, validation) -> list[Check]:

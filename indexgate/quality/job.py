@@ -37,8 +37,7 @@ class QualityJob:
     version (its fingerprint and tokenizer), not from the data, so data that disagrees fails.
     ``cache_dir`` is the embedding cache's folder for that embedder. ``source_empty``: the source
     held no objects at all (only a confirmed mass delete gets here), so an empty version passes
-    instead of failing ``documents.not_empty``. ``templates``: where compiled Data Docs templates
-    are kept between processes (none: in memory only)."""
+    instead of failing ``documents.not_empty``."""
 
     documents: Path
     chunks: Path
@@ -49,7 +48,6 @@ class QualityJob:
     config: QualityConfig
     folder: Path
     source_empty: bool = False
-    templates: Path | None = None
 
 
 def table(job: QualityJob, name: str, cache: EmbeddingCache) -> tuple[Suite, pd.DataFrame]:
@@ -72,7 +70,7 @@ class VersionValidation:
 
     def __init__(self, job: QualityJob):
         self.job = job
-        self._validation = Validation(job.folder, job.templates)
+        self._validation = Validation(job.folder)
         self.checks: dict[str, list[Check]] = {}
 
     def validate(self, name: str, cache: EmbeddingCache) -> list[Check]:

@@ -16,8 +16,8 @@ from indexgate.sync.build import (
     chunk, embed, guardrails_record, load, parse, plan_embedding, record_embedding,
 )
 from indexgate.sync.checks import (
-    check_guardrails, check_integrity, check_latency, check_quality, check_quarantine, check_relevance,
-    in_stored_offsets, score, score_live, validate,
+    GATE_FAMILIES, check_access, check_guardrails, check_integrity, check_latency, check_quality, check_quarantine,
+    check_relevance, in_stored_offsets, score, score_live, validate,
 )
 from indexgate.sync.decision import conclude, unchanged
 from indexgate.sync.planning import plan, snapshot
@@ -29,7 +29,7 @@ from indexgate.sync.steps import BUILD_STEPS, SYNC_STEPS, SyncRun, build_shadow,
 __all__ = [
     "Outcome", "Plan", "BUILD_STEPS", "SYNC_STEPS", "SyncRun", "build_shadow", "run_sync",
     "snapshot", "plan", "parse", "chunk", "embed", "load", "plan_embedding", "record_embedding",
-    "guardrails_record", "validate", "check_guardrails", "check_integrity", "check_latency", "check_quality",
-    "check_quarantine", "check_relevance", "in_stored_offsets", "score", "score_live", "conclude", "unchanged",
+    "guardrails_record", "validate", "GATE_FAMILIES", "check_access", "check_guardrails", "check_integrity",
+    "check_latency", "check_quality", "check_quarantine", "check_relevance", "in_stored_offsets", "score", "score_live", "conclude", "unchanged",
     "build_scratch", "discard_scratch", "scratch_alias", "scratch_report", "scratch_settings",
 ]

@@ -262,7 +262,7 @@ def quality_job(res: Resources, plan: Plan) -> dict:
     return {"documents": plan.documents_path, "chunks": plan.chunks_path, "cache": res.cache,
             "dimension": res.embedder.dimension, "normalized": res.embedder.fingerprint.normalize,
             "max_tokens": res.embedder.tokenizer.max_tokens, "config": res.settings.gates.quality,
-            "folder": Path(plan.workdir), "templates": res.settings.templates_cache_dir,
+            "folder": Path(plan.workdir),
             "source_empty": res.registry.load(plan.alias, plan.version).counts.get("objects", 0) == 0}
 
 

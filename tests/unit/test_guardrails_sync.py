@@ -140,3 +140,35 @@ def test_embedding_accounting_per_version_and_summed(tmp_path, write_corpus):
     assert row["texts_embedded"] == 2 and row["tokens_embedded"] > 0
     assert row["estimated_cost"] == embedding["estimated_cost"] == row["tokens_embedded"]  # $1 a token
     assert summed_accounting([row, row])["tokens_embedded"] == 2 * row["tokens_embedded"]
+
+
+PLAIN = {f"policy/p{i}.md": f"Policy {i}: requests are answered within {i + 2} business days by the desk.\n"
+         for i in range(4)}
+
+
+def test_a_small_change_scans_only_the_payloads_it_changed(tmp_path, write_corpus):
+    """The gate reads every payload back, but skips the texts the base's gate scanned clean."""
+    root = write_corpus(PLAIN)
+    res = resources(_settings(tmp_path))
+    first, outcome = sync.run_sync(res, "docs", root)
+    assert outcome.action == "promoted"
+    assert "unchanged since a clean scan" not in outcome.gates[0]["detail"]  # nothing to carry from
+    (root / "policy/p0.md").write_text("Policy 0: requests are answered within a week.\n")
+    plan = sync.build_shadow(res, "docs", root)
+    assert res.registry.load("docs", plan.version).counts["points_copied"] == 3
+    [gate] = sync.check_guardrails(res, plan)
+    assert gate.passed and gate.detail == "3 of 4 payloads unchanged since a clean scan"
+
+
+def test_a_copied_payload_changed_behind_the_pipeline_is_scanned_and_fails(tmp_path, write_corpus):
+    root = write_corpus(PLAIN)
+    res = resources(_settings(tmp_path))
+    sync.run_sync(res, "docs", root)
+    (root / "policy/p0.md").write_text("Policy 0: requests are answered within a week.\n")
+    plan = sync.build_shadow(res, "docs", root)
+    copied = next(pid for pid, p in res.store.iter_payloads(plan.collection, ["doc_id"])
+                  if p["doc_id"] != "policy/p0.md")
+    res.store.set_payload(plan.collection, [copied], {"text": f"Write to {EMAIL} for a faster answer."})
+    [gate] = sync.check_guardrails(res, plan)
+    assert not gate.passed and gate.detail.startswith(f"email 1; first: point {copied} of ")
+    assert gate.detail.endswith("2 of 4 payloads unchanged since a clean scan") and EMAIL not in gate.detail

@@ -49,6 +49,11 @@ def test_build_promote_then_noop(lenient, write_corpus):
     assert manifest.quarantined == [{"doc_id": "bad.txt", "kind": "binary",
                                      "reason": "binary content in a text file: it is a PNG image"}]
     assert manifest.embedding["embedded"] == manifest.counts["chunks"] > 0
+    # validate timed each gate family it ran (no golden set: no relevance, no latency)
+    timed = {k.removeprefix("gates_").removesuffix("_s"): v for k, v in manifest.timings.items()
+             if k.startswith("gates_")}
+    assert set(timed) == {"integrity", "access", "guardrails", "quarantine", "quality"} <= set(sync.GATE_FAMILIES)
+    assert all(isinstance(v, float) and v >= 0 for v in timed.values())
     rows = pq.read_table(plan.chunks_path).to_pylist()
     texts = {d: t for d, t in DOCS.items()}
     for row in rows:
