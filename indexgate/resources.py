@@ -33,9 +33,16 @@ class Resources:
     cache: EmbeddingCache
 
 
+def models_dir(cache_dir: Path) -> Path:
+    """Where model records and ONNX exports live: beside the embedding cache's fingerprint folders."""
+    return Path(cache_dir).expanduser().resolve() / "models"
+
+
 @functools.lru_cache(maxsize=4)
-def _embedder(config: EmbedderConfig) -> Embedder:
-    embedder = make_embedder(config)
+def _embedder(config: EmbedderConfig, models: Path | None = None) -> Embedder:
+    # The embedder is lazy (indexgate.embedding.sentence_transformers): building it reads a cached
+    # record; its weights load on the first embed.
+    embedder = make_embedder(config, models)
     if _embedder.cache_info().misses == 1:  # (counted on entry) the process's first model
         freeze_start_up()
     return embedder
@@ -56,7 +63,7 @@ def freeze_start_up() -> None:
 
 def embedder_for(settings: Settings) -> Embedder:
     """The process's embedder for these settings, without opening a store (model-only work)."""
-    return _embedder(settings.embedder)
+    return _embedder(settings.embedder, models_dir(settings.embedding_cache_dir))
 
 
 def pinned_embedder(settings: Settings, recorded: dict) -> Embedder:
@@ -81,7 +88,7 @@ def embedding_for(config: EmbedderConfig, cache_dir: Path) -> tuple[Embedder, Em
     """The process's embedder and its embedding cache in ``cache_dir``, and nothing else: what an
     embedding batch needs in any process (a Dask worker too). Opens no store and no state
     folder; the model is loaded once per process."""
-    embedder = _embedder(config)
+    embedder = _embedder(config, models_dir(cache_dir))
     return embedder, _embedding_cache(Path(cache_dir).resolve(), embedder.fingerprint.id, embedder.dimension)
 
 
