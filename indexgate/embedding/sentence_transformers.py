@@ -11,6 +11,7 @@ once the record exists; the weights load on the first embed. A no-op sync never 
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 import os
 import threading
@@ -204,6 +205,10 @@ class SentenceTransformerEmbedder:
             with self._load_lock:
                 if self._model is None:
                     self._model = self._load()
+                    # What the load imported (torch: ~500,000 objects) lives as long as the process.
+                    # Out of the cyclic collector's reach, as indexgate.resources.freeze_start_up
+                    # puts what the process held when the embedder was built.
+                    gc.freeze()
         return self._model
 
     def _load(self):
