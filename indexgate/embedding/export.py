@@ -109,5 +109,5 @@ def _quantize(source: Path, target: Path) -> None:
 
     log.info("quantising %s to int8 (once): %s", source.name, target)
     _write(target, lambda tmp: quantize_dynamic(
-        source, tmp, op_types_to_quantize=["MatMul", "Attention"], per_channel=True, reduce_range=False,
+        source, tmp, op_types_to_quantize=["MatMul", "Add"], per_channel=True, reduce_range=False,
         weight_type=QuantType.QInt8, extra_options={"WeightSymmetric": True, "ActivationSymmetric": False}))
