@@ -98,9 +98,13 @@ def _export(model_folder: Path, target: Path) -> None:
     # (tests/unit/embedding/test_backends.py checks padded batches against the torch backend).
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        _write(target, lambda tmp: torch.onnx.export(
-            Backbone(), tuple(sample[n] for n in names), str(tmp), input_names=names, output_names=[OUTPUT],
-            dynamic_axes=axes, opset_version=OPSET, dynamo=False))
+        try:
+            _write(target, lambda tmp: torch.onnx.export(
+                Backbone(), tuple(sample[n] for n in names), str(tmp), input_names=names, output_names=[OUTPUT],
+                dynamic_axes=axes, opset_version=OPSET, dynamo=False))
+        except Exception as exc:  # noqa: BLE001 - an architecture the exporter cannot trace
+            raise ConfigError(f"cannot export embedding model {model_folder.name} to ONNX:"
+                              f" {type(exc).__name__}: {first_line(exc)}; use backend torch") from None
 
 
 def _quantize(source: Path, target: Path) -> None:

@@ -29,8 +29,8 @@ def file_stats(paths: Iterable[Path]) -> list[list]:
 def cached_record(folder: Path | None, key: dict, compute: Callable[[], dict]) -> dict:
     """``compute()``, or what it gave last time for ``key``, from ``folder/records``.
 
-    ``folder`` None: no cache, always computed. A record that cannot be read is computed again;
-    one that cannot be written is only logged by the caller's next attempt (computed again)."""
+    ``folder`` None: no cache, always computed. A record that cannot be read is computed again.
+    One that cannot be written (a read-only folder) is computed on every start."""
     if folder is None:
         return compute()
     path = Path(folder) / "records" / f"{stable_hash(key, 32)}.json"
