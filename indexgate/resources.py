@@ -52,8 +52,9 @@ def freeze_start_up() -> None:
     """Move every object this process holds now out of reach of the cyclic garbage collector
     (``gc.freeze``). The objects made later are collected as usual.
 
-    Called once, when the process's first model is loaded. By then the process holds what it
-    keeps for its whole life: imported modules, the model, the clients. That is about 620,000
+    Called once, when the process's first embedder is built. By then the process holds what it
+    keeps for its whole life: imported modules, the clients. (The embedder loads its weights on
+    its first embed, and freezes again what that load brought.) That is about 620,000
     objects in a sync's process. Every full collection scanned them all. It took 0.37-0.42 s on
     the development machine, added to whatever sync it fell in, and under 1 ms once they are
     frozen. Frozen objects are still freed when nothing refers to them. Only reference cycles

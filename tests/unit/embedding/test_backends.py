@@ -83,6 +83,9 @@ def test_onnx_vectors_match_the_torch_backend(onnx_embedder, torch_embedder, tex
     a, b = onnx_embedder.embed_documents(texts), torch_embedder.embed_documents(texts)
     assert (a * b).sum(axis=1).min() > 0.9999
     assert onnx_embedder.fingerprint.id != torch_embedder.fingerprint.id  # another version, never a mix
+    # the same tokens: chunks (and their ids) do not depend on the backend
+    assert (onnx_embedder.tokenizer.max_tokens, onnx_embedder.tokenizer.fingerprint) == \
+        (torch_embedder.tokenizer.max_tokens, torch_embedder.tokenizer.fingerprint)
 
 
 def test_int8_is_close_but_another_vector_space(models, onnx_embedder, texts):
