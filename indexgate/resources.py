@@ -33,9 +33,16 @@ class Resources:
     cache: EmbeddingCache
 
 
+def models_dir(cache_dir: Path) -> Path:
+    """Where model records and ONNX exports live: beside the embedding cache's fingerprint folders."""
+    return Path(cache_dir).expanduser().resolve() / "models"
+
+
 @functools.lru_cache(maxsize=4)
-def _embedder(config: EmbedderConfig) -> Embedder:
-    embedder = make_embedder(config)
+def _embedder(config: EmbedderConfig, models: Path | None = None) -> Embedder:
+    # The embedder is lazy (indexgate.embedding.sentence_transformers): building it reads a cached
+    # record; its weights load on the first embed.
+    embedder = make_embedder(config, models)
     if _embedder.cache_info().misses == 1:  # (counted on entry) the process's first model
         freeze_start_up()
     return embedder
@@ -45,8 +52,9 @@ def freeze_start_up() -> None:
     """Move every object this process holds now out of reach of the cyclic garbage collector
     (``gc.freeze``). The objects made later are collected as usual.
 
-    Called once, when the process's first model is loaded. By then the process holds what it
-    keeps for its whole life: imported modules, the model, the clients. That is about 620,000
+    Called once, when the process's first embedder is built. By then the process holds what it
+    keeps for its whole life: imported modules, the clients. (The embedder loads its weights on
+    its first embed, and freezes again what that load brought.) That is about 620,000
     objects in a sync's process. Every full collection scanned them all. It took 0.37-0.42 s on
     the development machine, added to whatever sync it fell in, and under 1 ms once they are
     frozen. Frozen objects are still freed when nothing refers to them. Only reference cycles
@@ -56,7 +64,7 @@ def freeze_start_up() -> None:
 
 def embedder_for(settings: Settings) -> Embedder:
     """The process's embedder for these settings, without opening a store (model-only work)."""
-    return _embedder(settings.embedder)
+    return _embedder(settings.embedder, models_dir(settings.embedding_cache_dir))
 
 
 def pinned_embedder(settings: Settings, recorded: dict) -> Embedder:
@@ -81,7 +89,7 @@ def embedding_for(config: EmbedderConfig, cache_dir: Path) -> tuple[Embedder, Em
     """The process's embedder and its embedding cache in ``cache_dir``, and nothing else: what an
     embedding batch needs in any process (a Dask worker too). Opens no store and no state
     folder; the model is loaded once per process."""
-    embedder = _embedder(config)
+    embedder = _embedder(config, models_dir(cache_dir))
     return embedder, _embedding_cache(Path(cache_dir).resolve(), embedder.fingerprint.id, embedder.dimension)
 
 

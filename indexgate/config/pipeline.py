@@ -55,16 +55,27 @@ class EmbedderConfig(BaseModel):
     # The kinds this process knows (indexgate.embedding.kinds): sentence-transformers, unless a
     # program registered more in its own process.
     kind: str = "sentence-transformers"
+    # What runs the weights (docs/configuration.md#embedding-backends): torch (sentence-transformers),
+    # onnx (a local ONNX export run by onnxruntime, no torch at run time) or onnx-int8 (its dynamically
+    # quantised int8 variant). Part of the embedder fingerprint: another backend is another version.
+    backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
     batch_size: int = Field(32, ge=1)
     normalize: bool = True
     query_prefix: str = ""
     document_prefix: str = ""
+    # cpu, cuda, cuda:N, or auto: CUDA where a GPU is usable (float16 with the torch backend), else cpu.
     device: str = "cpu"
 
     @field_validator("kind")
     @classmethod
     def _known_kind(cls, value: str) -> str:
         return check_kind(value)
+
+    @model_validator(mode="after")
+    def _backend_of_the_built_in_kind(self) -> EmbedderConfig:
+        if self.backend != "torch" and self.kind != "sentence-transformers":
+            raise ValueError(f"backend {self.backend} applies to kind sentence-transformers only, not {self.kind}")
+        return self
 
 
 class S3Config(BaseModel):

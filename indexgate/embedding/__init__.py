@@ -6,6 +6,7 @@ The names below are loaded on first use, so that importing the kinds registry st
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from indexgate.embedding.kinds import embedder_kinds, factory_for, register_embedder
@@ -31,14 +32,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def make_embedder(config: EmbedderConfig) -> Embedder:
+def make_embedder(config: EmbedderConfig, models_dir: Path | None = None) -> Embedder:
     """The embedder of ``config.kind``, built from ``config``.
 
     The settings refuse a kind this process does not know, so a config here names a known one.
+    ``models_dir`` is where the built-in kind caches model records and ONNX exports (None: records
+    are not cached, exports go under the default home).
     """
     factory = factory_for(config.kind)
     if factory is None:
         from indexgate.embedding.sentence_transformers import SentenceTransformerEmbedder
 
-        return SentenceTransformerEmbedder(config)
+        return SentenceTransformerEmbedder(config, models_dir)
     return factory(config)

@@ -23,13 +23,28 @@ class EmbedderFingerprint:
     max_seq_length: int
     query_prefix: str = ""
     document_prefix: str = ""
+    # What runs the weights. Another backend is another vector space (int8 shifts every vector).
+    backend: str = "torch"
+    # sha256 of the file that embeds when it is not the weights themselves (an exported ONNX file).
+    model_file_sha256: str = ""
+    # float16 where `device: auto` found a GPU (torch backend).
+    precision: str = "float32"
+
+    def _fields(self) -> dict:
+        # Fields at the defaults they had before they existed are left out, so the id of every
+        # fingerprint made before them (the torch backend's, in float32) is unchanged: existing
+        # indexes do not rebuild.
+        return {k: v for k, v in asdict(self).items() if _UNSET.get(k, object()) != v}
 
     @property
     def id(self) -> str:
-        return stable_hash(asdict(self))
+        return stable_hash(self._fields())
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "id": self.id}
+        return {**self._fields(), "id": self.id}
+
+
+_UNSET = {"backend": "torch", "model_file_sha256": "", "precision": "float32"}
 
 
 class Embedder(Protocol):

@@ -1,8 +1,17 @@
-"""A sentence-transformers model, pinned by the sha256 of its weight files."""
+"""A sentence-transformers model, pinned by the sha256 of its weight files, run by a backend.
+
+Backends (``embedder.backend``): ``torch`` runs the model with sentence-transformers; ``onnx`` and
+``onnx-int8`` run a local ONNX export of it with onnxruntime (:mod:`indexgate.embedding.onnx`).
+
+The embedder is lazy. Its fingerprint, dimension and tokenizer come from a small record cached
+on disk (:mod:`indexgate.embedding.record`), so building it loads no weights and imports no torch
+once the record exists; the weights load on the first embed. A no-op sync never embeds.
+"""
 
 from __future__ import annotations
 
 import copy
+import gc
 import logging
 import os
 import threading
@@ -13,6 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from indexgate.embedding.base import EmbedderFingerprint
+from indexgate.embedding.device import Placement, gpu_visible, place
+from indexgate.embedding.layout import WEIGHT_SUFFIXES, read_layout, tokenizer_files, weight_files
+from indexgate.embedding.record import cached_record, file_stats
+from indexgate.embedding.tokenizer import FastTokenizer, special_tokens
 from indexgate.errors import ConfigError, first_line
 from indexgate.hashing import sha256_file, stable_hash
 from indexgate.settings import EmbedderConfig
@@ -32,7 +45,11 @@ _MODEL_LOCK = threading.RLock()
 ONE_THREAD_TEXTS = 4
 
 PACKAGED = "packaged:all-MiniLM-L6-v2"
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".onnx")
+_WEIGHT_SUFFIXES = WEIGHT_SUFFIXES
+# Where model records and ONNX exports go when the caller names no folder (the default home's).
+DEFAULT_MODELS_DIR = Path("~/.indexgate/cache/embeddings/models")
+# Bumped when a record's content changes meaning: older records are then ignored.
+_RECORD_VERSION = 1
 
 
 def resolve_model(name: str) -> tuple[str, Path]:
@@ -116,36 +133,101 @@ def _torch_threads(threads: int | None) -> Iterator[None]:
 
 
 class SentenceTransformerEmbedder:
-    """Loads the model once; embeds in batches on the configured device."""
+    """The configured model on the configured backend. Building it reads the model's record;
+    the weights load on the first embed (or when the record is made, once per model files)."""
 
-    def __init__(self, config: EmbedderConfig):
+    def __init__(self, config: EmbedderConfig, models_dir: Path | None = None):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        self.config = config
+        self.name, self.folder = resolve_model(config.model)
+        self.models_dir = Path(models_dir if models_dir is not None else DEFAULT_MODELS_DIR).expanduser()
+        self._load_lock = threading.Lock()
+        self._model = None  # the SentenceTransformer (torch) or OnnxModel, once loaded
+        self.placement = Placement("cpu")  # until the record says where
+        key = {"version": _RECORD_VERSION, "config": config.model_dump(mode="json"), "gpu": gpu_visible(),
+               "files": file_stats(p for p in self.folder.rglob("*") if p.is_file())}
+        record = cached_record(self.models_dir if models_dir is not None else None, key, self._describe)
+        self.placement = Placement(**record["placement"])
+        if config.backend != "torch":
+            self.model_file = self._model_file(record["weights_sha256"])
+            record = {**record, **cached_record(self.models_dir if models_dir is not None else None,
+                                                {"version": _RECORD_VERSION, "file": file_stats([self.model_file])},
+                                                lambda: {"model_file_sha256": sha256_file(self.model_file)})}
+        self.fingerprint = EmbedderFingerprint(
+            model=self.name, weights_sha256=record["weights_sha256"], dimension=record["dimension"],
+            normalize=config.normalize, max_seq_length=record["max_seq_length"], query_prefix=config.query_prefix,
+            document_prefix=config.document_prefix, backend=config.backend,
+            model_file_sha256=record.get("model_file_sha256", ""), precision=self.placement.precision,
+        )
+        if record["fast_tokenizer"]:
+            self.tokenizer = FastTokenizer(self.folder / "tokenizer.json", record["max_tokens"],
+                                           record["tokenizer_fingerprint"])
+        else:  # a slow (Python) tokenizer only: the model's own, which needs the model loaded
+            self.tokenizer = HFTokenizer(self.model.tokenizer, record["max_tokens"], record["tokenizer_fingerprint"])
+        log.info("embedding model %s on %s (%d dims, fingerprint %s)", self.name, config.backend,
+                 self.fingerprint.dimension, self.fingerprint.id)
+
+    def _describe(self) -> dict:
+        """The record: what the fingerprint and the tokenizer need. The torch backend loads the
+        model for it (any layout); the onnx backends read the layout from the folder's JSON."""
+        weights = weight_files(self.folder)
+        record = {"weights_sha256": stable_hash({p.relative_to(self.folder).as_posix(): sha256_file(p)
+                                                 for p in weights}, 64),
+                  "tokenizer_fingerprint": stable_hash({p.name: sha256_file(p) for p in tokenizer_files(self.folder)}),
+                  "fast_tokenizer": (self.folder / "tokenizer.json").is_file()}
+        placement = place(self.config.device, self.config.backend)
+        record["placement"] = {"device": placement.device, "precision": placement.precision}
+        self.placement = placement
+        if self.config.backend == "torch":
+            model = self.model
+            tok = model.tokenizer
+            special = len(tok.build_inputs_with_special_tokens([])) if hasattr(tok, "build_inputs_with_special_tokens") else 2
+            max_seq = int(model.max_seq_length)
+            dim = int(model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension")
+                      else model.get_sentence_embedding_dimension())
+        else:
+            layout = read_layout(self.folder)
+            special = special_tokens(self.folder / "tokenizer.json")
+            max_seq, dim = layout.max_seq_length, layout.dimension
+        return {**record, "dimension": dim, "max_seq_length": max_seq, "max_tokens": max_seq - special}
+
+    def _model_file(self, weights_sha256: str) -> Path:
+        from indexgate.embedding.export import exported
+
+        read_layout(self.folder)  # refuse an unsupported layout before exporting anything
+        return exported(self.folder, self.models_dir, weights_sha256, self.config.backend)
+
+    @property
+    def model(self):
+        """The loaded model (loaded on first use): a SentenceTransformer (torch) or an OnnxModel."""
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    self._model = self._load()
+                    # What the load imported (torch: ~500,000 objects) lives as long as the process.
+                    # Out of the cyclic collector's reach, as indexgate.resources.freeze_start_up
+                    # puts what the process held when the embedder was built.
+                    gc.freeze()
+        return self._model
+
+    def _load(self):
+        if self.config.backend != "torch":
+            from indexgate.embedding.onnx import OnnxModel
+
+            providers = (["CUDAExecutionProvider", "CPUExecutionProvider"] if self.placement.cuda
+                         else ["CPUExecutionProvider"])
+            return OnnxModel(self.model_file, self.folder / "tokenizer.json", read_layout(self.folder),
+                             self.config.normalize, self.config.batch_size, providers)
         from sentence_transformers import SentenceTransformer
 
-        self.config = config
-        name, folder = resolve_model(config.model)
         try:
-            self.model = SentenceTransformer(str(folder), device=config.device)
+            model = SentenceTransformer(str(self.folder), device=self.placement.device)
         except Exception as exc:  # a damaged folder fails deep in transformers, with many types
-            raise ConfigError(f"cannot load embedding model from {folder}: {type(exc).__name__}: {first_line(exc)}") from None
-        weights = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in _WEIGHT_SUFFIXES)
-        weights_sha = stable_hash({p.relative_to(folder).as_posix(): sha256_file(p) for p in weights}, 64)
-        max_seq = int(self.model.max_seq_length)
-        dim = int(self.model.get_embedding_dimension()
-                  if hasattr(self.model, "get_embedding_dimension")
-                  else self.model.get_sentence_embedding_dimension())
-        self.fingerprint = EmbedderFingerprint(
-            model=name, weights_sha256=weights_sha, dimension=dim, normalize=config.normalize,
-            max_seq_length=max_seq, query_prefix=config.query_prefix,
-            document_prefix=config.document_prefix,
-        )
-        tok = self.model.tokenizer
-        special = len(tok.build_inputs_with_special_tokens([])) if hasattr(tok, "build_inputs_with_special_tokens") else 2
-        tok_files = sorted(p for p in folder.glob("*") if p.name.startswith(("tokenizer", "vocab", "special_tokens")))
-        tok_fp = stable_hash({p.name: sha256_file(p) for p in tok_files})
-        self.tokenizer = HFTokenizer(tok, max_tokens=max_seq - special, fingerprint=tok_fp)
-        log.info("loaded embedding model %s (%d dims, fingerprint %s)", name, dim, self.fingerprint.id)
+            raise ConfigError(f"cannot load embedding model from {self.folder}: {type(exc).__name__}: {first_line(exc)}") from None
+        if self.placement.precision == "float16":
+            model.half()
+        return model
 
     @property
     def dimension(self) -> int:
@@ -154,9 +236,12 @@ class SentenceTransformerEmbedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        threads = 1 if len(texts) <= ONE_THREAD_TEXTS and self.config.device == "cpu" else None
+        if self.config.backend != "torch":
+            return self.model.encode(texts)
+        model = self.model
+        threads = 1 if len(texts) <= ONE_THREAD_TEXTS and not self.placement.cuda else None
         with _MODEL_LOCK, _torch_threads(threads):
-            vectors = self.model.encode(
+            vectors = model.encode(
                 texts, batch_size=self.config.batch_size, normalize_embeddings=self.config.normalize,
                 convert_to_numpy=True, show_progress_bar=False,
             )
