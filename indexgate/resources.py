@@ -17,7 +17,7 @@ from indexgate.embedding import Embedder, EmbeddingCache, make_embedder
 from indexgate.embedding.batch import CachedEmbedding
 from indexgate.errors import EmbedderMismatch
 from indexgate.lifecycle.registry import Registry
-from indexgate.settings import EmbedderConfig, Settings
+from indexgate.settings import EmbedderConfig, Settings, default_models_dir
 from indexgate.store import VectorStore, connect, disconnect, disconnect_all
 
 _LOCK = threading.Lock()
@@ -31,11 +31,6 @@ class Resources:
     embedder: Embedder
     chunker: Chunker
     cache: EmbeddingCache
-
-
-def models_dir(cache_dir: Path) -> Path:
-    """Where model records and ONNX exports live: beside the embedding cache's fingerprint folders."""
-    return Path(cache_dir).expanduser().resolve() / "models"
 
 
 @functools.lru_cache(maxsize=4)
@@ -64,7 +59,7 @@ def freeze_start_up() -> None:
 
 def embedder_for(settings: Settings) -> Embedder:
     """The process's embedder for these settings, without opening a store (model-only work)."""
-    return _embedder(settings.embedder, models_dir(settings.embedding_cache_dir))
+    return _embedder(settings.embedder, settings.models_folder)
 
 
 def pinned_embedder(settings: Settings, recorded: dict) -> Embedder:
@@ -85,11 +80,12 @@ def pinned_embedder(settings: Settings, recorded: dict) -> Embedder:
     return embedder
 
 
-def embedding_for(config: EmbedderConfig, cache_dir: Path) -> tuple[Embedder, EmbeddingCache]:
+def embedding_for(config: EmbedderConfig, cache_dir: Path, models: Path | None = None) -> tuple[Embedder, EmbeddingCache]:
     """The process's embedder and its embedding cache in ``cache_dir``, and nothing else: what an
     embedding batch needs in any process (a Dask worker too). Opens no store and no state
-    folder; the model is loaded once per process."""
-    embedder = _embedder(config, models_dir(cache_dir))
+    folder; the model is loaded once per process. Model records and ONNX exports are in ``models``
+    (default: the user's cache, :func:`~indexgate.settings.default_models_dir`)."""
+    embedder = _embedder(config, (models or default_models_dir()).expanduser())
     return embedder, _embedding_cache(Path(cache_dir).resolve(), embedder.fingerprint.id, embedder.dimension)
 
 
@@ -112,7 +108,7 @@ def resources(settings: Settings) -> Resources:
     key = settings.model_dump_json(round_trip=True)
     with _LOCK:
         if key not in _CACHE:
-            embedder, cache = embedding_for(settings.embedder, settings.embedding_cache_dir)
+            embedder, cache = embedding_for(settings.embedder, settings.embedding_cache_dir, settings.models_folder)
             api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
             _CACHE[key] = Resources(
                 settings=settings,

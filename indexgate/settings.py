@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # Where the embedded store (Qdrant Edge shards) and the embedding cache live; both default to folders under home.
     qdrant_path: Path | None = None
     cache_dir: Path | None = None
+    # Model records and ONNX exports (a one-off per model and machine): shared by every state folder.
+    models_dir: Path | None = None
     qdrant_url: str | None = Field(
         None, validation_alias=AliasChoices("qdrant_url", "INDEXGATE_QDRANT_URL", "QDRANT_URL")
     )
@@ -93,8 +95,20 @@ class Settings(BaseSettings):
         return self.cache_dir or self.home / "cache" / "embeddings"
 
     @property
+    def models_folder(self) -> Path:
+        """Where model records and ONNX exports live (``models_dir``, else :func:`default_models_dir`)."""
+        return (self.models_dir or default_models_dir()).expanduser()
+
+    @property
     def spool_folder(self) -> Path:
         return self.source.spool_dir or self.home / "spool"
+
+
+def default_models_dir() -> Path:
+    """The user's cache of model records and ONNX exports: ``$XDG_CACHE_HOME/indexgate/models``
+    (``~/.cache/indexgate/models``). Per user, not per state folder: an export depends on the
+    model's weights only, and takes seconds."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "indexgate" / "models"
 
 
 # INDEXGATE_ variables that are not settings: the Docker set-up's (docker/setup.sh, deployments/prefect.yaml).

@@ -28,7 +28,7 @@ from indexgate.embedding.record import cached_record, file_stats
 from indexgate.embedding.tokenizer import FastTokenizer, special_tokens
 from indexgate.errors import ConfigError, first_line
 from indexgate.hashing import sha256_file, stable_hash
-from indexgate.settings import EmbedderConfig
+from indexgate.settings import EmbedderConfig, default_models_dir
 
 log = logging.getLogger(__name__)
 # A Hugging Face fast tokenizer fails with "Already borrowed" when two threads use it at once:
@@ -46,8 +46,6 @@ ONE_THREAD_TEXTS = 4
 
 PACKAGED = "packaged:all-MiniLM-L6-v2"
 _WEIGHT_SUFFIXES = WEIGHT_SUFFIXES
-# Where model records and ONNX exports go when the caller names no folder (the default home's).
-DEFAULT_MODELS_DIR = Path("~/.indexgate/cache/embeddings/models")
 # Bumped when a record's content changes meaning: older records are then ignored.
 _RECORD_VERSION = 1
 
@@ -141,7 +139,7 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         self.config = config
         self.name, self.folder = resolve_model(config.model)
-        self.models_dir = Path(models_dir if models_dir is not None else DEFAULT_MODELS_DIR).expanduser()
+        self.models_dir = Path(models_dir if models_dir is not None else default_models_dir()).expanduser()
         self._load_lock = threading.Lock()
         self._model = None  # the SentenceTransformer (torch) or OnnxModel, once loaded
         self.placement = Placement("cpu")  # until the record says where

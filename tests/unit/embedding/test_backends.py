@@ -44,7 +44,7 @@ def models(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def torch_embedder(models):
-    return st.SentenceTransformerEmbedder(EmbedderConfig(), models)
+    return st.SentenceTransformerEmbedder(EmbedderConfig(backend="torch"), models)
 
 
 @pytest.fixture(scope="module")

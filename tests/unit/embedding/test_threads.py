@@ -15,7 +15,7 @@ TEXTS = [f"Carrier {i} confirms the pallet count of load {i * 7} before 16:00 UT
 
 @pytest.fixture(scope="module")
 def embedder():
-    return st.SentenceTransformerEmbedder(EmbedderConfig())
+    return st.SentenceTransformerEmbedder(EmbedderConfig(backend="torch"))  # torch threads
 
 
 def test_a_few_texts_run_on_one_thread_and_give_the_batch_vectors(embedder, monkeypatch):
