@@ -25,7 +25,9 @@ Per size and round, in fresh folders, interleaved tool by tool:
 1. full sync from empty;
 2. 1%-changed sync: 1% of the files get one more paragraph, one is deleted, one is added;
 3. unchanged re-sync;
-4. the bare model on IndexGate's chunk texts of the full sync: load and encode, a new process.
+4. the bare model on IndexGate's chunk texts of the full sync: load and encode, a new process:
+   sentence-transformers on torch, and the ONNX file IndexGate embedded with (its default backend)
+   on onnxruntime alone.
 
 Each is a new process, timed with ``time.perf_counter`` around ``subprocess.run``. Where
 IndexGate's time goes is read afterwards from what the run recorded, without patching it. With no
@@ -146,10 +148,41 @@ def run_bare(texts: str, model: str) -> dict:
     return {"imports_s": imported - started, "load_s": loaded - imported, "encode_s": done - loaded, "texts": len(batch)}
 
 
+def run_bare_onnx(texts: str, model: str, onnx_file: str) -> dict:
+    """The ONNX file IndexGate embeds with, alone: onnxruntime and the model's tokenizer, batches of
+    32 sorted by length, mean pooling, normalised (what sentence-transformers' modules compute)."""
+    started = time.perf_counter()
+    import numpy as np
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+    imported = time.perf_counter()
+    session = ort.InferenceSession(onnx_file, providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    tokenizer = Tokenizer.from_file(str(Path(model) / "tokenizer.json"))
+    tokenizer.enable_truncation(256)  # the model's max_seq_length (sentence_bert_config.json)
+    tokenizer.enable_padding()
+    loaded = time.perf_counter()
+    batch = json.loads(Path(texts).read_text(encoding="utf-8"))
+    ordered = sorted(batch, key=len, reverse=True)
+    for first in range(0, len(ordered), 32):
+        encoded = tokenizer.encode_batch(ordered[first:first + 32])
+        feed = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+                "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+                "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
+        tokens = session.run(None, {n: feed[n] for n in names})[0]
+        mask = feed["attention_mask"][..., None].astype(np.float32)
+        vectors = (tokens * mask).sum(axis=1) / mask.sum(axis=1)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    done = time.perf_counter()
+    return {"imports_s": imported - started, "load_s": loaded - imported, "encode_s": done - loaded, "texts": len(batch)}
+
+
 def peer_main(argv: list[str]) -> int:
     name, *rest = argv
     if name == "bare":
         out = run_bare(*rest)
+    elif name == "bare-onnx":
+        out = run_bare_onnx(*rest)
     else:
         out = {"langchain": run_langchain, "llamaindex": run_llamaindex}[name](*rest)
     print("PEER-RESULT " + json.dumps(out))
@@ -305,8 +338,8 @@ def in_process_breakdown(timed_steps: dict, seconds: float, manifest: dict | Non
             out[label] = sum(found)
         if label == "gates" and found:
             for key, value in sorted(((manifest or {}).get("timings") or {}).items()):
-                if key not in BUILD_TIMINGS:
-                    out[f"  gates: {key.removesuffix('_s')}"] = float(value)
+                if key not in BUILD_TIMINGS and key.startswith("gates_"):  # one per family
+                    out[f"  gates: {key.removeprefix('gates_').removesuffix('_s')}"] = float(value)
     return out
 
 
@@ -323,7 +356,13 @@ def run_indexgate(corpus: Path, state: Path, prefect_home: Path, work: Path, env
     counts = manifest.get("counts", {})
     steps = (in_process_breakdown(out["seconds"], seconds, manifest) if "seconds" in out
              else breakdown(prefect_home, proc.stderr, launched, seconds, manifest))
-    return seconds, {"action": out["action"], "chunks": counts.get("chunks"),
+    embedder = manifest.get("embedder") or {}
+    onnx = None
+    if embedder.get("backend") == "onnx":  # the file it embedded with (indexgate.embedding.export)
+        from indexgate.settings import default_models_dir
+
+        onnx = str(default_models_dir() / "onnx" / embedder["weights_sha256"] / "model.onnx")
+    return seconds, {"action": out["action"], "chunks": counts.get("chunks"), "onnx_file": onnx,
                      "embedded": 0 if out["action"] == "unchanged" else (manifest.get("embedding") or {}).get("embedded"),
                      "steps": steps}
 
@@ -369,6 +408,12 @@ def one_round(n: int, round_: int, work: Path, peers_python: Path, model: str) -
             seconds, _, proc = timed([sys.executable, __file__, "peer", "bare", str(texts), model], env, base)
             results["bare model"] = {"seconds": seconds, **peer_result(proc)}
             print(f"  {n} docs, round {round_ + 1}, bare model on {count} texts {seconds:7.2f} s", flush=True)
+            onnx_file = row["indexgate"].get("onnx_file")
+            if onnx_file:  # IndexGate embedded with an ONNX export: that file alone too
+                seconds, _, proc = timed([sys.executable, __file__, "peer", "bare-onnx", str(texts), model, onnx_file],
+                                         env, base)
+                results["bare onnx"] = {"seconds": seconds, **peer_result(proc)}
+                print(f"  {n} docs, round {round_ + 1}, bare ONNX file on {count} texts {seconds:7.2f} s", flush=True)
     shutil.rmtree(base, ignore_errors=True)
     return results
 
@@ -437,6 +482,15 @@ def report(table: dict[int, list[dict]]) -> None:
             ratio = s["indexgate"] / min(s["langchain"], s["llamaindex"])
             print(f"| {n:,} docs, {scenario} | {s['indexgate']:.1f} s | {s['langchain']:.1f} s | {s['llamaindex']:.1f} s"
                   f" | {ratio:.2f}x | {chunks} |")
+    for n, rounds in table.items():
+        if not all("bare onnx" in r for r in rounds):
+            continue
+        bare = _median(rounds, "bare onnx", "seconds")
+        full = _median(rounds, "full", "indexgate", "seconds")
+        inner = [_median(rounds, "bare onnx", k) for k in ("imports_s", "load_s", "encode_s")]
+        print(f"\nbare ONNX file IndexGate embeds with, {n:,} docs: {bare:.1f} s from outside (imports {inner[0]:.1f},"
+              f" load {inner[1]:.1f}, encode {inner[2]:.1f}); IndexGate full sync / it: {full / bare:.2f}x,"
+              f" / (load + encode): {full / (inner[1] + inner[2]):.2f}x")
     for n, rounds in table.items():
         bare = _median(rounds, "bare model", "seconds")
         full = _median(rounds, "full", "indexgate", "seconds")
