@@ -258,6 +258,11 @@ def shell(args) -> int:
         if result["action"] != "promoted":
             raise SystemExit(f"the {label} sync was {result['action']}: {result['reason']}")
         rows.append((label, outside, tree_kib, result))
+        steps = ", ".join(f"{k.removesuffix('_s')} {v:.2f}" for k, v in result["timings"].items())
+        print(f"{label:<11} {outside:7.2f} s from outside (imports {result['imports']:.2f}, resources"
+              f" {result['load']:.2f}, run_sync {result['sync']:.2f}); chunks {result['counts'].get('chunks')},"
+              f" embedded {result['embedded']}; peak RSS {result['hwm_kib'] / 1024:.0f} MiB (the sync's process),"
+              f" {tree_kib / 1024:.0f} MiB (largest of it and its children)\n{'':<11} steps (s): {steps}")
         if label == "full" and args.bare:
             chunks = next(state.rglob("chunks.parquet"))  # the one version so far
             _, _, bare = fresh_process(BARE_MODEL, str(chunks))
@@ -267,11 +272,8 @@ def shell(args) -> int:
                   f" encode {bare['encode']:.2f} s; full sync (resources + run_sync) / (load + encode):"
                   f" {work_s / (bare['load'] + bare['encode']):.2f}x (target at most 1.2x); embed step / encode:"
                   f" {result['timings'].get('embed_s', 0) / bare['encode']:.2f}x")
-        steps = ", ".join(f"{k.removesuffix('_s')} {v:.2f}" for k, v in result["timings"].items())
-        print(f"{label:<11} {outside:7.2f} s from outside (imports {result['imports']:.2f}, resources"
-              f" {result['load']:.2f}, run_sync {result['sync']:.2f}); chunks {result['counts'].get('chunks')},"
-              f" embedded {result['embedded']}; peak RSS {result['hwm_kib'] / 1024:.0f} MiB (the sync's process),"
-              f" {tree_kib / 1024:.0f} MiB (largest of it and its children)\n{'':<11} steps (s): {steps}")
+    if len(rows) < 2:
+        return 0
     full = rows[0][1]
     incremental = statistics.median(r[1] for r in rows[1:])
     print(f"\n1%-changed / full: {incremental:.2f} / {full:.2f} s = {incremental / full:.1%} (target at most 5%)")
