@@ -203,9 +203,11 @@ print(json.dumps({"imports": imported - started, "load": loaded - imported, "enc
 """
 
 
-def fresh_process(code: str, *args: str) -> tuple[float, int, str]:
+def fresh_process(code: str, *args: str) -> tuple[float, int, str, float]:
     """Run ``python -c code args`` in a new process, as a shell would; (seconds from outside, peak
-    RSS in KiB of the process or its largest child, what it printed last)."""
+    RSS in KiB of the process or its largest child, what it printed last, CPU seconds of the
+    process and the children it waited for). On a shared machine the CPU seconds move less than
+    the wall-clock ones: they do not count the time other processes held the cores."""
     import subprocess
 
     started = time.perf_counter()
@@ -217,7 +219,7 @@ def fresh_process(code: str, *args: str) -> tuple[float, int, str]:
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise SystemExit(f"a benchmark process failed (exit code {child.returncode}); its stderr is above")
-    return seconds, usage.ru_maxrss, out.strip().splitlines()[-1]
+    return seconds, usage.ru_maxrss, out.strip().splitlines()[-1], usage.ru_utime + usage.ru_stime
 
 
 def change_one_percent(corpus: Path, n: int, round_: int) -> int:
@@ -245,7 +247,7 @@ def shell(args) -> int:
     size = sum(p.stat().st_size for p in corpus.rglob("*.md"))
     print(f"corpus: {args.documents} Markdown documents, {size / 1024:.0f} KiB, in {corpus}")
     if args.seed_cache:
-        seconds, _, seeded = fresh_process(SEED_CACHE, str(work / "seed-state"), str(cache), str(corpus))
+        seconds, _, seeded, _ = fresh_process(SEED_CACHE, str(work / "seed-state"), str(cache), str(corpus))
         print(f"embedding cache seeded with {seeded} deterministic vectors keyed by text hash (not the model's)"
               f" in {seconds:.1f} s: the full sync embeds nothing")
     rows = []
@@ -253,7 +255,7 @@ def shell(args) -> int:
         if label != "full":
             change_one_percent(corpus, args.documents, len(rows))
         time.sleep(args.pause)
-        outside, tree_kib, line = fresh_process(SHELL_SYNC, str(state), str(cache), str(corpus))
+        outside, tree_kib, line, cpu = fresh_process(SHELL_SYNC, str(state), str(cache), str(corpus))
         result = json.loads(line)
         if result["action"] != "promoted":
             raise SystemExit(f"the {label} sync was {result['action']}: {result['reason']}")
@@ -262,16 +264,17 @@ def shell(args) -> int:
         print(f"{label:<11} {outside:7.2f} s from outside (imports {result['imports']:.2f}, resources"
               f" {result['load']:.2f}, run_sync {result['sync']:.2f}); chunks {result['counts'].get('chunks')},"
               f" embedded {result['embedded']}; peak RSS {result['hwm_kib'] / 1024:.0f} MiB (the sync's process),"
-              f" {tree_kib / 1024:.0f} MiB (largest of it and its children)\n{'':<11} steps (s): {steps}")
+              f" {tree_kib / 1024:.0f} MiB (largest of it and its children); CPU {cpu:.1f} s\n{'':<11} steps (s): {steps}")
         if label == "full" and args.bare:
             chunks = next(state.rglob("chunks.parquet"))  # the one version so far
-            _, _, bare = fresh_process(BARE_MODEL, str(chunks))
+            bare_s, _, bare, bare_cpu = fresh_process(BARE_MODEL, str(chunks))
             bare = json.loads(bare)
             work_s = result["load"] + result["sync"]  # resources (model load included) and run_sync
             print(f"bare model: {bare['texts']} texts, imports {bare['imports']:.2f} s, load {bare['load']:.2f} s,"
                   f" encode {bare['encode']:.2f} s; full sync (resources + run_sync) / (load + encode):"
                   f" {work_s / (bare['load'] + bare['encode']):.2f}x (target at most 1.2x); embed step / encode:"
-                  f" {result['timings'].get('embed_s', 0) / bare['encode']:.2f}x")
+                  f" {result['timings'].get('embed_s', 0) / bare['encode']:.2f}x\n{'':<11} from outside: {outside:.1f} s against"
+                  f" {bare_s:.1f} s ({outside / bare_s:.2f}x); CPU {cpu:.1f} s against {bare_cpu:.1f} s ({cpu / bare_cpu:.2f}x)")
     if len(rows) < 2:
         return 0
     full = rows[0][1]
