@@ -146,7 +146,34 @@ from indexgate.quality import wait_data_docs
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.sync import run_sync
+import indexgate.sync.steps as steps
 imported = time.perf_counter()
+
+def memory():
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return int(status["VmRSS"].split()[0]) // 1024, int(status["VmHWM"].split()[0]) // 1024
+
+# Each step of SYNC_STEPS as run_sync calls it, wrapped to record its seconds and this process's
+# RSS after it and peak RSS so far (MiB). The steps themselves are untouched.
+trace = []
+
+def traced(name, step):
+    def run(*args, **kwargs):
+        begun = time.perf_counter()
+        try:
+            return step(*args, **kwargs)
+        finally:
+            trace.append((name, round(time.perf_counter() - begun, 2), *memory()))
+    return run
+
+for name, step in steps.SYNC_STEPS:
+    wrapped = traced(name, step)
+    # run_sync calls the build steps by their names in indexgate.sync.steps, the others through
+    # their modules (recovery.reconcile, smoke.after_promotion, retention.gc).
+    for module in (steps, sys.modules[step.__module__]):
+        for module_name, value in list(vars(module).items()):
+            if value is step:
+                setattr(module, module_name, wrapped)
 res = resources(load_settings(home=sys.argv[1], cache_dir=sys.argv[2]))
 loaded = time.perf_counter()
 plan, outcome = run_sync(res, "bench", sys.argv[3], by="benchmark", confirm_budget=True)
@@ -156,7 +183,7 @@ m = res.registry.load("bench", plan.version)
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
 print(json.dumps({"action": outcome.action, "reason": outcome.reason, "imports": imported - started,
                   "load": loaded - imported, "sync": done - loaded, "timings": m.timings, "counts": m.counts,
-                  "embedded": m.embedding.get("embedded"), "hwm_kib": hwm}))
+                  "embedded": m.embedding.get("embedded"), "hwm_kib": hwm, "trace": trace}))
 """
 
 # Seeds the embedding cache (``--seed-cache``) in a fresh process: snapshot, plan, parse and chunk
@@ -265,6 +292,8 @@ def shell(args) -> int:
               f" {result['load']:.2f}, run_sync {result['sync']:.2f}); chunks {result['counts'].get('chunks')},"
               f" embedded {result['embedded']}; peak RSS {result['hwm_kib'] / 1024:.0f} MiB (the sync's process),"
               f" {tree_kib / 1024:.0f} MiB (largest of it and its children); CPU {cpu:.1f} s\n{'':<11} steps (s): {steps}")
+        print(f"{'':<11} step: seconds, RSS after, peak RSS so far (MiB): "
+              + "; ".join(f"{name} {sec:.2f} {rss} {peak}" for name, sec, rss, peak in result["trace"]))
         if label == "full" and args.bare:
             chunks = next(state.rglob("chunks.parquet"))  # the one version so far
             bare_s, _, bare, bare_cpu = fresh_process(BARE_MODEL, str(chunks))
