@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/incremental_sync.py [--documents 100] [--repeat 9] [--fulls 3]
                                                     [--pause 6] [--library | --heartbeats]
+    .venv/bin/python benchmarks/incremental_sync.py --shell --documents 10000 --repeat 2 --seed-cache
+    .venv/bin/python benchmarks/incremental_sync.py --shell --documents 300 --repeat 1 --bare
 
 Everything runs in one warm Python process: the model is loaded once first (timed apart), and a
 tiny warm-up sync starts Prefect's temporary API server and the quality worker (timed apart).
@@ -31,6 +33,19 @@ server writes); ``--heartbeats`` keeps Prefect's default heartbeats on. ``--libr
 library's runner alone (:func:`indexgate.sync.run_sync`: the flow's steps in its order, no Prefect,
 no report). The per-step timings printed come from the versions' manifests. Target:
 the 1%-changed sync costs at most 5% of the full one.
+
+``--shell`` runs each sync in a fresh process instead, as a shell or cron would: a ``python -c``
+of :func:`indexgate.sync.run_sync` (what `indexgate sync` runs without a Prefect API), timed from
+outside. A full sync from empty, then ``--repeat`` 1%-changed syncs (1% of the files edited, one
+deleted, one added, as ``benchmarks/peers.py`` changes them). Each line shows the process's peak
+RSS (``VmHWM``) and the largest of it and its children (``wait4``): memory that stays flat from
+1,000 to 10,000 documents is bounded by batch sizes, not by the corpus. ``--seed-cache`` first
+caches a vector for every chunk text of the corpus, in a process of its own, so that the full
+sync embeds nothing: deterministic unit vectors drawn from a generator seeded by the text's hash,
+not the model's vectors. The 1%-changed syncs embed their new texts with the model. ``--bare``
+(without ``--seed-cache``) runs the bare model after the full sync, in a fresh process, on the
+distinct texts that sync embedded: the full sync's resources and run_sync against the model's load
+and encode (issue 21: at most 1.2x).
 
 On a virtual machine, each sync's line also shows the CPU time the hypervisor took from the
 machine meanwhile (``steal`` in ``/proc/stat``, summed over the cores), and the end the share of
@@ -121,6 +136,182 @@ def run_library(source: str, alias: str, settings) -> dict:
     return asdict(outcome)
 
 
+# One sync in a fresh process (``--shell``): what `indexgate sync` runs without a Prefect API
+# (indexgate.sync.run_sync), then its Data Docs. It prints one JSON line: the seconds inside, the
+# version's manifest timings and counts, and the process's own peak RSS (VmHWM).
+SHELL_SYNC = """
+import json, sys, time
+started = time.perf_counter()
+from indexgate.quality import wait_data_docs
+from indexgate.resources import resources
+from indexgate.settings import load_settings
+from indexgate.sync import run_sync
+import indexgate.sync.steps as steps
+imported = time.perf_counter()
+
+def memory():
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return int(status["VmRSS"].split()[0]) // 1024, int(status["VmHWM"].split()[0]) // 1024
+
+# Each step of SYNC_STEPS as run_sync calls it, wrapped to record its seconds and this process's
+# RSS after it and peak RSS so far (MiB). The steps themselves are untouched.
+trace = []
+
+def traced(name, step):
+    def run(*args, **kwargs):
+        begun = time.perf_counter()
+        try:
+            return step(*args, **kwargs)
+        finally:
+            trace.append((name, round(time.perf_counter() - begun, 2), *memory()))
+    return run
+
+for name, step in steps.SYNC_STEPS:
+    wrapped = traced(name, step)
+    # run_sync calls the build steps by their names in indexgate.sync.steps, the others through
+    # their modules (recovery.reconcile, smoke.after_promotion, retention.gc).
+    for module in (steps, sys.modules[step.__module__]):
+        for module_name, value in list(vars(module).items()):
+            if value is step:
+                setattr(module, module_name, wrapped)
+res = resources(load_settings(home=sys.argv[1], cache_dir=sys.argv[2]))
+loaded = time.perf_counter()
+plan, outcome = run_sync(res, "bench", sys.argv[3], by="benchmark", confirm_budget=True)
+wait_data_docs(plan.workdir)
+done = time.perf_counter()
+m = res.registry.load("bench", plan.version)
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"action": outcome.action, "reason": outcome.reason, "imports": imported - started,
+                  "load": loaded - imported, "sync": done - loaded, "timings": m.timings, "counts": m.counts,
+                  "embedded": m.embedding.get("embedded"), "hwm_kib": hwm, "trace": trace}))
+"""
+
+# Seeds the embedding cache (``--seed-cache``) in a fresh process: snapshot, plan, parse and chunk
+# the corpus in a throw-away state folder, then cache a vector for every chunk text the cache lacks.
+# The vectors are not the model's: a unit vector drawn from a generator seeded by the text's hash,
+# so the same text always gets the same vector. The timed syncs then embed only what they add.
+SEED_CACHE = """
+import sys, numpy as np, pyarrow.parquet as pq
+from indexgate.resources import resources
+from indexgate.settings import load_settings
+from indexgate.sync import chunk, parse, plan, snapshot
+res = resources(load_settings(home=sys.argv[1], cache_dir=sys.argv[2]))
+snap = snapshot(sys.argv[3], res.settings)
+planned = plan(res, "seed", snap, False, False)
+parse(res, planned, sys.argv[3], snap)
+chunk(res, planned, True)
+hashes = res.cache.missing(pq.read_table(planned.chunks_path, columns=["text_hash"]).column(0).to_pylist())
+for first in range(0, len(hashes), 4096):
+    part = hashes[first:first + 4096]
+    vectors = np.stack([np.random.default_rng(int(h[:16], 16)).standard_normal(res.embedder.dimension)
+                        for h in part]).astype(np.float32)
+    res.cache.put_many(part, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+print(len(hashes))
+"""
+
+# The bare model (``--bare``) in a fresh process: the distinct texts the full sync embedded (its
+# chunks table: embed prefix, then text), loaded and encoded as the embedder does (batches of 32,
+# normalised), with no sync around it.
+BARE_MODEL = """
+import json, sys, time
+started = time.perf_counter()
+import pyarrow.parquet as pq
+from sentence_transformers import SentenceTransformer
+from indexgate.embedding.sentence_transformers import resolve_model
+imported = time.perf_counter()
+model = SentenceTransformer(str(resolve_model("packaged:all-MiniLM-L6-v2")[1]), device="cpu")
+loaded = time.perf_counter()
+rows = pq.read_table(sys.argv[1], columns=["text_hash", "embed_prefix", "text"]).to_pylist()
+texts = list({r["text_hash"]: (r["embed_prefix"] or "") + r["text"] for r in rows}.values())
+read = time.perf_counter()
+model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+done = time.perf_counter()
+print(json.dumps({"imports": imported - started, "load": loaded - imported, "encode": done - read, "texts": len(texts)}))
+"""
+
+
+def fresh_process(code: str, *args: str) -> tuple[float, int, str, float]:
+    """Run ``python -c code args`` in a new process, as a shell would; (seconds from outside, peak
+    RSS in KiB of the process or its largest child, what it printed last, CPU seconds of the
+    process and the children it waited for). On a shared machine the CPU seconds move less than
+    the wall-clock ones: they do not count the time other processes held the cores."""
+    import subprocess
+
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True,
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})
+    out = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"a benchmark process failed (exit code {child.returncode}); its stderr is above")
+    return seconds, usage.ru_maxrss, out.strip().splitlines()[-1], usage.ru_utime + usage.ru_stime
+
+
+def change_one_percent(corpus: Path, n: int, round_: int) -> int:
+    """Edit 1% of the documents (at least one: a paragraph more each), delete one, add one, as
+    ``benchmarks/peers.py`` does. Returns how many were edited."""
+    files = sorted(corpus.rglob("*.md"))
+    changed = max(1, round(n / 100))
+    for path in files[n // 2: n // 2 + changed]:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(f"\nThe planning group verifies the revised cut-off times before {16 + round_ % 8}:00 UTC.\n")
+    files[0].unlink()
+    added = corpus / "added" / f"doc-{round_}.md"
+    added.parent.mkdir(parents=True, exist_ok=True)
+    added.write_text(make_document(random.Random(round_), n + round_), encoding="utf-8")
+    return changed
+
+
+def shell(args) -> int:
+    """``--shell``: a full sync and a 1%-changed sync, each in a fresh process (module docstring)."""
+    import json
+
+    work = Path(tempfile.mkdtemp(prefix="indexgate-bench-shell-"))
+    corpus, state, cache = work / "corpus", work / "state", work / "cache"
+    write_corpus(corpus, args.documents)
+    size = sum(p.stat().st_size for p in corpus.rglob("*.md"))
+    print(f"corpus: {args.documents} Markdown documents, {size / 1024:.0f} KiB, in {corpus}")
+    if args.seed_cache:
+        seconds, _, seeded, _ = fresh_process(SEED_CACHE, str(work / "seed-state"), str(cache), str(corpus))
+        print(f"embedding cache seeded with {seeded} deterministic vectors keyed by text hash (not the model's)"
+              f" in {seconds:.1f} s: the full sync embeds nothing")
+    rows = []
+    for label in ("full", *(["1% changed"] * args.repeat)):
+        if label != "full":
+            change_one_percent(corpus, args.documents, len(rows))
+        time.sleep(args.pause)
+        outside, tree_kib, line, cpu = fresh_process(SHELL_SYNC, str(state), str(cache), str(corpus))
+        result = json.loads(line)
+        if result["action"] != "promoted":
+            raise SystemExit(f"the {label} sync was {result['action']}: {result['reason']}")
+        rows.append((label, outside, tree_kib, result))
+        steps = ", ".join(f"{k.removesuffix('_s')} {v:.2f}" for k, v in result["timings"].items())
+        print(f"{label:<11} {outside:7.2f} s from outside (imports {result['imports']:.2f}, resources"
+              f" {result['load']:.2f}, run_sync {result['sync']:.2f}); chunks {result['counts'].get('chunks')},"
+              f" embedded {result['embedded']}; peak RSS {result['hwm_kib'] / 1024:.0f} MiB (the sync's process),"
+              f" {tree_kib / 1024:.0f} MiB (largest of it and its children); CPU {cpu:.1f} s\n{'':<11} steps (s): {steps}")
+        print(f"{'':<11} step: seconds, RSS after, peak RSS so far (MiB): "
+              + "; ".join(f"{name} {sec:.2f} {rss} {peak}" for name, sec, rss, peak in result["trace"]))
+        if label == "full" and args.bare:
+            chunks = next(state.rglob("chunks.parquet"))  # the one version so far
+            bare_s, _, bare, bare_cpu = fresh_process(BARE_MODEL, str(chunks))
+            bare = json.loads(bare)
+            work_s = result["load"] + result["sync"]  # resources (model load included) and run_sync
+            print(f"bare model: {bare['texts']} texts, imports {bare['imports']:.2f} s, load {bare['load']:.2f} s,"
+                  f" encode {bare['encode']:.2f} s; full sync (resources + run_sync) / (load + encode):"
+                  f" {work_s / (bare['load'] + bare['encode']):.2f}x (target at most 1.2x); embed step / encode:"
+                  f" {result['timings'].get('embed_s', 0) / bare['encode']:.2f}x\n{'':<11} from outside: {outside:.1f} s against"
+                  f" {bare_s:.1f} s ({outside / bare_s:.2f}x); CPU {cpu:.1f} s against {bare_cpu:.1f} s ({cpu / bare_cpu:.2f}x)")
+    if len(rows) < 2:
+        return 0
+    full = rows[0][1]
+    incremental = statistics.median(r[1] for r in rows[1:])
+    print(f"\n1%-changed / full: {incremental:.2f} / {full:.2f} s = {incremental / full:.1%} (target at most 5%)")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=100)
@@ -131,7 +322,15 @@ def main() -> int:
     parser.add_argument("--heartbeats", action="store_true",
                         help="keep Prefect's flow-run heartbeats on against the temporary API (Prefect's default;"
                              " the CLI switches them off there, see flows/runtime.py)")
+    parser.add_argument("--shell", action="store_true",
+                        help="a full and --repeat 1%%-changed syncs, each in a fresh process (run_sync), with peak RSS")
+    parser.add_argument("--seed-cache", action="store_true",
+                        help="with --shell: seed the embedding cache with deterministic vectors first")
+    parser.add_argument("--bare", action="store_true",
+                        help="with --shell: after the full sync, the bare model on its texts in a fresh process")
     args = parser.parse_args()
+    if args.shell:
+        return shell(args)
     if args.repeat < 1 or args.fulls < 1 or args.documents < 2:
         parser.error("--repeat and --fulls must be at least 1, --documents at least 2")
 
