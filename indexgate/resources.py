@@ -71,7 +71,7 @@ def pinned_embedder(settings: Settings, recorded: dict) -> Embedder:
     if not recorded.get("config"):
         raise EmbedderMismatch(f"{what}, whose config its manifest does not record: its queries cannot be embedded")
     try:
-        embedder = embedder_for(settings.model_copy(update={"embedder": EmbedderConfig(**recorded["config"])}))
+        embedder = embedder_for(settings.model_copy(update={"embedder": EmbedderConfig.recorded(recorded["config"])}))
     except Exception as exc:  # noqa: BLE001 - any failure to load it is reported with its reason
         raise EmbedderMismatch(f"{what}, which cannot be loaded here: {exc}") from None
     if embedder.fingerprint.id != recorded.get("id"):

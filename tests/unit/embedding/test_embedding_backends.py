@@ -171,3 +171,16 @@ def test_device_auto():
     assert (place("auto", "onnx", yes).device, place("auto", "onnx", yes).precision) == ("cuda", "float32")
     assert place("auto", "onnx-int8", yes).device == "cpu"
     assert place("cuda", "torch").precision == "float32"  # a named device stays as before
+
+
+def test_a_version_recorded_before_backends_is_served_by_torch(tmp_path):
+    """Its manifest's config has no backend. Read with today's default (onnx), its queries would
+    be embedded in another vector space: the pinned embedder must be torch, with the recorded id."""
+    from indexgate.resources import pinned_embedder
+    from indexgate.settings import load_settings
+
+    old = EmbedderConfig(backend="torch").model_dump(mode="json")
+    del old["backend"]
+    embedder = pinned_embedder(load_settings(home=tmp_path), {"id": TORCH_ID, "model": "all-MiniLM-L6-v2", "config": old})
+    assert embedder.config.backend == "torch" and embedder.fingerprint.id == TORCH_ID
+    assert EmbedderConfig().backend == "onnx"  # what the missing key would have meant otherwise
