@@ -482,22 +482,17 @@ def report(table: dict[int, list[dict]]) -> None:
             ratio = s["indexgate"] / min(s["langchain"], s["llamaindex"])
             print(f"| {n:,} docs, {scenario} | {s['indexgate']:.1f} s | {s['langchain']:.1f} s | {s['llamaindex']:.1f} s"
                   f" | {ratio:.2f}x | {chunks} |")
+    bares = {"bare model": "bare model (sentence-transformers, torch)", "bare onnx": "bare ONNX file IndexGate embeds with"}
     for n, rounds in table.items():
-        if not all("bare onnx" in r for r in rounds):
-            continue
-        bare = _median(rounds, "bare onnx", "seconds")
         full = _median(rounds, "full", "indexgate", "seconds")
-        inner = [_median(rounds, "bare onnx", k) for k in ("imports_s", "load_s", "encode_s")]
-        print(f"\nbare ONNX file IndexGate embeds with, {n:,} docs: {bare:.1f} s from outside (imports {inner[0]:.1f},"
-              f" load {inner[1]:.1f}, encode {inner[2]:.1f}); IndexGate full sync / it: {full / bare:.2f}x,"
-              f" / (load + encode): {full / (inner[1] + inner[2]):.2f}x")
-    for n, rounds in table.items():
-        bare = _median(rounds, "bare model", "seconds")
-        full = _median(rounds, "full", "indexgate", "seconds")
-        inner = [_median(rounds, "bare model", k) for k in ("imports_s", "load_s", "encode_s")]
-        print(f"\nbare model, {n:,} docs ({rounds[0]['bare model']['texts']} texts): {bare:.1f} s from outside"
-              f" (imports {inner[0]:.1f}, load {inner[1]:.1f}, encode {inner[2]:.1f}); IndexGate full sync / bare model:"
-              f" {full / bare:.2f}x, / (load + encode): {full / (inner[1] + inner[2]):.2f}x")
+        for key, label in bares.items():
+            if not all(key in r for r in rounds):
+                continue
+            bare = _median(rounds, key, "seconds")
+            inner = [_median(rounds, key, k) for k in ("imports_s", "load_s", "encode_s")]
+            print(f"\n{label}, {n:,} docs ({rounds[0][key]['texts']} texts): {bare:.1f} s from outside"
+                  f" (imports {inner[0]:.1f}, load {inner[1]:.1f}, encode {inner[2]:.1f}); IndexGate full sync / it:"
+                  f" {full / bare:.2f}x, / (load + encode): {full / (inner[1] + inner[2]):.2f}x")
     for n, rounds in table.items():
         for peer in ("langchain", "llamaindex"):
             parts = ", ".join(f"{s}: imports {_median(rounds, s, peer, 'imports_s'):.1f} + load"
