@@ -47,13 +47,26 @@ def cmd_sync(args) -> int:
 
 def log_to_stderr() -> None:
     """Show the library's log lines on stderr, as a flow run's logger would (a run in this process
-    has no Prefect logger)."""
+    has no Prefect logger). Idempotent: one handler, however many commands a process runs."""
     import logging
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s",
-                                           "%H:%M:%S"))
-    logging.getLogger("indexgate").addHandler(handler)
+    class CurrentStderr(logging.StreamHandler):
+        """Writes to ``sys.stderr`` as it is at each line (a caller may have replaced it since)."""
+
+        @property
+        def stream(self):
+            return sys.stderr
+
+        @stream.setter
+        def stream(self, value) -> None:
+            pass
+
+    logger = logging.getLogger("indexgate")
+    if not any(type(h).__name__ == "CurrentStderr" for h in logger.handlers):
+        handler = CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s",
+                                               "%H:%M:%S"))
+        logger.addHandler(handler)
 
 
 def alias_moves(args) -> list:

@@ -69,8 +69,8 @@ def test_second_sync_of_an_alias_is_refused_or_waits(tmp_path, write_corpus, pau
     assert second.is_alive()  # waiting for the first, not refused
     resume()
     first.join(60), second.join(60)
-    assert first.error is None and first.result[1].action == "promoted"
-    assert second.error is None and second.result[1].action == "unchanged"
+    assert first.error is None and first.result.outcome.action == "promoted"
+    assert second.error is None and second.result.outcome.action == "unchanged"
 
 
 def test_syncs_of_different_aliases_run_side_by_side(fake_settings, write_corpus, pause):
@@ -82,7 +82,7 @@ def test_syncs_of_different_aliases_run_side_by_side(fake_settings, write_corpus
     assert run_sync(res, "two", root).outcome.action == "promoted"  # while "one" is held mid-sync
     resume()
     paused.join(60)
-    assert paused.error is None and paused.result[1].action == "promoted"
+    assert paused.error is None and paused.result.outcome.action == "promoted"
     assert live_version(res.store, "one") and live_version(res.store, "two")
 
 
