@@ -146,37 +146,18 @@ from indexgate.quality import wait_data_docs
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.sync import run_sync
-import indexgate.sync.steps as steps
 imported = time.perf_counter()
 
 def memory():
     status = dict(line.split(":", 1) for line in open("/proc/self/status"))
     return int(status["VmRSS"].split()[0]) // 1024, int(status["VmHWM"].split()[0]) // 1024
 
-# Each step of SYNC_STEPS as run_sync calls it, wrapped to record its seconds and this process's
-# RSS after it and peak RSS so far (MiB). The steps themselves are untouched.
+# After each step of SYNC_STEPS: its seconds, this process's RSS and its peak RSS so far (MiB).
 trace = []
-
-def traced(name, step):
-    def run(*args, **kwargs):
-        begun = time.perf_counter()
-        try:
-            return step(*args, **kwargs)
-        finally:
-            trace.append((name, round(time.perf_counter() - begun, 2), *memory()))
-    return run
-
-for name, step in steps.SYNC_STEPS:
-    wrapped = traced(name, step)
-    # run_sync calls the build steps by their names in indexgate.sync.steps, the others through
-    # their modules (recovery.reconcile, smoke.after_promotion, retention.gc).
-    for module in (steps, sys.modules[step.__module__]):
-        for module_name, value in list(vars(module).items()):
-            if value is step:
-                setattr(module, module_name, wrapped)
 res = resources(load_settings(home=sys.argv[1], cache_dir=sys.argv[2]))
 loaded = time.perf_counter()
-plan, outcome = run_sync(res, "bench", sys.argv[3], by="benchmark", confirm_budget=True)
+plan, outcome = run_sync(res, "bench", sys.argv[3], by="benchmark", confirm_budget=True,
+                         after_step=lambda name, seconds: trace.append((name, round(seconds, 2), *memory())))
 wait_data_docs(plan.workdir)
 done = time.perf_counter()
 m = res.registry.load("bench", plan.version)

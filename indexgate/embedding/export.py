@@ -95,7 +95,7 @@ def _export(model_folder: Path, target: Path) -> None:
 
     axes = {n: {0: "batch", 1: "sequence"} for n in [*names, OUTPUT]}
     # The tracer warns about Python branches on shapes; they are constant for this architecture
-    # (tests/unit/embedding/test_backends.py checks padded batches against the torch backend).
+    # (tests/unit/embedding/test_embedding_backends.py checks padded batches against the torch backend).
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

@@ -1,7 +1,7 @@
 """An exported ONNX model run by onnxruntime, tokenized by ``tokenizers``: no torch, no transformers.
 
 It reproduces sentence-transformers' Transformer -> Pooling(mean or cls) -> Normalize on the file
-(tests/unit/embedding/test_backends.py compares the vectors). Importing it and starting a session
+(tests/unit/embedding/test_embedding_backends.py compares the vectors). Importing it and starting a session
 takes a fraction of a second, where ``import sentence_transformers`` takes seconds.
 """
 

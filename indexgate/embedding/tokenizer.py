@@ -13,7 +13,7 @@ class FastTokenizer:
     """A ``tokenizers`` tokenizer seen as character offsets, without truncation or padding.
 
     Gives the offsets the model's own fast tokenizer gives with ``add_special_tokens=False``
-    (tests/unit/embedding/test_backends.py checks it on the chunking-eval documents). Safe across
+    (tests/unit/embedding/test_embedding_backends.py checks it on real documents). Safe across
     threads: nothing changes its truncation or padding after it is built."""
 
     def __init__(self, path: Path, max_tokens: int, fingerprint: str):

@@ -54,17 +54,22 @@ class SyncRun:
 
 
 class _Stopwatch:
-    """Calls steps and adds up the seconds each took (for :attr:`SyncRun.seconds`)."""
+    """Calls steps and adds up the seconds each took (for :attr:`SyncRun.seconds`); then calls
+    ``after(name, seconds)``, if given."""
 
-    def __init__(self) -> None:
+    def __init__(self, after: Callable[[str, float], None] | None = None) -> None:
         self.seconds: dict[str, float] = {}
+        self.after = after
 
     def __call__(self, name: str, step: Callable, *args):
         started = time.perf_counter()
         try:
             return step(*args)
         finally:
-            self.seconds[name] = round(self.seconds.get(name, 0.0) + time.perf_counter() - started, 3)
+            took = time.perf_counter() - started
+            self.seconds[name] = round(self.seconds.get(name, 0.0) + took, 3)
+            if self.after is not None:
+                self.after(name, took)
 
 
 def _untimed(name: str, step: Callable, *args):
@@ -101,7 +106,7 @@ def build_shadow(res: Resources, alias: str, source: str | Path, *, snap: Snapsh
 
 def run_sync(res: Resources, alias: str, source: str | Path, golden: str | Path | None = None, *,
              by: str = "run_sync", allow_mass_delete: bool = False, allow_empty: bool = False,
-             confirm_budget: bool = False) -> SyncRun:
+             confirm_budget: bool = False, after_step: Callable[[str, float], None] | None = None) -> SyncRun:
     """A whole sync in this process, without Prefect, in the order of :data:`SYNC_STEPS`.
 
     Holds the alias's sync lock, as the flow does. Reconciles what a dead run left. Builds the
@@ -110,11 +115,12 @@ def run_sync(res: Resources, alias: str, source: str | Path, golden: str | Path 
     Ends by collecting old versions. That drops this run's shadow if it was rejected or rolled
     back, unless ``lifecycle.keep_rejected`` (the flow's transaction drops it earlier, the same way).
     Returns a :class:`SyncRun` (it unpacks as ``(plan, outcome)``). The report is not written
-    (:mod:`indexgate.reporting`).
+    (:mod:`indexgate.reporting`). ``after_step(name, seconds)`` is called after each step (a
+    benchmark reads the process's memory there).
     """
     source = str(source)
     golden = str(golden) if golden else None
-    timed = _Stopwatch()
+    timed = _Stopwatch(after_step)
     with sync_lock(res.settings.home, alias, res.settings.lifecycle.wait_s):
         recovered = timed("reconcile", recovery.reconcile, res, alias, golden)
         snap = timed("snapshot", snapshot, source, res.settings)

@@ -199,3 +199,18 @@ def test_a_confirmed_empty_source_builds_an_empty_version(tmp_path, write_corpus
     plan, outcome = run_sync(res, "docs", root, allow_mass_delete=True)
     assert outcome.action == "promoted" and outcome.changes["deleted"] == 10
     assert res.store.count("docs") == 0 and res.store.count(first.collection) > 0
+
+
+def test_a_sync_times_each_step_it_runs_and_tells_after_each(tmp_path, write_corpus):
+    from indexgate.sync import SYNC_STEPS
+
+    root = write_corpus(DOCS)
+    res = resources(_settings(tmp_path))
+    told: list[str] = []
+    built = run_sync(res, "docs", root, after_step=lambda name, seconds: told.append(name))
+    assert built.outcome.action == "promoted"
+    assert told == list(built.seconds) == [name for name, _ in SYNC_STEPS]  # every step, in order
+    assert all(seconds >= 0 for seconds in built.seconds.values()) and built.seconds["embed"] > 0
+    told.clear()
+    again = run_sync(res, "docs", root, after_step=lambda name, seconds: told.append(name))
+    assert told == list(again.seconds) == ["reconcile", "snapshot", "plan", "unchanged", "gc"]
