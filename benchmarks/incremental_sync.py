@@ -42,7 +42,11 @@ RSS (``VmHWM``) and the largest of it and its children (``wait4``): memory that 
 1,000 to 10,000 documents is bounded by batch sizes, not by the corpus. ``--seed-cache`` first
 caches a vector for every chunk text of the corpus, in a process of its own, so that the full
 sync embeds nothing: deterministic unit vectors drawn from a generator seeded by the text's hash,
-not the model's vectors. The 1%-changed syncs embed their new texts with the model. ``--bare``
+not the model's vectors. The 1%-changed syncs embed their new texts with the model, unless
+``--seed-changes``: then the texts of each change's edited and added documents are seeded the
+same way before that sync (in a process of its own, not timed), so that neither kind of sync
+loads the model and the ratio compares like with like. Both ratios are printed: from outside
+(process start and imports included) and of ``run_sync`` alone. ``--bare``
 (without ``--seed-cache``) runs the bare model after the full sync, in a fresh process, on the
 distinct texts that sync embedded: the full sync's resources and run_sync against the model's load
 and encode (issue 21: at most 1.2x).
@@ -230,9 +234,9 @@ def fresh_process(code: str, *args: str) -> tuple[float, int, str, float]:
     return seconds, usage.ru_maxrss, out.strip().splitlines()[-1], usage.ru_utime + usage.ru_stime
 
 
-def change_one_percent(corpus: Path, n: int, round_: int) -> int:
+def change_one_percent(corpus: Path, n: int, round_: int) -> list[Path]:
     """Edit 1% of the documents (at least one: a paragraph more each), delete one, add one, as
-    ``benchmarks/peers.py`` does. Returns how many were edited."""
+    ``benchmarks/peers.py`` does. Returns the files edited and the one added."""
     files = sorted(corpus.rglob("*.md"))
     changed = max(1, round(n / 100))
     for path in files[n // 2: n // 2 + changed]:
@@ -242,7 +246,24 @@ def change_one_percent(corpus: Path, n: int, round_: int) -> int:
     added = corpus / "added" / f"doc-{round_}.md"
     added.parent.mkdir(parents=True, exist_ok=True)
     added.write_text(make_document(random.Random(round_), n + round_), encoding="utf-8")
-    return changed
+    return [*files[n // 2: n // 2 + changed], added]
+
+
+def seed_changes(work: Path, corpus: Path, cache: Path, files: list[Path], round_: int) -> tuple[int, float]:
+    """``--seed-changes``: cache vectors for the chunk texts of ``files`` (the documents a 1% change
+    edited or added), as ``--seed-cache`` does for the corpus, in a process of its own. The files
+    are copied under their own relative paths into a folder of their own, so the seeding process
+    parses and chunks only them: a document's chunks depend on that document alone. Returns (texts
+    seeded, seconds)."""
+    import shutil
+
+    folder = work / f"changes-{round_}"
+    for path in files:
+        target = folder / path.relative_to(corpus)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    seconds, _, seeded, _ = fresh_process(SEED_CACHE, str(work / f"seed-state-{round_}"), str(cache), str(folder))
+    return int(seeded), seconds
 
 
 def shell(args) -> int:
@@ -261,7 +282,11 @@ def shell(args) -> int:
     rows = []
     for label in ("full", *(["1% changed"] * args.repeat)):
         if label != "full":
-            change_one_percent(corpus, args.documents, len(rows))
+            edited = change_one_percent(corpus, args.documents, len(rows))
+            if args.seed_changes:
+                seeded, seconds = seed_changes(work, corpus, cache, edited, len(rows))
+                print(f"{'':<11} seeded {seeded} vectors for the texts of the {len(edited)} edited and added"
+                      f" documents in {seconds:.1f} s (not timed): this sync embeds nothing")
         time.sleep(args.pause)
         outside, tree_kib, line, cpu = fresh_process(SHELL_SYNC, str(state), str(cache), str(corpus))
         result = json.loads(line)
@@ -290,6 +315,9 @@ def shell(args) -> int:
     full = rows[0][1]
     incremental = statistics.median(r[1] for r in rows[1:])
     print(f"\n1%-changed / full: {incremental:.2f} / {full:.2f} s = {incremental / full:.1%} (target at most 5%)")
+    inside = statistics.median(r[3]["sync"] for r in rows[1:])
+    print(f"run_sync alone (no process start, imports or resources): {inside:.2f} / {rows[0][3]['sync']:.2f} s"
+          f" = {inside / rows[0][3]['sync']:.1%}")
     return 0
 
 
@@ -307,9 +335,14 @@ def main() -> int:
                         help="a full and --repeat 1%%-changed syncs, each in a fresh process (run_sync), with peak RSS")
     parser.add_argument("--seed-cache", action="store_true",
                         help="with --shell: seed the embedding cache with deterministic vectors first")
+    parser.add_argument("--seed-changes", action="store_true",
+                        help="with --shell --seed-cache: seed the 1%%-changed syncs' new texts too (not timed), so"
+                             " that no timed sync embeds with the model")
     parser.add_argument("--bare", action="store_true",
                         help="with --shell: after the full sync, the bare model on its texts in a fresh process")
     args = parser.parse_args()
+    if args.seed_changes and not (args.shell and args.seed_cache):
+        parser.error("--seed-changes needs --shell and --seed-cache")
     if args.shell:
         return shell(args)
     if args.repeat < 1 or args.fulls < 1 or args.documents < 2:
