@@ -9,9 +9,8 @@ documents go through those steps.
 
 from __future__ import annotations
 
-import heapq
 import shutil
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from indexgate.tables import write_rows
 
 
 def doc_ids(table: Path) -> set[str]:
@@ -33,11 +31,53 @@ def content_hashes(documents: Path) -> dict[str, str]:
     return dict(zip(table.column("doc_id").to_pylist(), table.column("content_hash").to_pylist()))
 
 
-def _rows(path: Path, batch: int, keep: pa.Array | None = None) -> Iterator[dict]:
-    for record_batch in pq.ParquetFile(path).iter_batches(batch_size=batch):
-        if keep is not None:
-            record_batch = record_batch.filter(pc.is_in(record_batch.column("doc_id"), value_set=keep))
-        yield from record_batch.to_pylist()
+def _conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """``table`` with exactly the columns of ``schema``, in its order and types: a column it lacks
+    is all nulls, one it has beyond them is left out."""
+    columns = [table.column(f.name).cast(f.type) if f.name in table.column_names
+               else pa.nulls(table.num_rows, f.type) for f in schema]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _carried_values(carry: Mapping[str, Mapping[str, Any]], keys: list[str],
+                    schema: pa.Schema) -> dict[str, tuple[pa.Array, pa.Array]]:
+    """Per column that some entry of ``carry`` sets: (its value for each of ``keys``, whether that
+    key's entry sets it), as Arrow arrays in the order of ``keys``."""
+    names = sorted({name for values in carry.values() for name in values})
+    return {name: (pa.array([carry[k].get(name) for k in keys],
+                            type=schema.field(name).type if name in schema.names else None),
+                   pa.array([name in carry[k] for k in keys], pa.bool_()))
+            for name in names}
+
+
+def _updated(table: pa.Table, values: Mapping[str, tuple[pa.Array, pa.Array]], keys: pa.Array) -> pa.Table:
+    """``table`` with each row's columns set to its ``doc_id``'s carried ``values``
+    (:func:`_carried_values`; ``keys``: the same doc ids, sorted). A row whose entry does not set
+    a column keeps its own value."""
+    if not values or not table.num_rows:
+        return table
+    at = pc.index_in(table.column("doc_id"), value_set=keys)
+    for name, (column, has) in values.items():
+        new = column.take(at)
+        if name in table.column_names:
+            index = table.column_names.index(name)
+            own = table.column(index)
+            table = table.set_column(index, name, pc.if_else(has.take(at), new.cast(own.type), own))
+        else:
+            table = table.append_column(name, new)
+    return table
+
+
+def _ordered(parts: list[pa.Table]) -> pa.Table:
+    """The rows of ``parts`` ordered by ``doc_id``, stably: ties keep the order of the parts, then
+    of the rows within a part (what :func:`heapq.merge` of sorted inputs gives)."""
+    table = pa.concat_tables(parts, promote_options="default")
+    if table.num_rows < 2:
+        return table
+    order = pc.sort_indices(pa.table({"doc_id": table.column("doc_id"),
+                                      "at": pa.array(range(table.num_rows), pa.int64())}),
+                            sort_keys=[("doc_id", "ascending"), ("at", "ascending")])
+    return table.take(order)
 
 
 def carry_rows(base: Path, carry: Mapping[str, Mapping[str, Any]], fresh: Path, out: Path,
@@ -45,24 +85,38 @@ def carry_rows(base: Path, carry: Mapping[str, Mapping[str, Any]], fresh: Path, 
     """Write ``out``: the rows of ``fresh`` plus the rows of ``base`` whose ``doc_id`` is a key of
     ``carry`` (each updated with that key's column values, e.g. a document's new ``modified``).
 
-    Both inputs are read a batch at a time and merged by ``doc_id``. The merge is stable: a
-    document's rows keep their order. So a table sorted by ``doc_id`` stays sorted, whichever base
-    it was built from.
+    ``base`` is read a batch at a time, filtered and merged with ``fresh`` by ``doc_id`` in Arrow
+    (no row becomes a Python dict), so memory is bounded by ``batch`` and the size of ``fresh``
+    (the documents that changed). The merge is stable: a document's rows keep their order, and a
+    base row comes before a fresh row of the same ``doc_id``. So a table sorted by ``doc_id``
+    stays sorted, whichever base it was built from.
     Written to a temporary name and renamed. Returns how many rows came from ``base``.
     """
+    tmp = out.with_suffix(".tmp")
     if not carry:
-        tmp = out.with_suffix(".tmp")
         shutil.copyfile(fresh, tmp)
         tmp.replace(out)
         return 0
-    keep = pa.array(sorted(carry), pa.string())
-    carried = 0
-
-    def from_base() -> Iterator[dict]:
-        nonlocal carried
-        for row in _rows(base, batch, keep):
-            carried += 1
-            yield {**row, **carry[row["doc_id"]]}
-
-    write_rows(out, schema, heapq.merge(from_base(), _rows(fresh, batch), key=lambda r: r["doc_id"]), batch)
+    keys = pa.array(sorted(carry), pa.string())
+    values = _carried_values(carry, keys.to_pylist(), schema)
+    new = _conform(pq.read_table(fresh), schema)
+    new_ids = new.column("doc_id")
+    taken = carried = 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with pq.ParquetWriter(tmp, schema) as writer:
+        for record_batch in pq.ParquetFile(base).iter_batches(batch_size=batch):
+            kept = record_batch.filter(pc.is_in(record_batch.column("doc_id"), value_set=keys))
+            if not kept.num_rows:
+                continue
+            rows = _conform(_updated(pa.Table.from_batches([kept]), values, keys), schema)
+            carried += rows.num_rows
+            # The fresh rows sorted before this batch's last doc_id: none of a later batch precedes
+            # them. A fresh row of that same doc_id waits, as a later batch may hold more of its rows.
+            last = rows.column("doc_id")[-1]
+            upto = taken + pc.sum(pc.less(new_ids.slice(taken), last)).as_py() if taken < len(new) else taken
+            writer.write_table(_ordered([rows, new.slice(taken, upto - taken)]))
+            taken = upto
+        if taken < len(new):
+            writer.write_table(new.slice(taken))
+    tmp.replace(out)
     return carried

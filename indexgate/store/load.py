@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from indexgate.chunking.corpus import iter_chunk_batches
@@ -74,9 +76,9 @@ def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: Embedd
 _SAME = ("point_id", "chunk_id", "doc_id", "start", "end", "n_tokens", "text_hash", "page", "section", "embed_prefix")
 
 
-def _rows(table: Path) -> Iterator[tuple]:
-    for batch in pq.ParquetFile(table).iter_batches(batch_size=8192, columns=list(_SAME)):
-        yield from zip(*(batch.column(c).to_pylist() for c in _SAME))
+def _same(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Row by row, whether two columns hold the same value (two nulls are the same)."""
+    return pc.or_(pc.fill_null(pc.equal(a, b), False), pc.and_(pc.is_null(a), pc.is_null(b)))
 
 
 def unchanged_points(base_chunks: Path, chunks: Path, base_groups: Mapping[str, Sequence[str]],
@@ -86,10 +88,21 @@ def unchanged_points(base_chunks: Path, chunks: Path, base_groups: Mapping[str, 
 
     Such a point has the same chunk row and the same access groups. The chunk row holds the span,
     tokens, section, page and the hash of the embedded text. So it has the same vector from the
-    same embedder. Every other point of the base is stale."""
-    base = {row[0]: row for row in _rows(base_chunks)}
-    return frozenset(row[0] for row in _rows(chunks)
-                     if base.get(row[0]) == row and list(base_groups.get(row[2], ())) == list(groups.get(row[2], ())))
+    same embedder. Every other point of the base is stale.
+    The two tables are joined on ``point_id`` and compared column by column in Arrow (their
+    texts are not read: ``text_hash`` stands for them)."""
+    new = pq.read_table(chunks, columns=list(_SAME))
+    base = pq.read_table(base_chunks, columns=list(_SAME))
+    others = [c for c in _SAME if c != "point_id"]
+    joined = new.join(base.rename_columns(["point_id", *(f"{c}@base" for c in others)]), keys="point_id",
+                      join_type="inner")
+    same = pa.chunked_array([pa.array([True] * joined.num_rows, pa.bool_())])
+    for c in others:
+        same = pc.and_(same, _same(joined.column(c), joined.column(f"{c}@base")))
+    relabelled = [d for d in {*base_groups, *groups} if list(base_groups.get(d, ())) != list(groups.get(d, ()))]
+    if relabelled:
+        same = pc.and_(same, pc.invert(pc.is_in(joined.column("doc_id"), value_set=pa.array(relabelled, pa.string()))))
+    return frozenset(joined.column("point_id").filter(same).to_pylist())
 
 
 def copy_unchanged(store: VectorStore, collection: str, base: str, base_chunks: Path, chunks: Path,
