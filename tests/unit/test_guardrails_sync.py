@@ -172,3 +172,22 @@ def test_a_copied_payload_changed_behind_the_pipeline_is_scanned_and_fails(tmp_p
     [gate] = sync.check_guardrails(res, plan)
     assert not gate.passed and gate.detail.startswith(f"email 1; first: point {copied} of ")
     assert gate.detail.endswith("2 of 4 payloads unchanged since a clean scan") and EMAIL not in gate.detail
+
+
+def test_validate_reads_the_stored_payloads_once_for_integrity_access_and_guardrails(tmp_path, write_corpus):
+    # Each of the three gates reads every payload; at 10,000 documents one read costs about as much
+    # as a gate, so validate() reads them once for all three, with the same results.
+    settings = _settings(tmp_path, chunking={"chunk_size": 40, "chunk_overlap": 0})
+    res, plan = _build(settings, write_corpus(FILES))
+    separate = sync.check_integrity(res, plan) + sync.check_guardrails(res, plan)
+    reads = []
+    real = res.store.iter_payloads
+    res.store.iter_payloads = lambda *a, **k: reads.append(a) or real(*a, **k)
+    gates = sync.validate(res, plan)
+    assert len(reads) == 1
+    names = {g.name for g in separate}
+    assert sorted((g.name, g.passed, g.value) for g in gates if g.name in names) == \
+        sorted((g.name, g.passed, g.value) for g in separate)
+    assert len(names) >= 7
+    timings = res.registry.load("docs", plan.version).timings
+    assert {"gates_integrity_s", "gates_access_s", "gates_guardrails_s"} <= set(timings)
