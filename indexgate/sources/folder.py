@@ -87,7 +87,14 @@ class FolderSource:
         except UnsafeId as exc:
             return Quarantined(shown, f"unsafe path: {exc}", "unsafe_path")
         target = path
-        if path.is_symlink():
+        try:
+            # One lstat: for a file that is not a link it is also the file's stat.
+            st = os.lstat(path)
+        except PermissionError:
+            return Quarantined(shown, "permission denied", "unreadable")
+        except OSError as exc:
+            raise SourceError(f"cannot stat {path}: {exc.strerror}") from exc
+        if stat.S_ISLNK(st.st_mode):
             try:
                 target = path.resolve(strict=True)
             except (OSError, RuntimeError):
@@ -96,12 +103,12 @@ class FolderSource:
                 return Quarantined(shown, f"symlink resolves outside the source root (to {target})", "unsafe_path")
             if target.is_dir():
                 return None
-        try:
-            st = target.stat()
-        except PermissionError:
-            return Quarantined(shown, "permission denied", "unreadable")
-        except OSError as exc:
-            raise SourceError(f"cannot stat {path}: {exc.strerror}") from exc
+            try:
+                st = target.stat()
+            except PermissionError:
+                return Quarantined(shown, "permission denied", "unreadable")
+            except OSError as exc:
+                raise SourceError(f"cannot stat {path}: {exc.strerror}") from exc
         if not stat.S_ISREG(st.st_mode):
             return Quarantined(shown, f"not a regular file ({_KINDS.get(stat.S_IFMT(st.st_mode), 'special')})",
                                "unsupported")
