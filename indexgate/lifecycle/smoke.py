@@ -21,7 +21,6 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from indexgate.access import caller_groups
-from indexgate.chunking.corpus import iter_chunk_batches
 from indexgate.errors import AliasConflict
 from indexgate.evaluation import load_golden
 from indexgate.evaluation.evaluate import search_as
@@ -51,12 +50,17 @@ def _evenly(n_items: int, n: int) -> list[int]:
 
 
 def _sample_chunks(chunks: Path, n: int) -> list[dict]:
-    """``n`` chunks spread evenly over the table, read in batches (the table may be large)."""
-    wanted = set(_evenly(pq.ParquetFile(chunks).metadata.num_rows, n))
-    picked, offset = [], 0
-    for rows in iter_chunk_batches(chunks, columns=["doc_id", "text_hash", "text"]):
-        picked += [row for i, row in enumerate(rows, offset) if i in wanted]
-        offset += len(rows)
+    """``n`` chunks spread evenly over the table. Only the row groups that hold them are read
+    (the table may be large: a 1%-changed sync at 10,000 documents would read 33k texts)."""
+    table = pq.ParquetFile(chunks)
+    wanted = _evenly(table.metadata.num_rows, n)
+    picked, start = [], 0
+    for group in range(table.num_row_groups):
+        size = table.metadata.row_group(group).num_rows
+        local = [i - start for i in wanted if start <= i < start + size]
+        if local:
+            picked += table.read_row_group(group, columns=["doc_id", "text_hash", "text"]).take(local).to_pylist()
+        start += size
     return picked
 
 

@@ -77,3 +77,15 @@ def test_golden_smoke_check_queries_through_the_alias(fake_settings, write_corpu
     # the same check against a version the alias does not serve fails, naming the version served
     other = smoke.check(res, "docs", "0123456789ab", str(golden))
     assert not other.passed and "not 0123456789ab" in other.failures[0]
+
+
+def test_smoke_samples_are_spread_evenly_over_row_groups(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from indexgate.lifecycle.smoke import _sample_chunks
+
+    rows = [{"doc_id": f"d{i}", "text_hash": f"h{i}", "text": f"t{i}", "extra": i} for i in range(1000)]
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "chunks.parquet", row_group_size=77)
+    assert _sample_chunks(tmp_path / "chunks.parquet", 5) == [
+        {"doc_id": f"d{i}", "text_hash": f"h{i}", "text": f"t{i}"} for i in (0, 250, 500, 749, 999)]
