@@ -64,7 +64,8 @@ class AccessReader:
         want = self.expected.get(payload.get("doc_id"))
         if not isinstance(have, list) or want is None or sorted(have) != want:
             self.wrong += 1
-            self.first = self.first or f"point {pid} of {payload.get('doc_id')!r} has groups {have!r}, expected {want!r}"
+            self.first = self.first or (f"point {pid} of {payload.get('doc_id')!r} has groups {have!r},"
+                                        f" expected {want!r}")
 
     def result(self) -> GateResult:
         wrong, first, allow_unlabelled = self.wrong, self.first, self.allow_unlabelled
@@ -73,7 +74,8 @@ class AccessReader:
             first = first or (f"{len(unlabelled)} documents have no group (first {unlabelled[0]!r}); add an access"
                               " rule, tag or sidecar, or set access.allow_unlabelled")
         passed = wrong == 0 and (allow_unlabelled or not unlabelled)
-        return GateResult("integrity.access_labels", passed, f"{wrong} points mislabelled, {len(unlabelled)} unlabelled",
+        return GateResult("integrity.access_labels", passed,
+                          f"{wrong} points mislabelled, {len(unlabelled)} unlabelled",
                           "0 mislabelled, 0 unlabelled" if not allow_unlabelled else "0 mislabelled", detail=first)
 
 
@@ -300,7 +302,8 @@ class GuardrailsReader:
         found = self.found
         detail = ", ".join(f"{name} {n}" for name, n in sorted(found.items())) + self.first if found else ""
         if self.skipped:
-            detail = "; ".join(filter(None, (detail, f"{self.skipped} of {self.points} payloads unchanged since a clean scan")))
+            unchanged = f"{self.skipped} of {self.points} payloads unchanged since a clean scan"
+            detail = "; ".join(filter(None, (detail, unchanged)))
         return GateResult("guardrails.stored_payloads", not found, sum(found.values()), 0, detail=detail)
 
 
