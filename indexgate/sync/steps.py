@@ -16,14 +16,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexgate.embedding.batch import StageStopped, VectorFeed
 from indexgate.lifecycle import recovery, retention, smoke
 from indexgate.lifecycle.locking import sync_lock
 from indexgate.models import Outcome, Plan, Snapshot
 from indexgate.resources import Resources
-from indexgate.sync.build import chunk, embed, load, parse
+from indexgate.sync.build import chunk, embed, load, parse, update_manifest
 from indexgate.sync.checks import validate
 from indexgate.sync.decision import conclude, unchanged
 from indexgate.sync.planning import plan, snapshot
@@ -42,7 +44,9 @@ class SyncRun:
     """What :func:`run_sync` did. Unpacks as ``(plan, outcome)``.
 
     ``recovery`` is what the start-up reconciliation found and did (``Recovery.as_dict()``).
-    ``seconds`` is the wall-clock time of each step of :data:`SYNC_STEPS` that ran, in their order."""
+    ``seconds`` is the wall-clock time of each step of :data:`SYNC_STEPS` that ran. Where embed and
+    load overlapped, ``embed`` and ``load`` are their busy seconds (the load's without its waits
+    for vectors) and ``embed_load_wall`` is the wall-clock time of the two together."""
 
     plan: Plan
     outcome: Outcome
@@ -66,47 +70,111 @@ class _Stopwatch:
         try:
             return step(*args)
         finally:
-            took = time.perf_counter() - started
-            self.seconds[name] = round(self.seconds.get(name, 0.0) + took, 3)
-            if self.after is not None:
-                self.after(name, took)
+            self.record(name, time.perf_counter() - started)
 
-
-def _untimed(name: str, step: Callable, *args):
-    return step(*args)
+    def record(self, name: str, took: float) -> None:
+        """Add ``took`` seconds to step ``name`` (a step timed elsewhere: :func:`_embed_and_load`)."""
+        self.seconds[name] = round(self.seconds.get(name, 0.0) + took, 3)
+        if self.after is not None:
+            self.after(name, took)
 
 
 def _build_planned(res: Resources, planned: Plan, source: str, snap: Snapshot, *, confirm_budget: bool,
-                   upto_load: bool, timed: Callable = _untimed) -> None:
-    """The build steps after the plan, in order: parse, chunk, embed and (with ``upto_load``) load."""
+                   upto_load: bool, overlap: bool, timed: _Stopwatch) -> None:
+    """The build steps after the plan: parse, chunk, embed and (with ``upto_load``) load.
+
+    With ``overlap`` (and ``upto_load``), embed and load run at once (:func:`_embed_and_load`).
+    Otherwise each step starts when the one before it ended, as the flow runs them."""
     timed("parse", parse, res, planned, source, snap)
     timed("chunk", chunk, res, planned, confirm_budget)
+    if upto_load and overlap:
+        _embed_and_load(res, planned, timed)
+        return
     timed("embed", embed, res, planned)
     if upto_load:
         timed("load", load, res, planned)
 
 
+# The key of SyncRun.seconds (and, with "_s", of the manifest's timings) for the wall-clock time
+# of embed and load run at once. "embed" and "load" are then each step's busy seconds.
+OVERLAPPED = "embed_load_wall"
+
+
+def _embed_and_load(res: Resources, planned: Plan, timed: _Stopwatch) -> None:
+    """Embed in a second thread while this one loads (the embedder releases the GIL).
+
+    The load copies the unchanged points and upserts the cached ones at once. A point whose
+    vector is not cached yet waits for the embedder (:class:`VectorFeed`). The two steps are the
+    staged run's step functions: the tables, points and counts are the same as staged.
+
+    A failure of either step stops the other at its next batch, and this raises that failure.
+    Nothing half-done is lost: the cache gains only whole batches, and the shadow is verified
+    and finished by a rerun (:func:`~indexgate.sync.build.load`).
+
+    Times (``timed``, recorded in this thread once both ended, embed first): ``embed`` is the
+    embedding step's seconds, ``load`` the load's minus its waits for vectors, and
+    ``embed_load_wall`` the wall-clock time of both (also the manifest's ``embed_load_wall_s``)."""
+    feed = VectorFeed(res.cache)
+    started = time.perf_counter()
+    took = {"embed": 0.0, "load": 0.0}
+
+    def embedding() -> None:
+        try:
+            embed(res, planned, feed)
+        except BaseException as exc:
+            feed.close(exc)
+            raise
+        finally:
+            took["embed"] = time.perf_counter() - started
+        feed.close()
+
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="indexgate-embed") as pool:
+            embedded = pool.submit(embedding)
+            try:
+                load(res, planned, feed)
+            except StageStopped:
+                embedded.result()  # the embedder failed: raise its error
+                raise  # not reached: the feed stops the load only after an error of the embedder
+            except BaseException as exc:
+                feed.close(exc)  # the embedder stops after its batch at hand
+                wait([embedded])
+                raise
+            finally:
+                took["load"] = time.perf_counter() - started - feed.waited_s
+            embedded.result()
+    finally:
+        wall = time.perf_counter() - started
+        timed.record("embed", took["embed"])
+        timed.record("load", took["load"])
+        timed.seconds[OVERLAPPED] = round(wall, 3)
+    update_manifest(res, planned, timings={f"{OVERLAPPED}_s": round(wall, 3)})
+
+
 def build_shadow(res: Resources, alias: str, source: str | Path, *, snap: Snapshot | None = None,
                  load: bool = True, allow_mass_delete: bool = False, allow_empty: bool = False,
-                 confirm_budget: bool = False) -> Plan:
+                 confirm_budget: bool = False, overlap: bool = True) -> Plan:
     """Run the build steps of one version of ``alias`` from ``source``.
 
     Snapshots the source (unless ``snap`` is given) and plans the version. A no-op plan stops
     there. Otherwise parses, chunks, embeds and, with ``load``, loads the shadow collection.
-    No gate runs and the alias is untouched. Returns the plan.
+    No gate runs and the alias is untouched. Returns the plan. ``overlap``: embed and load run at
+    once (:func:`_embed_and_load`); without it, one after the other, as the flow runs them.
     Raises what the steps raise: a held or refused plan, a budget held before embedding.
     """
     source = str(source)
     snap = snap if snap is not None else snapshot(source, res.settings)
     planned = plan(res, alias, snap, allow_mass_delete, allow_empty)
     if planned.action == "build":
-        _build_planned(res, planned, source, snap, confirm_budget=confirm_budget, upto_load=load)
+        _build_planned(res, planned, source, snap, confirm_budget=confirm_budget, upto_load=load, overlap=overlap,
+                       timed=_Stopwatch())
     return planned
 
 
 def run_sync(res: Resources, alias: str, source: str | Path, golden: str | Path | None = None, *,
              by: str = "run_sync", allow_mass_delete: bool = False, allow_empty: bool = False,
-             confirm_budget: bool = False, after_step: Callable[[str, float], None] | None = None) -> SyncRun:
+             confirm_budget: bool = False, after_step: Callable[[str, float], None] | None = None,
+             overlap: bool = True) -> SyncRun:
     """A whole sync in this process, without Prefect, in the order of :data:`SYNC_STEPS`.
 
     Holds the alias's sync lock, as the flow does. Reconciles what a dead run left. Builds the
@@ -116,7 +184,8 @@ def run_sync(res: Resources, alias: str, source: str | Path, golden: str | Path 
     back, unless ``lifecycle.keep_rejected`` (the flow's transaction drops it earlier, the same way).
     Returns a :class:`SyncRun` (it unpacks as ``(plan, outcome)``). The report is not written
     (:mod:`indexgate.reporting`). ``after_step(name, seconds)`` is called after each step (a
-    benchmark reads the process's memory there).
+    benchmark reads the process's memory there). With ``overlap`` (the default), embed and load
+    run at once (:func:`_embed_and_load`), with the same result as one after the other.
     """
     source = str(source)
     golden = str(golden) if golden else None
@@ -128,7 +197,8 @@ def run_sync(res: Resources, alias: str, source: str | Path, golden: str | Path 
         if planned.action == "noop":
             outcome = timed("unchanged", unchanged, res, planned)
         else:
-            _build_planned(res, planned, source, snap, confirm_budget=confirm_budget, upto_load=True, timed=timed)
+            _build_planned(res, planned, source, snap, confirm_budget=confirm_budget, upto_load=True,
+                           overlap=overlap, timed=timed)
             gates = timed("validate", validate, res, planned, golden)
             concluded = timed("conclude", conclude, res, planned, gates, by)
             outcome = timed("smoke_check", smoke.after_promotion, res, planned, concluded, golden, by)

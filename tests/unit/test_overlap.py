@@ -1,0 +1,179 @@
+"""Embed and load at once (:func:`indexgate.sync.steps._embed_and_load`): the same version as
+one step after the other, and a failure of either step stops the other with its own error.
+
+The fake embedder is slowed a little (a test double: the packaged model would take minutes
+here), so that the load really runs while batches are still being embedded."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pyarrow.parquet as pq
+import pytest
+
+from indexgate import testhook
+from indexgate.errors import StoreError
+from indexgate.resources import resources
+from indexgate.settings import load_settings
+from indexgate.sync import build_shadow, run_sync
+
+WORDS = ("freight invoice customs pallet routing driver depot carrier manifest tariff warehouse shipment "
+         "dock tracking parcel quay berth crane lashing reefer").split()
+
+
+def _text(i: int) -> str:
+    body = " ".join(WORDS[(i * 7 + j * 3) % len(WORDS)] + str((i * j) % 11) for j in range(60))
+    return f"# Document {i}\n\n{body}.\nReference number {i * 1013}.\n"
+
+
+DOCS = {f"docs/doc-{i:02d}.md": _text(i) for i in range(40)}
+
+
+def _settings(tmp_path, name: str):
+    # Small batches: many of them, so that embedding and loading interleave.
+    return load_settings(home=str(tmp_path / name), embedder={"kind": "fake", "model": "fake"}, batch_size=8,
+                         chunking={"chunk_size": 24, "chunk_overlap": 4},
+                         gates={"modes": {"quality.chunks.duplicate_share": "off"}})
+
+
+def _slowed(res, seconds: float = 0.01):
+    """Make each embedder call take a little longer (as a real model does), without the GIL held."""
+    embed = res.embedder.embed_documents
+
+    def slow(texts):
+        time.sleep(seconds)
+        return embed(texts)
+
+    res.embedder.embed_documents = slow
+    return res
+
+
+def _version(res, plan) -> dict:
+    """Everything a build decides, without its timings and places."""
+    manifest = res.registry.load(plan.alias, plan.version)
+    points = sorted(((p.id, sorted(p.payload.items()), tuple(p.vector))
+                     for p in res.store.scroll(plan.collection, with_vectors=True)), key=lambda p: p[0])
+    embedding = {k: v for k, v in manifest.embedding.items() if k not in ("seconds", "workers")}
+    return {"version": plan.version, "documents": pq.read_table(plan.documents_path),
+            "chunks": pq.read_table(plan.chunks_path), "points": points, "counts": manifest.counts,
+            "changes": manifest.changes, "embedding": embedding, "quarantined": manifest.quarantined,
+            "guardrails": manifest.guardrails, "gates": manifest.gates}
+
+
+def _same(one: dict, other: dict) -> None:
+    assert one.keys() == other.keys()
+    for key in one:
+        if key in ("documents", "chunks"):
+            assert one[key].equals(other[key]), key  # row for row, schema included
+        else:
+            assert one[key] == other[key], key
+
+
+def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus):
+    root = write_corpus(DOCS)
+    order: list[str] = []
+    testhook.install_handler(order.append)
+    try:
+        staged, overlapped = _slowed(resources(_settings(tmp_path, "staged"))), \
+            _slowed(resources(_settings(tmp_path, "overlapped")))
+        built = {}
+        for round_ in ("full", "changed"):
+            if round_ == "changed":  # two edited, one deleted, one added: the load copies the rest
+                (root / "docs/doc-03.md").write_text(_text(3) + "\nA new paragraph on berth windows.\n")
+                (root / "docs/doc-17.md").write_text(_text(17).replace("Reference", "Revised reference"))
+                (root / "docs/doc-30.md").unlink()
+                (root / "docs/doc-90.md").write_text(_text(90))
+            one = run_sync(staged, "docs", root, overlap=False)
+            order.clear()
+            other = run_sync(overlapped, "docs", root)
+            assert one.outcome.action == other.outcome.action == "promoted"
+            _same(_version(staged, one.plan), _version(overlapped, other.plan))
+            built[round_] = (one, other, list(order))
+    finally:
+        testhook.install_handler(None)
+    one, other, order = built["full"]
+    # The load upserted points while batches were still being embedded.
+    last_embed = max(i for i, point in enumerate(order) if point == "embed")
+    assert order.index("load") < last_embed
+    assert other.seconds["embed_load_wall"] < one.seconds["embed"] + one.seconds["load"] + 1.0
+    manifest = overlapped.registry.load("docs", other.plan.version)
+    assert {"embed_s", "load_s", "load_waited_s", "embed_load_wall_s"} <= manifest.timings.keys()
+    one, other, _ = built["changed"]
+    assert overlapped.registry.load("docs", other.plan.version).counts["points_copied"] > 0
+
+
+def test_build_shadow_overlaps_too_with_the_same_result(tmp_path, write_corpus):
+    root = write_corpus(DOCS)
+    staged, overlapped = resources(_settings(tmp_path, "staged")), resources(_settings(tmp_path, "overlapped"))
+    one = build_shadow(staged, "docs", root, overlap=False)
+    other = build_shadow(overlapped, "docs", root)
+    assert "embed_load_wall_s" in overlapped.registry.load("docs", other.version).timings
+    assert "embed_load_wall_s" not in staged.registry.load("docs", one.version).timings
+    a, b = _version(staged, one), _version(overlapped, other)
+    a.pop("gates"), b.pop("gates")  # no gate ran
+    _same(a, b)
+
+
+def _in_time(call, seconds: float = 120.0):
+    """Run ``call`` in a thread; its error, or a failure when it hangs."""
+    result: dict = {}
+
+    def run():
+        try:
+            call()
+        except BaseException as exc:  # the error under test
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "the build hangs"
+    return result.get("error")
+
+
+def test_a_failed_embedding_stops_the_load_with_its_error_and_a_rerun_finishes(tmp_path, write_corpus):
+    root = write_corpus(DOCS)
+    res = _slowed(resources(_settings(tmp_path, "state")))
+    embed = res.embedder.embed_documents
+    calls = {"n": 0}
+
+    def failing(texts):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise RuntimeError("the model ran out of memory")
+        return embed(texts)
+
+    res.embedder.embed_documents = failing
+    error = _in_time(lambda: run_sync(res, "docs", root))
+    assert isinstance(error, RuntimeError) and "out of memory" in str(error)
+    (plan,) = res.registry.versions("docs")
+    assert res.store.alias_target("docs") is None  # nothing promoted
+    # The load stopped before it sealed the shadow or recorded its counts; no file is half-written.
+    assert "points_written" not in plan.counts
+    assert not [p for p in res.registry.version_dir("docs", plan.version).iterdir() if "tmp" in p.name]
+    # Crash-resume: the same sync again finishes the version, equal to a build in one go.
+    res.embedder.embed_documents = embed
+    rerun = run_sync(res, "docs", root)
+    assert rerun.outcome.action == "promoted" and rerun.plan.version == plan.version
+    fresh = resources(_settings(tmp_path, "fresh"))
+    resumed = {"counts": None, "embedding": None}  # the rerun embedded only what the first run had not
+    _same(_version(res, rerun.plan) | resumed, _version(fresh, run_sync(fresh, "docs", root, overlap=False).plan) | resumed)
+
+
+def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus):
+    root = write_corpus(DOCS)
+    res = _slowed(resources(_settings(tmp_path, "state")), seconds=0.1)
+
+    def full_disk(*args, **kwargs):
+        raise StoreError("the shard's disk is full")
+
+    res.store.upsert = full_disk
+    error = _in_time(lambda: run_sync(res, "docs", root))
+    assert isinstance(error, StoreError) and "disk is full" in str(error)
+    (plan,) = res.registry.versions("docs")
+    texts = len(set(pq.read_table(res.registry.version_dir("docs", plan.version) / "chunks.parquet",
+                                  columns=["text_hash"]).column(0).to_pylist()))
+    # The embedder stopped soon after the load's first upsert failed (its batches take 0.1 s each).
+    assert res.embedder.calls < texts // 2
+    assert "points_written" not in plan.counts and res.store.alias_target("docs") is None
