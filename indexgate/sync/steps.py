@@ -14,6 +14,8 @@ a change here, and so a change everywhere.
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -29,6 +31,8 @@ from indexgate.sync.build import chunk, embed, load, parse, update_manifest
 from indexgate.sync.checks import validate
 from indexgate.sync.decision import conclude, unchanged
 from indexgate.sync.planning import plan, snapshot
+
+log = logging.getLogger(__name__)
 
 BUILD_STEPS: tuple[tuple[str, Callable], ...] = (
     ("snapshot", snapshot), ("plan", plan), ("parse", parse), ("chunk", chunk), ("embed", embed), ("load", load),
@@ -85,14 +89,63 @@ def _build_planned(res: Resources, planned: Plan, source: str, snap: Snapshot, *
 
     With ``overlap`` (and ``upto_load``), embed and load run at once (:func:`_embed_and_load`).
     Otherwise each step starts when the one before it ended, as the flow runs them."""
+    warming = _warm_model(res, planned, confirm_budget) if overlap else None
     timed("parse", parse, res, planned, source, snap)
     timed("chunk", chunk, res, planned, confirm_budget)
+    if warming is not None:  # its seconds ran beside parse and chunk: no step's wall time
+        warming.join()
+        timed.seconds[MODEL_LOAD] = round(warming.seconds, 3)
+        update_manifest(res, planned, timings={f"{MODEL_LOAD}_s": round(warming.seconds, 3)})
     if upto_load and overlap:
         _embed_and_load(res, planned, timed)
         return
     timed("embed", embed, res, planned)
     if upto_load:
         timed("load", load, res, planned)
+
+
+# The key of SyncRun.seconds for the embedding model's load, run beside parse and chunk.
+MODEL_LOAD = "model_load_overlapped"
+
+
+class _ModelWarmUp(threading.Thread):
+    """Loads the embedding model in the background (``embedder.model``). It embeds nothing."""
+
+    def __init__(self, embedder) -> None:
+        super().__init__(name="indexgate-model-load")
+        self.embedder = embedder
+        self.seconds = 0.0
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self.embedder.model  # noqa: B018 -- the property loads the weights, under the embedder's lock
+        except Exception as exc:  # the embed step loads again and raises it where it belongs
+            log.debug("loading the embedding model ahead failed: %s", exc)
+        finally:
+            self.seconds = time.perf_counter() - started
+
+
+def _warm_model(res: Resources, planned: Plan, confirm_budget: bool) -> _ModelWarmUp | None:
+    """Start loading the embedding model while parse and chunk run, when the embed step will
+    probably need it; None otherwise.
+
+    This is how embedding overlaps parsing. The model's load is most of a small sync's embed
+    step. It embeds nothing, so the embedding budget's guarantee holds: no text is embedded
+    before the whole estimate is known. Still, with a budget limit (and no confirmation) the
+    sync may be held after chunking, so the model is not loaded ahead then. It is not loaded
+    ahead either when no document is new or changed (deletions only), nor when it is loaded
+    already (the thread then returns at once). A build whose chunk texts turn out all cached
+    pays the load for nothing (a full sync into a cache that another build filled)."""
+    budget = res.settings.guardrails.budget
+    limited = any(v is not None for v in (budget.max_texts, budget.max_tokens, budget.max_cost))
+    new = planned.base is None or planned.changes.get("added", 0) + planned.changes.get("changed", 0) > 0
+    lazy = isinstance(getattr(type(res.embedder), "model", None), property)  # test doubles have no model to load
+    if (limited and not confirm_budget) or not new or not lazy:
+        return None
+    warming = _ModelWarmUp(res.embedder)
+    warming.start()
+    return warming
 
 
 # The key of SyncRun.seconds (and, with "_s", of the manifest's timings) for the wall-clock time

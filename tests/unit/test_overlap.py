@@ -6,14 +6,16 @@ here), so that the load really runs while batches are still being embedded."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
 import pyarrow.parquet as pq
 import pytest
+from fake_embedder import FakeEmbedder
 
 from indexgate import testhook
-from indexgate.errors import StoreError
+from indexgate.errors import BudgetHeld, StoreError
 from indexgate.resources import resources
 from indexgate.settings import load_settings
 from indexgate.sync import build_shadow, run_sync
@@ -30,11 +32,11 @@ def _text(i: int) -> str:
 DOCS = {f"docs/doc-{i:02d}.md": _text(i) for i in range(40)}
 
 
-def _settings(tmp_path, name: str):
+def _settings(tmp_path, name: str, **overrides):
     # Small batches: many of them, so that embedding and loading interleave.
     return load_settings(home=str(tmp_path / name), embedder={"kind": "fake", "model": "fake"}, batch_size=8,
                          chunking={"chunk_size": 24, "chunk_overlap": 4},
-                         gates={"modes": {"quality.chunks.duplicate_share": "off"}})
+                         gates={"modes": {"quality.chunks.duplicate_share": "off"}}, **overrides)
 
 
 def _slowed(res, seconds: float = 0.01):
@@ -177,3 +179,51 @@ def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus
     # The embedder stopped soon after the load's first upsert failed (its batches take 0.1 s each).
     assert res.embedder.calls < texts // 2
     assert "points_written" not in plan.counts and res.store.alias_target("docs") is None
+
+
+class LazyModel(FakeEmbedder):
+    """The fake embedder with a model that loads on first use, as the packaged one does; it says
+    when it was loaded and refuses to embed before that."""
+
+    def __init__(self):
+        super().__init__()
+        self.loaded_by: str | None = None  # the thread that loaded the model
+
+    @property
+    def model(self):
+        if self.loaded_by is None:
+            time.sleep(0.2)  # the weights
+            self.loaded_by = threading.current_thread().name
+        return self
+
+    def embed_documents(self, texts):
+        self.model  # noqa: B018 -- the first embed loads the model, as the packaged embedder does
+        return super().embed_documents(texts)
+
+
+def _lazy(settings):
+    res = resources(settings)
+    return dataclasses.replace(res, embedder=LazyModel())
+
+
+def test_the_model_loads_while_parsing_unless_a_budget_may_hold_the_sync(tmp_path, write_corpus):
+    root = write_corpus(DOCS)
+    res = _lazy(_settings(tmp_path, "free"))
+    run = run_sync(res, "docs", root)
+    assert run.outcome.action == "promoted"
+    assert res.embedder.loaded_by == "indexgate-model-load" and run.seconds["model_load_overlapped"] >= 0.2
+    # Nothing new to embed (a deletion only): no model is loaded ahead.
+    res = _lazy(_settings(tmp_path, "free"))
+    (root / "docs/doc-05.md").unlink()
+    run = run_sync(res, "docs", root)
+    assert run.outcome.action == "promoted" and res.embedder.loaded_by is None
+    assert "model_load_overlapped" not in run.seconds
+
+    limited = _settings(tmp_path, "limited", guardrails={"budget": {"max_texts": 1}})
+    res = _lazy(limited)
+    with pytest.raises(BudgetHeld):
+        run_sync(res, "docs", root)
+    assert res.embedder.loaded_by is None  # held before embedding: no model was loaded for it
+    res = _lazy(limited)
+    assert run_sync(res, "docs", root, confirm_budget=True).outcome.action == "promoted"
+    assert res.embedder.loaded_by == "indexgate-model-load"  # confirmed: nothing can hold it
