@@ -50,7 +50,8 @@ class SyncRun:
     ``recovery`` is what the start-up reconciliation found and did (``Recovery.as_dict()``).
     ``seconds`` is the wall-clock time of each step of :data:`SYNC_STEPS` that ran. Where embed and
     load overlapped, ``embed`` and ``load`` are their busy seconds (the load's without its waits
-    for vectors) and ``embed_load_wall`` is the wall-clock time of the two together."""
+    for vectors) and ``embed_load_wall`` is the wall-clock time of the two together.
+    ``model_load_overlapped``: the embedding model's load, run beside parse and chunk."""
 
     plan: Plan
     outcome: Outcome
@@ -92,16 +93,16 @@ def _build_planned(res: Resources, planned: Plan, source: str, snap: Snapshot, *
     warming = _warm_model(res, planned, confirm_budget) if overlap else None
     timed("parse", parse, res, planned, source, snap)
     timed("chunk", chunk, res, planned, confirm_budget)
-    if warming is not None:  # its seconds ran beside parse and chunk: no step's wall time
-        warming.join()
+    if upto_load and overlap:
+        _embed_and_load(res, planned, timed)  # the load need not wait for the model: no join before
+    else:
+        timed("embed", embed, res, planned)
+        if upto_load:
+            timed("load", load, res, planned)
+    if warming is not None:  # ran beside parse and chunk (and the load): in no step's wall time
+        warming.join()  # done: the embed step waited for the model
         timed.seconds[MODEL_LOAD] = round(warming.seconds, 3)
         update_manifest(res, planned, timings={f"{MODEL_LOAD}_s": round(warming.seconds, 3)})
-    if upto_load and overlap:
-        _embed_and_load(res, planned, timed)
-        return
-    timed("embed", embed, res, planned)
-    if upto_load:
-        timed("load", load, res, planned)
 
 
 # The key of SyncRun.seconds for the embedding model's load, run beside parse and chunk.

@@ -15,6 +15,7 @@ import pytest
 from fake_embedder import FakeEmbedder
 
 from indexgate import testhook
+from indexgate.embedding.batch import VectorFeed
 from indexgate.errors import BudgetHeld, StoreError
 from indexgate.resources import resources
 from indexgate.settings import load_settings
@@ -39,7 +40,7 @@ def _settings(tmp_path, name: str, **overrides):
                          gates={"modes": {"quality.chunks.duplicate_share": "off"}}, **overrides)
 
 
-def _slowed(res, seconds: float = 0.01):
+def _slowed(res, seconds: float = 0.03):
     """Make each embedder call take a little longer (as a real model does), without the GIL held."""
     embed = res.embedder.embed_documents
 
@@ -163,23 +164,37 @@ def test_a_failed_embedding_stops_the_load_with_its_error_and_a_rerun_finishes(t
     _same(_version(res, rerun.plan) | resumed, _version(fresh, run_sync(fresh, "docs", root, overlap=False).plan) | resumed)
 
 
-def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus):
+def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus, monkeypatch):
     root = write_corpus(DOCS)
-    res = _slowed(resources(_settings(tmp_path, "state")), seconds=0.1)
+    res = resources(_settings(tmp_path, "state"))
+    failed = threading.Event()  # the load's failure reached the feed
+    embed, close = res.embedder.embed_documents, VectorFeed.close
+
+    def second_batch_waits(texts):  # the second batch ends only once the load has failed (or after 10 s)
+        if res.embedder.calls:
+            failed.wait(10)
+        return embed(texts)
+
+    def closing(feed, error=None):
+        close(feed, error)
+        if error is not None:
+            failed.set()
 
     def full_disk(*args, **kwargs):
         raise StoreError("the shard's disk is full")
 
+    monkeypatch.setattr(VectorFeed, "close", closing)
+
+    res.embedder.embed_documents = second_batch_waits
     res.store.upsert = full_disk
     error = _in_time(lambda: run_sync(res, "docs", root))
     assert isinstance(error, StoreError) and "disk is full" in str(error)
     (plan,) = res.registry.versions("docs")
     texts = len(set(pq.read_table(res.registry.version_dir("docs", plan.version) / "chunks.parquet",
                                   columns=["text_hash"]).column(0).to_pylist()))
-    # The embedder stopped soon after the load's first upsert failed (its batches take 0.1 s each).
-    assert res.embedder.calls < texts // 2
+    # The embedder stopped after the batch it had in hand when the load failed: two batches of 8.
+    assert res.embedder.calls == 2 * 8 < texts
     assert "points_written" not in plan.counts and res.store.alias_target("docs") is None
-
 
 class LazyModel(FakeEmbedder):
     """The fake embedder with a model that loads on first use, as the packaged one does; it says
