@@ -40,15 +40,16 @@ def _settings(tmp_path, name: str, **overrides):
                          gates={"modes": {"quality.chunks.duplicate_share": "off"}}, **overrides)
 
 
-def _slowed(res, seconds: float = 0.03):
-    """Make each embedder call take a little longer (as a real model does), without the GIL held."""
+def _slowed(res, monkeypatch, seconds: float = 0.03):
+    """Make each embedder call take a little longer (as a real model does), without the GIL held.
+    (The fake embedder is one instance per process: monkeypatch undoes this after the test.)"""
     embed = res.embedder.embed_documents
 
     def slow(texts):
         time.sleep(seconds)
         return embed(texts)
 
-    res.embedder.embed_documents = slow
+    monkeypatch.setattr(res.embedder, "embed_documents", slow)
     return res
 
 
@@ -73,13 +74,13 @@ def _same(one: dict, other: dict) -> None:
             assert one[key] == other[key], key
 
 
-def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus):
+def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus, monkeypatch):
     root = write_corpus(DOCS)
     order: list[str] = []
     testhook.install_handler(order.append)
     try:
-        staged, overlapped = _slowed(resources(_settings(tmp_path, "staged"))), \
-            _slowed(resources(_settings(tmp_path, "overlapped")))
+        staged = _slowed(resources(_settings(tmp_path, "staged")), monkeypatch)
+        overlapped = resources(_settings(tmp_path, "overlapped"))  # the same embedder instance: slowed
         built = {}
         for round_ in ("full", "changed"):
             if round_ == "changed":  # two edited, one deleted, one added: the load copies the rest
@@ -135,9 +136,10 @@ def _in_time(call, seconds: float = 120.0):
     return result.get("error")
 
 
-def test_a_failed_embedding_stops_the_load_with_its_error_and_a_rerun_finishes(tmp_path, write_corpus):
+def test_a_failed_embedding_stops_the_load_with_its_error_and_a_rerun_finishes(tmp_path, write_corpus,
+                                                                              monkeypatch):
     root = write_corpus(DOCS)
-    res = _slowed(resources(_settings(tmp_path, "state")))
+    res = _slowed(resources(_settings(tmp_path, "state")), monkeypatch)
     embed = res.embedder.embed_documents
     calls = {"n": 0}
 
@@ -147,7 +149,7 @@ def test_a_failed_embedding_stops_the_load_with_its_error_and_a_rerun_finishes(t
             raise RuntimeError("the model ran out of memory")
         return embed(texts)
 
-    res.embedder.embed_documents = failing
+    monkeypatch.setattr(res.embedder, "embed_documents", failing)
     error = _in_time(lambda: run_sync(res, "docs", root))
     assert isinstance(error, RuntimeError) and "out of memory" in str(error)
     (plan,) = res.registry.versions("docs")
@@ -156,7 +158,7 @@ def test_a_failed_embedding_stops_the_load_with_its_error_and_a_rerun_finishes(t
     assert "points_written" not in plan.counts
     assert not [p for p in res.registry.version_dir("docs", plan.version).iterdir() if "tmp" in p.name]
     # Crash-resume: the same sync again finishes the version, equal to a build in one go.
-    res.embedder.embed_documents = embed
+    monkeypatch.setattr(res.embedder, "embed_documents", embed)
     rerun = run_sync(res, "docs", root)
     assert rerun.outcome.action == "promoted" and rerun.plan.version == plan.version
     fresh = resources(_settings(tmp_path, "fresh"))
@@ -169,9 +171,10 @@ def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus
     res = resources(_settings(tmp_path, "state"))
     failed = threading.Event()  # the load's failure reached the feed
     embed, close = res.embedder.embed_documents, VectorFeed.close
+    before = res.embedder.calls  # one fake embedder per process: count from here
 
     def second_batch_waits(texts):  # the second batch ends only once the load has failed (or after 10 s)
-        if res.embedder.calls:
+        if res.embedder.calls > before:
             failed.wait(10)
         return embed(texts)
 
@@ -185,15 +188,15 @@ def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus
 
     monkeypatch.setattr(VectorFeed, "close", closing)
 
-    res.embedder.embed_documents = second_batch_waits
-    res.store.upsert = full_disk
+    monkeypatch.setattr(res.embedder, "embed_documents", second_batch_waits)
+    monkeypatch.setattr(res.store, "upsert", full_disk)
     error = _in_time(lambda: run_sync(res, "docs", root))
     assert isinstance(error, StoreError) and "disk is full" in str(error)
     (plan,) = res.registry.versions("docs")
     texts = len(set(pq.read_table(res.registry.version_dir("docs", plan.version) / "chunks.parquet",
                                   columns=["text_hash"]).column(0).to_pylist()))
     # The embedder stopped after the batch it had in hand when the load failed: two batches of 8.
-    assert res.embedder.calls == 2 * 8 < texts
+    assert res.embedder.calls - before == 2 * 8 < texts
     assert "points_written" not in plan.counts and res.store.alias_target("docs") is None
 
 class LazyModel(FakeEmbedder):
@@ -203,12 +206,14 @@ class LazyModel(FakeEmbedder):
     def __init__(self):
         super().__init__()
         self.loaded_by: str | None = None  # the thread that loaded the model
+        self._load_lock = threading.Lock()  # one load, as the packaged embedder's lock makes it
 
     @property
     def model(self):
-        if self.loaded_by is None:
-            time.sleep(0.2)  # the weights
-            self.loaded_by = threading.current_thread().name
+        with self._load_lock:
+            if self.loaded_by is None:
+                time.sleep(0.2)  # the weights
+                self.loaded_by = threading.current_thread().name
         return self
 
     def embed_documents(self, texts):
