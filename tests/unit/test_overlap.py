@@ -100,7 +100,6 @@ def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus, monkey
     # The load upserted points while batches were still being embedded.
     last_embed = max(i for i, point in enumerate(order) if point == "embed")
     assert order.index("load") < last_embed
-    assert other.seconds["embed_load_wall"] < one.seconds["embed"] + one.seconds["load"] + 1.0
     manifest = overlapped.registry.load("docs", other.plan.version)
     assert {"embed_s", "load_s", "load_waited_s", "embed_load_wall_s"} <= manifest.timings.keys()
     one, other, _ = built["changed"]
