@@ -10,6 +10,10 @@ The sync flow (``flows/sync.py``) runs one Prefect task per entry, in this order
 Everything else that builds runs the steps through :func:`build_shadow` or :func:`run_sync`:
 the tests, the evaluation, the chunking experiment and the benchmark. A change to the sync is
 a change here, and so a change everywhere.
+
+Those two overlap stages by default (docs/design.md#stages-that-overlap): the model loads while
+parse and chunk run, and embed and load run at once (:func:`_embed_and_load`). They call the
+same step functions as the flow, so the version is the same (``tests/unit/test_overlap.py``).
 """
 
 from __future__ import annotations
