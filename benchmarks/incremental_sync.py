@@ -51,6 +51,11 @@ loads the model and the ratio compares like with like. Both ratios are printed: 
 distinct texts that sync embedded: the full sync's resources and run_sync against the model's load
 and encode (issue 21: at most 1.2x).
 
+run_sync overlaps stages (docs/design.md#stages-that-overlap). In the steps printed from the
+manifest, ``embed`` and ``load`` are then busy seconds, ``load_waited`` the load's waits for
+vectors, ``embed_load_wall`` the two steps' wall time together, and ``model_load_overlapped``
+the model's load beside parse and chunk (in no step's wall time).
+
 On a virtual machine, each sync's line also shows the CPU time the hypervisor took from the
 machine meanwhile (``steal`` in ``/proc/stat``, summed over the cores), and the end the share of
 the syncs' core time it was: a figure to read the times by, not one they are corrected with.

@@ -322,7 +322,12 @@ def breakdown(prefect_home: Path, stderr: str, launched: float, seconds: float, 
 # its JSON's ``seconds``. Each row here sums some of them, in the order of the sync.
 IN_PROCESS_STEPS = [("imports", ("imports",)), ("model load, store open (resources)", ("resources",)),
                     ("reconcile", ("reconcile",)), ("snapshot + plan", ("snapshot", "plan")), ("parse", ("parse",)),
-                    ("chunk", ("chunk",)), ("embed", ("embed",)), ("load", ("load",)), ("gates", ("validate",)),
+                    ("chunk", ("chunk",)),
+                    # run_sync overlaps these (indexgate.sync.steps): the model loads beside parse and chunk,
+                    # embed and load run at once. Their busy seconds are indented under the wall time.
+                    ("  model load, beside parse and chunk", ("model_load_overlapped",)),
+                    ("embed + load (wall)", ("embed_load_wall",)), ("  embed (busy)", ("embed",)),
+                    ("  load (busy, without its waits for vectors)", ("load",)), ("gates", ("validate",)),
                     ("promote + smoke check", ("conclude", "smoke_check")), ("keep unchanged (no-op)", ("unchanged",)),
                     ("report", ("report",)), ("gc", ("gc",))]
 # The manifest's timings that are not a step of their own: the gates' families, within "gates".

@@ -18,8 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,18 +169,89 @@ def embed_batch(batch: EmbedBatch, embedder: Embedder, cache: EmbeddingCache) ->
     return BatchResult(batch.index, len(todo), sum(batch.n_tokens[i] for i in todo), seconds, this_worker())
 
 
-def embed_chunks(chunks: Path, embedder: Embedder, cache: EmbeddingCache, batch: int = 256) -> EmbedStats:
+def embed_chunks(chunks: Path, embedder: Embedder, cache: EmbeddingCache, batch: int = 256,
+                 after_batch: Callable[[], None] | None = None) -> EmbedStats:
     """Make sure every chunk of the table has a cached vector, in this process. Idempotent: a
     second call embeds nothing; after a crash, only what was not cached yet is embedded again.
     Never embeds the same text twice (identical chunk texts share one vector), even when another
-    build embeds into the same cache at the same time. The text embedded is ``embed_prefix + text``."""
+    build embeds into the same cache at the same time. The text embedded is ``embed_prefix + text``.
+    ``after_batch()`` is called once each batch is cached (:meth:`VectorFeed.fed`); what it
+    raises stops the embedding there."""
     started = time.perf_counter()
     results = []
     with Progress("embedding", None, "texts") as progress:  # the texts to embed are found as it goes
         for planned in iter_batches(chunks, cache, batch):
             results.append(embed_batch(planned, embedder, cache))
             progress.advance(results[-1].embedded)
+            if after_batch is not None:
+                after_batch()
     return EmbedStats.combine(pq.ParquetFile(chunks).metadata.num_rows, results, time.perf_counter() - started)
+
+
+class StageStopped(Exception):
+    """Raised in one stage of an overlapped build because the other stage failed; the build
+    raises that stage's error, never this."""
+
+
+class VectorFeed:
+    """Hands vectors from the embedding step to the load step while both run, in two threads.
+
+    The embedding cache is the channel. The embedder adds each batch to it (a part on disk,
+    memory-mapped) and then calls :meth:`fed`. The loader asks :meth:`vectors` for one batch of
+    points at a time; it waits until the embedder has cached them all. So memory holds a batch
+    of texts on one side and a batch of points on the other, whatever the corpus size. No queue
+    in memory is needed: a cached vector waits on disk until the loader reaches its point.
+
+    Either side stops the other through :meth:`close` with its error. The other side then
+    raises :class:`StageStopped` at its next batch (the embedder) or wait (the loader)."""
+
+    # Seconds between two looks at the cache while waiting: a safety net only, since every
+    # cached batch and every close wakes the waiter at once.
+    POLL_S = 1.0
+
+    def __init__(self, cache: EmbeddingCache) -> None:
+        self.cache = cache
+        self.waited_s = 0.0  # the loader's seconds spent waiting for the embedder
+        self._changed = threading.Condition()
+        self._fed = 0  # batches cached so far: a waiter looks again once this moves
+        self._closed = False
+        self._error: BaseException | None = None
+
+    def fed(self) -> None:
+        """The embedder cached one more batch. Raises :class:`StageStopped` when the loader failed."""
+        with self._changed:
+            if self._error is not None:
+                raise StageStopped(f"stopped: the other stage failed ({type(self._error).__name__})")
+            self._fed += 1
+            self._changed.notify_all()
+
+    def close(self, error: BaseException | None = None) -> None:
+        """One side is done: the embedder has cached everything (no ``error``), or a side failed."""
+        with self._changed:
+            self._closed = True
+            if error is not None and self._error is None:
+                self._error = error
+            self._changed.notify_all()
+
+    def vectors(self, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of ``hashes``, once all are cached or the embedder is done.
+
+        Returns what is cached then (the loader reports any missing). Raises
+        :class:`StageStopped` when a stage failed."""
+        hashes = list(dict.fromkeys(hashes))
+        while True:
+            with self._changed:
+                if self._error is not None:
+                    raise StageStopped(f"stopped: the other stage failed ({type(self._error).__name__})")
+                seen, closed = self._fed, self._closed
+            found = self.cache.get_many(hashes)
+            if len(found) == len(hashes) or closed:
+                return found
+            with self._changed:  # sleep until the next batch, unless one came meanwhile
+                if self._fed == seen and not self._closed and self._error is None:
+                    started = time.perf_counter()
+                    self._changed.wait(self.POLL_S)
+                    self.waited_s += time.perf_counter() - started
 
 
 class CachedEmbedding:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +36,17 @@ def point_payload(row: dict, version: str, groups: Sequence[str] | None = None) 
 
 def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: EmbeddingCache, version: str,
                 batch: int = 256, skip: Collection[str] = frozenset(),
-                groups: Mapping[str, Sequence[str]] | None = None) -> int:
+                groups: Mapping[str, Sequence[str]] | None = None,
+                vectors: Callable[[Iterable[str]], Mapping[str, np.ndarray]] | None = None) -> int:
     """Upsert one point per chunk (UUIDv5 id from the chunk id), except the point ids in ``skip``
     (already in the collection). Idempotent: re-running writes the same points again, so an
     interrupted load is finished by running it again. Touches no other collection. Returns the
     number of chunks the collection now holds points for. ``groups``: each document's access
     groups, written into its points' payloads (a document missing from it gets none). Shows its
-    progress in points (:class:`~indexgate.progress.Progress`)."""
+    progress in points (:class:`~indexgate.progress.Progress`). ``vectors(hashes)`` fetches one
+    batch's vectors (default: ``cache.get_many``); the overlapped build passes
+    :meth:`~indexgate.embedding.batch.VectorFeed.vectors`, which waits for the embedder."""
+    fetch = cache.get_many if vectors is None else vectors
     written = 0
     total = pq.ParquetFile(chunks).metadata.num_rows
     with store.bulk_writes(collection), Progress(f"loading {collection}", total, "points") as progress:
@@ -54,14 +58,14 @@ def load_chunks(store: VectorStore, collection: str, chunks: Path, cache: Embedd
                 written -= len(rows)
                 if not rows:
                     continue
-            vectors = cache.get_many(r["text_hash"] for r in rows)
-            missing = [r["chunk_id"] for r in rows if r["text_hash"] not in vectors]
+            found = fetch(r["text_hash"] for r in rows)
+            missing = [r["chunk_id"] for r in rows if r["text_hash"] not in found]
             if missing:
                 raise StoreError(f"{len(missing)} chunks have no cached embedding (first: {missing[0]}); embed first")
             store.upsert(
                 collection,
                 ids=[r["point_id"] for r in rows],
-                vectors=np.stack([vectors[r["text_hash"]] for r in rows]),
+                vectors=np.stack([found[r["text_hash"]] for r in rows]),
                 payloads=[point_payload(r, version, None if groups is None else groups.get(r["doc_id"], ()))
                           for r in rows],
             )

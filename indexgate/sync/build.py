@@ -8,6 +8,7 @@ the same points. Nothing here writes to the live collection or moves an alias.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -18,7 +19,9 @@ import pyarrow.parquet as pq
 from indexgate.access import group_counts
 from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
 from indexgate.chunking.corpus import chunk_table
-from indexgate.embedding.batch import BatchResult, EmbeddingPlan, EmbedStats, embed_chunks, plan_batches
+from indexgate.embedding.batch import (
+    BatchResult, EmbeddingPlan, EmbedStats, VectorFeed, embed_chunks, plan_batches,
+)
 from indexgate.errors import BudgetHeld, EmbeddingError
 from indexgate.guardrails import EmbeddingBudget, check_budget
 from indexgate.guardrails.budget import CONFIRM_FLAG
@@ -35,9 +38,20 @@ from indexgate.settings import Settings
 from indexgate.sources import Spool, open_source
 from indexgate.sources.reuse import carry_rows, content_hashes, doc_ids
 from indexgate.store.load import copy_unchanged, load_chunks
-from indexgate.sync.planning import quality_on, update_manifest
+from indexgate.sync import planning
+from indexgate.sync.planning import quality_on
 
 log = logging.getLogger(__name__)
+
+# The overlapped build runs embed() and load() in two threads, and both record into the one
+# manifest file: a read, a merge, a write. This lock keeps one thread's record from undoing the other's.
+_manifest_lock = threading.Lock()
+
+
+def update_manifest(res: Resources, plan: Plan, **fields):
+    """:func:`indexgate.sync.planning.update_manifest`, one thread of this process at a time."""
+    with _manifest_lock:
+        return planning.update_manifest(res, plan, **fields)
 
 
 def _base_table(res: Resources, plan: Plan, name: str) -> Path | None:
@@ -169,10 +183,15 @@ def _budget(settings: Settings) -> EmbeddingBudget:
     return budget.model_copy(update={"price_per_million_tokens": settings.report.price_per_million_tokens})
 
 
-def embed(res: Resources, plan: Plan) -> dict:
+def embed(res: Resources, plan: Plan, feed: VectorFeed | None = None) -> dict:
     """Embed, in this process, every chunk whose text the cache lacks (see :func:`plan_embedding`
-    for the same work fanned out); then start the embeddings quality suite in the worker."""
-    stats = embed_chunks(plan.chunks_path, res.embedder, res.cache, batch=res.settings.batch_size)
+    for the same work fanned out); then start the embeddings quality suite in the worker.
+
+    With a ``feed``, :func:`load` runs meanwhile in another thread: each cached batch is
+    announced to it (:class:`~indexgate.embedding.batch.VectorFeed`), and a failed load stops
+    the embedding after the batch at hand. The result is the same either way."""
+    stats = embed_chunks(plan.chunks_path, res.embedder, res.cache, batch=res.settings.batch_size,
+                         after_batch=None if feed is None else feed.fed)
     for worker in (stats.workers or {}).values():  # this process: as the fan-out's tasks report it
         worker["models_loaded"] = models_loaded()
     update_manifest(res, plan, embedding=_accounted(res, stats), timings={"embed_s": round(stats.seconds, 3)})
@@ -216,14 +235,19 @@ def record_embedding(res: Resources, plan: Plan, todo: EmbeddingPlan, results: l
     return stats.as_dict()
 
 
-def load(res: Resources, plan: Plan) -> int:
+def load(res: Resources, plan: Plan, feed: VectorFeed | None = None) -> int:
     """Create the shadow collection (if needed) and upsert every chunk into it.
 
     A shadow left by an interrupted run is read back first. If it matches the chunks table (see
     :func:`indexgate.lifecycle.recovery.verify_shadow`), only the points it lacks are upserted.
     Otherwise it is dropped and rebuilt. Where the store can copy a shard, a new version starts as
     a copy of the live one trimmed to its unchanged points (:func:`copy_unchanged`). Only the
-    other points are upserted then."""
+    other points are upserted then.
+
+    With a ``feed``, :func:`embed` runs meanwhile in another thread. The copy and the points
+    whose vectors are cached go ahead; a point whose vector is not cached yet waits for it
+    (:meth:`~indexgate.embedding.batch.VectorFeed.vectors`). The manifest's ``load_s`` is then
+    the busy time, without those waits (``load_waited_s``)."""
     started = time.perf_counter()
     present: frozenset[str] = frozenset()
     if res.store.exists(plan.collection):
@@ -245,14 +269,17 @@ def load(res: Resources, plan: Plan) -> int:
                                 plan.version, {d["doc_id"]: d.get("groups", []) for d in base.documents}, groups)
     res.store.create(plan.collection, res.embedder.dimension, owner=res.registry.installation_id)
     written = load_chunks(res.store, plan.collection, plan.chunks_path, res.cache, plan.version,
-                          batch=res.settings.batch_size, skip=present | copied, groups=groups)
+                          batch=res.settings.batch_size, skip=present | copied, groups=groups,
+                          vectors=None if feed is None else feed.vectors)
     # Built: sealed (indexed if large, closed), so the gates read what readers will be served.
     res.store.seal(plan.collection)
+    waited = 0.0 if feed is None else feed.waited_s
     per_doc = pc.value_counts(pq.read_table(plan.chunks_path, columns=["doc_id"]).column(0)).to_pylist()
     chunks = {row["values"]: row["counts"] for row in per_doc}
     update_manifest(res, plan,
                     counts={"points_written": written, "points_resumed": len(present), "points_copied": len(copied)},
-                    timings={"load_s": round(time.perf_counter() - started, 3)},
+                    timings={"load_s": round(time.perf_counter() - started - waited, 3),
+                             **({"load_waited_s": round(waited, 3)} if feed is not None else {})},
                     quality={"access_groups": group_counts(manifest.documents, chunks)})
     return written
 

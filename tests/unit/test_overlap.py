@@ -1,0 +1,248 @@
+"""Embed and load at once (:func:`indexgate.sync.steps._embed_and_load`): the same version as
+one step after the other, and a failure of either step stops the other with its own error.
+
+The fake embedder is slowed a little (a test double: the packaged model would take minutes
+here), so that the load really runs while batches are still being embedded."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+
+import pyarrow.parquet as pq
+import pytest
+from fake_embedder import FakeEmbedder
+
+from indexgate import testhook
+from indexgate.embedding.batch import VectorFeed
+from indexgate.errors import BudgetHeld, StoreError
+from indexgate.resources import resources
+from indexgate.settings import load_settings
+from indexgate.sync import build_shadow, run_sync
+
+WORDS = ("freight invoice customs pallet routing driver depot carrier manifest tariff warehouse shipment "
+         "dock tracking parcel quay berth crane lashing reefer").split()
+
+
+def _text(i: int) -> str:
+    body = " ".join(WORDS[(i * 7 + j * 3) % len(WORDS)] + str((i * j) % 11) for j in range(60))
+    return f"# Document {i}\n\n{body}.\nReference number {i * 1013}.\n"
+
+
+DOCS = {f"docs/doc-{i:02d}.md": _text(i) for i in range(40)}
+
+
+def _settings(tmp_path, name: str, **overrides):
+    # Small batches: many of them, so that embedding and loading interleave.
+    return load_settings(home=str(tmp_path / name), embedder={"kind": "fake", "model": "fake"}, batch_size=8,
+                         chunking={"chunk_size": 24, "chunk_overlap": 4},
+                         gates={"modes": {"quality.chunks.duplicate_share": "off"}}, **overrides)
+
+
+def _slowed(res, monkeypatch, seconds: float = 0.03):
+    """Make each embedder call take a little longer (as a real model does), without the GIL held.
+    (The fake embedder is one instance per process: monkeypatch undoes this after the test.)"""
+    embed = res.embedder.embed_documents
+
+    def slow(texts):
+        time.sleep(seconds)
+        return embed(texts)
+
+    monkeypatch.setattr(res.embedder, "embed_documents", slow)
+    return res
+
+
+def _version(res, plan) -> dict:
+    """Everything a build decides, without its timings and places."""
+    manifest = res.registry.load(plan.alias, plan.version)
+    points = sorted(((p.id, sorted(p.payload.items()), tuple(p.vector))
+                     for p in res.store.scroll(plan.collection, with_vectors=True)), key=lambda p: p[0])
+    embedding = {k: v for k, v in manifest.embedding.items() if k not in ("seconds", "workers")}
+    return {"version": plan.version, "documents": pq.read_table(plan.documents_path),
+            "chunks": pq.read_table(plan.chunks_path), "points": points, "counts": manifest.counts,
+            "changes": manifest.changes, "embedding": embedding, "quarantined": manifest.quarantined,
+            "guardrails": manifest.guardrails, "gates": manifest.gates}
+
+
+def _same(one: dict, other: dict) -> None:
+    assert one.keys() == other.keys()
+    for key in one:
+        if key in ("documents", "chunks"):
+            assert one[key].equals(other[key]), key  # row for row, schema included
+        else:
+            assert one[key] == other[key], key
+
+
+def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus, monkeypatch):
+    root = write_corpus(DOCS)
+    order: list[str] = []
+    testhook.install_handler(order.append)
+    try:
+        staged = _slowed(resources(_settings(tmp_path, "staged")), monkeypatch)
+        overlapped = resources(_settings(tmp_path, "overlapped"))  # the same embedder instance: slowed
+        built = {}
+        for round_ in ("full", "changed"):
+            if round_ == "changed":  # two edited, one deleted, one added: the load copies the rest
+                (root / "docs/doc-03.md").write_text(_text(3) + "\nA new paragraph on berth windows.\n")
+                (root / "docs/doc-17.md").write_text(_text(17).replace("Reference", "Revised reference"))
+                (root / "docs/doc-30.md").unlink()
+                (root / "docs/doc-90.md").write_text(_text(90))
+            one = run_sync(staged, "docs", root, overlap=False)
+            order.clear()
+            other = run_sync(overlapped, "docs", root)
+            assert one.outcome.action == other.outcome.action == "promoted"
+            _same(_version(staged, one.plan), _version(overlapped, other.plan))
+            built[round_] = (one, other, list(order))
+    finally:
+        testhook.install_handler(None)
+    one, other, order = built["full"]
+    # The load upserted points while batches were still being embedded.
+    last_embed = max(i for i, point in enumerate(order) if point == "embed")
+    assert order.index("load") < last_embed
+    manifest = overlapped.registry.load("docs", other.plan.version)
+    assert {"embed_s", "load_s", "load_waited_s", "embed_load_wall_s"} <= manifest.timings.keys()
+    one, other, _ = built["changed"]
+    assert overlapped.registry.load("docs", other.plan.version).counts["points_copied"] > 0
+
+
+def test_build_shadow_overlaps_too_with_the_same_result(tmp_path, write_corpus):
+    root = write_corpus(DOCS)
+    staged, overlapped = resources(_settings(tmp_path, "staged")), resources(_settings(tmp_path, "overlapped"))
+    one = build_shadow(staged, "docs", root, overlap=False)
+    other = build_shadow(overlapped, "docs", root)
+    assert "embed_load_wall_s" in overlapped.registry.load("docs", other.version).timings
+    assert "embed_load_wall_s" not in staged.registry.load("docs", one.version).timings
+    a, b = _version(staged, one), _version(overlapped, other)
+    a.pop("gates"), b.pop("gates")  # no gate ran
+    _same(a, b)
+
+
+def _in_time(call, seconds: float = 120.0):
+    """Run ``call`` in a thread; its error, or a failure when it hangs."""
+    result: dict = {}
+
+    def run():
+        try:
+            call()
+        except BaseException as exc:  # the error under test
+            result["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "the build hangs"
+    return result.get("error")
+
+
+def test_a_failed_embedding_stops_the_load_with_its_error_and_a_rerun_finishes(tmp_path, write_corpus,
+                                                                              monkeypatch):
+    root = write_corpus(DOCS)
+    res = _slowed(resources(_settings(tmp_path, "state")), monkeypatch)
+    embed = res.embedder.embed_documents
+    calls = {"n": 0}
+
+    def failing(texts):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise RuntimeError("the model ran out of memory")
+        return embed(texts)
+
+    monkeypatch.setattr(res.embedder, "embed_documents", failing)
+    error = _in_time(lambda: run_sync(res, "docs", root))
+    assert isinstance(error, RuntimeError) and "out of memory" in str(error)
+    (plan,) = res.registry.versions("docs")
+    assert res.store.alias_target("docs") is None  # nothing promoted
+    # The load stopped before it sealed the shadow or recorded its counts; no file is half-written.
+    assert "points_written" not in plan.counts
+    assert not [p for p in res.registry.version_dir("docs", plan.version).iterdir() if "tmp" in p.name]
+    # Crash-resume: the same sync again finishes the version, equal to a build in one go.
+    monkeypatch.setattr(res.embedder, "embed_documents", embed)
+    rerun = run_sync(res, "docs", root)
+    assert rerun.outcome.action == "promoted" and rerun.plan.version == plan.version
+    fresh = resources(_settings(tmp_path, "fresh"))
+    resumed = {"counts": None, "embedding": None}  # the rerun embedded only what the first run had not
+    _same(_version(res, rerun.plan) | resumed, _version(fresh, run_sync(fresh, "docs", root, overlap=False).plan) | resumed)
+
+
+def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus, monkeypatch):
+    root = write_corpus(DOCS)
+    res = resources(_settings(tmp_path, "state"))
+    failed = threading.Event()  # the load's failure reached the feed
+    embed, close = res.embedder.embed_documents, VectorFeed.close
+    before = res.embedder.calls  # one fake embedder per process: count from here
+
+    def second_batch_waits(texts):  # the second batch ends only once the load has failed (or after 10 s)
+        if res.embedder.calls > before:
+            failed.wait(10)
+        return embed(texts)
+
+    def closing(feed, error=None):
+        close(feed, error)
+        if error is not None:
+            failed.set()
+
+    def full_disk(*args, **kwargs):
+        raise StoreError("the shard's disk is full")
+
+    monkeypatch.setattr(VectorFeed, "close", closing)
+
+    monkeypatch.setattr(res.embedder, "embed_documents", second_batch_waits)
+    monkeypatch.setattr(res.store, "upsert", full_disk)
+    error = _in_time(lambda: run_sync(res, "docs", root))
+    assert isinstance(error, StoreError) and "disk is full" in str(error)
+    (plan,) = res.registry.versions("docs")
+    texts = len(set(pq.read_table(res.registry.version_dir("docs", plan.version) / "chunks.parquet",
+                                  columns=["text_hash"]).column(0).to_pylist()))
+    # The embedder stopped after the batch it had in hand when the load failed: two batches of 8.
+    assert res.embedder.calls - before == 2 * 8 < texts
+    assert "points_written" not in plan.counts and res.store.alias_target("docs") is None
+
+class LazyModel(FakeEmbedder):
+    """The fake embedder with a model that loads on first use, as the packaged one does; it says
+    when it was loaded and refuses to embed before that."""
+
+    def __init__(self):
+        super().__init__()
+        self.loaded_by: str | None = None  # the thread that loaded the model
+        self._load_lock = threading.Lock()  # one load, as the packaged embedder's lock makes it
+
+    @property
+    def model(self):
+        with self._load_lock:
+            if self.loaded_by is None:
+                time.sleep(0.2)  # the weights
+                self.loaded_by = threading.current_thread().name
+        return self
+
+    def embed_documents(self, texts):
+        self.model  # noqa: B018 -- the first embed loads the model, as the packaged embedder does
+        return super().embed_documents(texts)
+
+
+def _lazy(settings):
+    res = resources(settings)
+    return dataclasses.replace(res, embedder=LazyModel())
+
+
+def test_the_model_loads_while_parsing_unless_a_budget_may_hold_the_sync(tmp_path, write_corpus):
+    root = write_corpus(DOCS)
+    res = _lazy(_settings(tmp_path, "free"))
+    run = run_sync(res, "docs", root)
+    assert run.outcome.action == "promoted"
+    assert res.embedder.loaded_by == "indexgate-model-load" and run.seconds["model_load_overlapped"] >= 0.2
+    # Nothing new to embed (a deletion only): no model is loaded ahead.
+    res = _lazy(_settings(tmp_path, "free"))
+    (root / "docs/doc-05.md").unlink()
+    run = run_sync(res, "docs", root)
+    assert run.outcome.action == "promoted" and res.embedder.loaded_by is None
+    assert "model_load_overlapped" not in run.seconds
+
+    limited = _settings(tmp_path, "limited", guardrails={"budget": {"max_texts": 1}})
+    res = _lazy(limited)
+    with pytest.raises(BudgetHeld):
+        run_sync(res, "docs", root)
+    assert res.embedder.loaded_by is None  # held before embedding: no model was loaded for it
+    res = _lazy(limited)
+    assert run_sync(res, "docs", root, confirm_budget=True).outcome.action == "promoted"
+    assert res.embedder.loaded_by == "indexgate-model-load"  # confirmed: nothing can hold it
