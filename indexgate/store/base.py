@@ -91,15 +91,20 @@ class VectorStore:
     def exists(self, name: str) -> bool:
         raise NotImplementedError
 
-    def create(self, name: str, dimension: int, owner: str | None = None) -> None:
+    def create(self, name: str, dimension: int, owner: str | None = None, labels: dict | None = None) -> None:
         """Create an empty cosine collection, recording ``owner`` (an installation id) in it; a
-        no-op when it exists with the same vector size."""
+        no-op when it exists with the same vector size.
+
+        ``labels`` are payload fields that every point of the collection holds with the same
+        value (the version). Writers still put them in each payload. Qdrant Edge keeps them once,
+        for the whole collection, and adds them to every payload it returns; it refuses an upsert
+        whose payload gives a label another value. A server keeps the payloads as written."""
         raise NotImplementedError
 
     def create_from(self, name: str, base: str, dimension: int, owner: str | None,
-                    keep: Collection[str], payload: dict) -> bool:
+                    keep: Collection[str], labels: dict) -> bool:
         """Create ``name`` as a copy of the sealed collection ``base`` holding only the points in
-        ``keep``, with ``payload`` set on each.
+        ``keep``; every read of it returns ``labels`` in each payload (see :meth:`create`).
 
         ``base`` is not changed. ``name`` appears whole or not at all. Returns False (nothing
         done) where the backend cannot copy (a server)."""

@@ -36,7 +36,7 @@ class ClientStore(VectorStore):
     def exists(self, name: str) -> bool:
         return self.client.collection_exists(name)
 
-    def create(self, name: str, dimension: int, owner: str | None = None) -> None:
+    def create(self, name: str, dimension: int, owner: str | None = None, labels: dict | None = None) -> None:
         with self.write_lock:
             if self.exists(name):
                 have = self.vector_size(name)

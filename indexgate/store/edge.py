@@ -41,7 +41,8 @@ import qdrant_edge as qe
 from indexgate.errors import StoreError
 from indexgate.store.aliases import PointerAliases
 from indexgate.store.base import GROUPS_FIELD, PAYLOAD_FIELDS, Hit, SearchMode, StoredPoint, VectorStore, hit_of
-from indexgate.store.shards import (CONFIG_FILE, OWNER_FILE, SEALED_FILE, Writer, check_shard, copy_shard,
+from indexgate.store.shards import (CONFIG_FILE, OWNER_FILE, SEALED_FILE, Writer, check_shard, copy_shard, read_labels,
+                                    write_labels,
                                     edge_config, edge_error, lock_writer, optimize, pid_alive, search_params, trim,
                                     unlock, write_atomically)
 from indexgate.store.views import View, live_views, open_view, sweep_views
@@ -72,6 +73,7 @@ class EdgeStore(PointerAliases, VectorStore):
         self._lock = threading.RLock()  # guards the two maps below
         self._writers: dict[str, Writer] = {}
         self._views: dict[str, View] = {}
+        self._labels: dict[str, dict] = {}  # shard name -> its labels (written once, before it appears)
 
     # -- paths and handles -------------------------------------------------------------------
     def shard_dir(self, name: str) -> Path:
@@ -156,10 +158,19 @@ class EdgeStore(PointerAliases, VectorStore):
         for name in [n for n in self._views if not (self.shards / n).is_dir()]:
             self._retire_view(name)
 
-    def _read(self, name: str, fn):
-        shard, release = self._acquire(self._resolve(name))
+    def _labels_of(self, shard_name: str) -> dict:
+        with self._lock:
+            if shard_name not in self._labels:
+                self._labels[shard_name] = read_labels(self.shard_dir(shard_name))
+            return self._labels[shard_name]
+
+    def _read(self, name: str, fn, labeled: bool = False):
+        """``fn(shard)`` on a reader of ``name``; with ``labeled``, ``fn(shard, labels)``."""
+        resolved = self._resolve(name)
+        labels = self._labels_of(resolved) if labeled else None  # before a drop can remove the file
+        shard, release = self._acquire(resolved)
         try:
-            return fn(shard)
+            return fn(shard, labels) if labeled else fn(shard)
         except StoreError:
             raise
         except Exception as exc:  # noqa: BLE001
@@ -187,7 +198,7 @@ class EdgeStore(PointerAliases, VectorStore):
     def exists(self, name: str) -> bool:
         return (self.shard_dir(name) / CONFIG_FILE).is_file()
 
-    def create(self, name: str, dimension: int, owner: str | None = None) -> None:
+    def create(self, name: str, dimension: int, owner: str | None = None, labels: dict | None = None) -> None:
         with self.write_lock, self._lock:
             path = self.shard_dir(name)
             if self.exists(name):
@@ -200,6 +211,8 @@ class EdgeStore(PointerAliases, VectorStore):
             path.mkdir(parents=True)
             if owner:
                 write_atomically(path / OWNER_FILE, owner.encode())
+            write_labels(path, labels)  # before Edge's config makes the shard exist
+            self._labels.pop(name, None)
             fh = lock_writer(path)
             try:
                 shard = qe.EdgeShard.create(str(path), edge_config(dimension, self.mode))
@@ -227,6 +240,7 @@ class EdgeStore(PointerAliases, VectorStore):
             if writer is not None:
                 writer.close()
             self._retire_view(name)
+            self._labels.pop(name, None)
             if path.exists():
                 fh = lock_writer(path)  # raises if another process writes it
                 trash = self.shards / f".trash-{name}-{uuid.uuid4().hex[:8]}"
@@ -237,9 +251,10 @@ class EdgeStore(PointerAliases, VectorStore):
             self._drop_aliases_of(name)
 
     def create_from(self, name: str, base: str, dimension: int, owner: str | None,
-                    keep: Collection[str], payload: dict) -> bool:
+                    keep: Collection[str], labels: dict) -> bool:
         """Start ``name`` as a copy of the sealed collection ``base`` holding only the points in
-        ``keep``, with ``payload`` set on each of them. ``base`` is only read (its files are
+        ``keep``, labelled with ``labels`` (each copied point stays as it was: see
+        :func:`~indexgate.store.shards.trim`). ``base`` is only read (its files are
         copied, never linked). The copy is trimmed in a temporary folder and renamed into place,
         so after a crash ``name`` is absent or holds exactly the kept points. Returns False
         (and does nothing) when ``name`` exists or ``base`` is not a sealed collection."""
@@ -249,7 +264,8 @@ class EdgeStore(PointerAliases, VectorStore):
                 return False
 
             shutil.rmtree(path, ignore_errors=True)  # a folder without a config: a dead create
-            copy_shard(base_path, path, dimension, self.mode, lambda shard: trim(shard, keep, payload), owner)
+            self._labels.pop(name, None)
+            copy_shard(base_path, path, dimension, self.mode, lambda shard: trim(shard, keep), owner, labels)
             return True
 
     def vector_size(self, name: str) -> int:
@@ -305,6 +321,9 @@ class EdgeStore(PointerAliases, VectorStore):
         """Idempotent: the same ids overwrite the same points. Durable on return (Edge's WAL)."""
         if not ids:
             return
+        labels = self._labels_of(name)
+        if labels:
+            payloads = [_unlabelled(p, labels, name) for p in payloads]
         points = [qe.Point(i, v, p) for i, v, p in zip(ids, np.asarray(vectors, np.float32).tolist(), payloads,
                                                        strict=True)]
         self._update(name, qe.UpdateOperation.upsert_points(points), len(points))
@@ -318,29 +337,31 @@ class EdgeStore(PointerAliases, VectorStore):
     def delete_points(self, name: str, ids: Sequence[str]) -> None:
         self._update(name, qe.UpdateOperation.delete_points(list(ids)))
 
-    def _pages(self, name: str, batch: int, with_payload, with_vectors: bool = False) -> Iterator[list]:
+    def _pages(self, name: str, batch: int, with_payload, with_vectors: bool = False) -> Iterator[tuple[list, dict]]:
+        """Pages of records, each with the labels of the shard it was read from."""
         offset = None
         while True:
             request = qe.ScrollRequest(offset=offset, limit=batch, with_payload=with_payload,
                                        with_vector=with_vectors)
-            records, offset = self._read(name, lambda s, r=request: s.scroll(r))
-            yield records
+            (records, offset), labels = self._read(name, lambda s, lab, r=request: (s.scroll(r), lab), labeled=True)
+            yield records, labels
             if offset is None:
                 return
 
     def scroll(self, name: str, limit: int = 10_000, with_vectors: bool = False) -> list[StoredPoint]:
-        records, _ = self._read(name, lambda s: s.scroll(
-            qe.ScrollRequest(limit=limit, with_payload=True, with_vector=with_vectors)))
-        return [StoredPoint(str(r.id), dict(r.payload or {}), list(r.vector) if with_vectors else None)
+        records, labels = self._read(name, lambda s, lab: (s.scroll(
+            qe.ScrollRequest(limit=limit, with_payload=True, with_vector=with_vectors))[0], lab), labeled=True)
+        return [StoredPoint(str(r.id), {**(r.payload or {}), **labels}, list(r.vector) if with_vectors else None)
                 for r in records]
 
     def iter_ids(self, name: str, batch: int = 1024) -> Iterator[str]:
-        for records in self._pages(name, batch, False):
+        for records, _labels in self._pages(name, batch, False):
             yield from (str(r.id) for r in records)
 
     def iter_payloads(self, name: str, fields: Sequence[str], batch: int = 512) -> Iterator[tuple[str, dict]]:
-        for records in self._pages(name, batch, list(fields)):
-            yield from ((str(r.id), dict(r.payload or {})) for r in records)
+        for records, labels in self._pages(name, batch, list(fields)):
+            asked = {k: v for k, v in labels.items() if k in fields}
+            yield from ((str(r.id), {**(r.payload or {}), **asked}) for r in records)
 
     def search_many(self, name: str, vectors: np.ndarray, k: int,
                     groups: Sequence[str] | None = None) -> list[list[Hit]]:
@@ -356,11 +377,11 @@ class EdgeStore(PointerAliases, VectorStore):
                                     params=params, filter=where) for v in vectors.tolist()]
         results: list[list[Hit]] = []
 
-        def run(shard):
+        def run(shard, labels):
             for start in range(0, len(requests), _BATCH):
                 for points in shard.query_batch(qe.QueryBatchRequest(requests[start:start + _BATCH])):
-                    results.append([hit_of(p.payload, p.score) for p in points])
-        self._read(name, run)
+                    results.append([hit_of({**p.payload, **labels}, p.score) for p in points])
+        self._read(name, run, labeled=True)
         return results
 
     # -- housekeeping ------------------------------------------------------------------------
@@ -388,3 +409,12 @@ class EdgeStore(PointerAliases, VectorStore):
             view.retired = True
             if view.users == 0:
                 view.close()
+
+
+def _unlabelled(payload: dict, labels: dict, name: str) -> dict:
+    """``payload`` without the collection's labels (kept once, in the shard); refused when it
+    gives a label another value."""
+    for key, value in labels.items():
+        if key in payload and payload[key] != value:
+            raise StoreError(f"collection {name} is labelled {key}={value!r}; a point gives {key}={payload[key]!r}")
+    return {k: v for k, v in payload.items() if k not in labels}

@@ -14,6 +14,7 @@ Guarantees:
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import uuid
@@ -27,6 +28,8 @@ from indexgate.store.base import SearchMode
 from indexgate.testhook import checkpoint
 
 OWNER_FILE, SEALED_FILE, LOCK_FILE, CONFIG_FILE = "owner", "sealed", "writer.lock", "edge_config.json"
+# The collection's labels (VectorStore.create): payload fields every point holds, kept once here.
+LABELS_FILE = "labels.json"
 # Edge's "no automatic indexing" (its indexing threshold is in KB of vectors).
 _NEVER = 2**31 - 1
 
@@ -212,8 +215,12 @@ def optimize(writer: Writer, path: Path, dimension: int, mode: SearchMode) -> No
     writer.shard.flush()
 
 
-def trim(shard, keep: Collection[str], payload: dict) -> None:
-    """Delete every point of ``shard`` not in ``keep``, then set ``payload`` on the rest."""
+def trim(shard, keep: Collection[str]) -> None:
+    """Delete every point of ``shard`` not in ``keep``. The rest stay untouched in their sealed
+    segments: the new version's label lives in the shard's ``labels.json``, not in each payload.
+    (Setting a payload field on every copied point made Edge move each one out of its sealed
+    segment, and the seal rebuild them all: 2.4x the copy's time and 4.5x its memory at 33,000
+    points.)"""
     ids, offset = [], None
     while True:
         records, offset = shard.scroll(qe.ScrollRequest(offset=offset, limit=4096, with_payload=False))
@@ -223,8 +230,22 @@ def trim(shard, keep: Collection[str], payload: dict) -> None:
     for start in range(0, len(ids), 4096):
         shard.update(qe.UpdateOperation.delete_points(ids[start:start + 4096]))
     checkpoint("copy")
-    if payload:
-        shard.update(qe.UpdateOperation.set_payload_by_filter(qe.Filter(), payload))
+
+
+def write_labels(shard: Path, labels: dict | None) -> None:
+    """Write the shard's labels (none: no file)."""
+    if labels:
+        write_atomically(shard / LABELS_FILE, json.dumps(labels, sort_keys=True).encode())
+
+
+def read_labels(shard: Path) -> dict:
+    """The shard's labels; {} for a shard written before labels existed (its payloads hold them)."""
+    try:
+        return json.loads((shard / LABELS_FILE).read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise StoreError(f"shard {shard} has an unreadable {LABELS_FILE}: {exc}") from None
 
 
 def shared_lock(shard: Path, gone: str, busy: str):
@@ -245,11 +266,11 @@ def shared_lock(shard: Path, gone: str, busy: str):
 
 
 def copy_shard(src: Path, dst: Path, dimension: int, mode: SearchMode, trim: Callable[[object], None],
-               owner: str | None = None) -> None:
+               owner: str | None = None, labels: dict | None = None) -> None:
     """Make ``dst`` a writable copy of the sealed shard ``src``.
 
     Every file is copied, never linked (see the module docstring), except ``writer.lock``,
-    ``sealed`` and ``owner``. The copy is reopened with the loading configuration (no indexing
+    ``sealed``, ``owner`` and ``labels.json``: the copy gets ``owner`` and ``labels`` instead. The copy is reopened with the loading configuration (no indexing
     until sealed) and passed to ``trim``. ``src`` is only read, under a shared lock of its
     ``writer.lock``. (A process reopening it for writing takes that lock exclusively.) The copy
     is made in ``.copy-<name>-<pid>-<hex>``. It is renamed into place once trimmed and flushed,
@@ -265,13 +286,14 @@ def copy_shard(src: Path, dst: Path, dimension: int, mode: SearchMode, trim: Cal
                 rel = Path(src_dir).relative_to(src)
                 (tmp / rel).mkdir(parents=True, exist_ok=True)
                 for file in files:
-                    if rel == Path(".") and file in (LOCK_FILE, SEALED_FILE, OWNER_FILE):
+                    if rel == Path(".") and file in (LOCK_FILE, SEALED_FILE, OWNER_FILE, LABELS_FILE):
                         continue
                     _copy_file(Path(src_dir) / file, tmp / rel / file)
         finally:
             unlock(guard)
         if owner:
             write_atomically(tmp / OWNER_FILE, owner.encode())
+        write_labels(tmp, labels)
         try:
             shard = qe.EdgeShard.load(str(tmp), edge_config(dimension, mode))
             try:

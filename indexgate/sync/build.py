@@ -267,7 +267,8 @@ def load(res: Resources, plan: Plan, feed: VectorFeed | None = None) -> int:
         copied = copy_unchanged(res.store, plan.collection, collection_name(plan.alias, plan.base), base_chunks,
                                 plan.chunks_path, res.embedder.dimension, res.registry.installation_id,
                                 plan.version, {d["doc_id"]: d.get("groups", []) for d in base.documents}, groups)
-    res.store.create(plan.collection, res.embedder.dimension, owner=res.registry.installation_id)
+    res.store.create(plan.collection, res.embedder.dimension, owner=res.registry.installation_id,
+                     labels={"version": plan.version})
     written = load_chunks(res.store, plan.collection, plan.chunks_path, res.cache, plan.version,
                           batch=res.settings.batch_size, skip=present | copied, groups=groups,
                           vectors=None if feed is None else feed.vectors)

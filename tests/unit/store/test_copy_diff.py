@@ -122,3 +122,39 @@ def test_a_copy_shares_no_file_with_its_base_and_a_kill_before_it_is_in_place_le
     store.seal("a__v2")
     assert store.count("a__v2") == 150 and store.count("a__v1") == 300
     assert _hashes(base) == before  # writing, then sealing the copy changed no byte of the base
+
+
+def test_a_copy_keeps_its_version_once_and_leaves_the_copied_points_as_they_were(tmp_path):
+    """The copy's version is a label of the shard, not a rewrite of every copied point. (Setting
+    it on each point made Edge move them all out of their sealed segment.) Every read still gives
+    each point the copy's version; an upsert that names another version is refused."""
+    import qdrant_edge as qe
+
+    from indexgate.errors import StoreError
+
+    store = _base(tmp_path / "q")
+    keep = {f"00000000-0000-0000-0000-{i:012d}" for i in range(0, 300, 2)}
+    assert store.create_from("a__v2", "a__v1", 8, "me", keep, {"version": "v2"})
+    copy = tmp_path / "q" / "shards" / "a__v2"
+    raw = qe.EdgeShard.load(str(copy))
+    try:
+        records, _ = raw.scroll(qe.ScrollRequest(limit=1000, with_payload=True))
+    finally:
+        raw.close()
+    assert {r.payload["version"] for r in records} == {"v1"}  # as written in the base, untouched
+    assert {p.payload["version"] for p in store.scroll("a__v2")} == {"v2"}
+    assert {p["version"] for _, p in store.iter_payloads("a__v2", ["version", "doc_id"])} == {"v2"}
+    assert {p for _, p in store.iter_payloads("a__v2", ["doc_id"]) if "version" in p} == set()
+    new = "00000000-0000-0000-0000-000000000001"
+    store.upsert("a__v2", [new], np.ones((1, 8), np.float32),
+                 [{"doc_id": "d", "chunk_id": "new", "start": 0, "end": 1, "text": "t", "version": "v2"}])
+    try:
+        store.upsert("a__v2", [new], np.ones((1, 8), np.float32),
+                     [{"doc_id": "d", "chunk_id": "new", "start": 0, "end": 1, "text": "t", "version": "v1"}])
+        raise AssertionError("an upsert naming another version was accepted")
+    except StoreError as exc:
+        assert "version='v2'" in str(exc) and "'v1'" in str(exc)
+    store.seal("a__v2")
+    [hits] = store.search_many("a__v2", np.ones((1, 8), np.float32), 3)
+    assert hits and {h.version for h in hits} == {"v2"}
+    assert {p.payload["version"] for p in store.scroll("a__v1")} == {"v1"}
