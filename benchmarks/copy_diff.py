@@ -4,8 +4,8 @@ upserted: ``EdgeStore.create_from``), through IndexGate's VectorStore with the d
 
 Synthetic unit vectors (384-d) with a sync's payloads, as in store_backends.py. The base version
 is built and sealed first (not timed). Then, per method, the time from nothing to a sealed
-version holding the same points: for copy-and-diff split into the copy (with its trim and the
-relabelling of every kept point), the upserts and the seal. The sync also compares the two
+version holding the same points: for copy-and-diff split into the copy (with its trim; the new
+version is a label of the shard, not written into each kept point), the upserts and the seal. The sync also compares the two
 chunks tables to find the unchanged points (store.load.unchanged_points); that is timed apart.
 
     python benchmarks/copy_diff.py --points 200000 --changed 0.01
@@ -79,7 +79,7 @@ def main() -> int:
     loaded = time.perf_counter() - started
     store.seal("a__copy")
     total = time.perf_counter() - started
-    print(f"copy-and-diff:  {total:7.1f} s  (copy, trim and relabel {copied:.1f} s, upserts {loaded - copied:.1f} s,"
+    print(f"copy-and-diff:  {total:7.1f} s  (copy and trim {copied:.1f} s, upserts {loaded - copied:.1f} s,"
           f" seal {total - loaded:.1f} s)", flush=True)
     assert store.count("a__copy") == store.count("a__fresh") == n
     sample = _ids(0, 5) + [str(uuid.UUID(int=i + 1)) for i in sorted(changed)[:5]]
