@@ -16,7 +16,8 @@ process:
   Great Expectations import: seconds of CPU) as the embedding starts. In a sync it starts at the
   plan and imports while the sync parses, chunks and embeds.
 
-Each line gives the model load, the encode, the process's CPU seconds and peak RSS, and the load
+Each line gives the model load, the encode, the CPU seconds of the process and its children (the
+quality worker's included) and the peak RSS of the largest of them, and the load
 average when it started (the machine is shared: read the figures by it). The end prints the
 medians, and the largest difference between IndexGate's vectors and the bare script's
 (``peers.py`` does not keep its vectors: this script computes them the same way).
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -172,6 +174,7 @@ def main() -> int:
               f" peak RSS {statistics.median(r['hwm_mib'] for r in rows):5.0f} MiB")
     diff = np.abs(np.load(work / "indexgate.npy") - np.load(work / "bare.npy")).max()
     print(f"largest difference between IndexGate's vectors and the bare script's: {diff:.2e}")
+    shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
