@@ -49,7 +49,9 @@ loads the model and the ratio compares like with like. Both ratios are printed: 
 (process start and imports included) and of ``run_sync`` alone. ``--bare``
 (without ``--seed-cache``) runs the bare model after the full sync, in a fresh process, on the
 distinct texts that sync embedded: the full sync's resources and run_sync against the model's load
-and encode (issue 21: at most 1.2x).
+and encode (issue 21: at most 1.2x). The bare model runs on the backend the sync embedded with: for
+``onnx`` (the default) and ``onnx-int8``, ``benchmarks/peers.py``'s bare ONNX script on the same
+exported file (onnxruntime and the tokenizer alone); for ``torch``, sentence-transformers.
 
 run_sync overlaps stages (docs/design.md#stages-that-overlap). In the steps printed from the
 manifest, ``embed`` and ``load`` are then busy seconds, ``load_waited`` the load's waits for
@@ -219,6 +221,43 @@ done = time.perf_counter()
 print(json.dumps({"imports": imported - started, "load": loaded - imported, "encode": done - read, "texts": len(texts)}))
 """
 
+# The bare ONNX file (``--bare`` when the sync embedded with an ONNX backend): peers.py's own bare
+# script (``peers.py peer bare-onnx TEXTS MODEL FILE``) on the texts the parent wrote, the same
+# exported file the sync embedded with. Its seconds are renamed to BARE_MODEL's keys.
+BARE_ONNX = """
+import contextlib, io, json, sys
+sys.path.insert(0, sys.argv[1])
+from peers import peer_main
+with contextlib.redirect_stdout(io.StringIO()) as printed:
+    peer_main(["bare-onnx", *sys.argv[2:]])
+out = json.loads(printed.getvalue().strip().splitlines()[-1].removeprefix("PEER-RESULT "))
+print(json.dumps({"imports": out["imports_s"], "load": out["load_s"], "encode": out["encode_s"], "texts": out["texts"]}))
+"""
+
+
+def bare_model(chunks: Path, state: Path) -> tuple[str, float, dict, float]:
+    """The bare model on the distinct texts of ``chunks``, in a fresh process, on the backend the
+    sync embedded with: (what ran, seconds from outside, its JSON, CPU seconds)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    from indexgate.embedding import make_embedder
+    from indexgate.settings import load_settings
+
+    settings = load_settings(home=str(state))  # as SHELL_SYNC's settings, in the same folder
+    if settings.embedder.backend != "torch":
+        embedder = make_embedder(settings.embedder, settings.models_folder)  # reads the model record only
+        rows = pq.read_table(chunks, columns=["text_hash", "embed_prefix", "text"]).to_pylist()
+        texts = chunks.parent / "bare-texts.json"
+        texts.write_text(json.dumps(list({r["text_hash"]: (r["embed_prefix"] or "") + r["text"] for r in rows}.values())),
+                         encoding="utf-8")
+        seconds, _, out, cpu = fresh_process(BARE_ONNX, str(Path(__file__).resolve().parent), str(texts),
+                                             str(embedder.folder), str(embedder.model_file))
+        return "bare ONNX file (onnxruntime alone)", seconds, json.loads(out), cpu
+    seconds, _, out, cpu = fresh_process(BARE_MODEL, str(chunks))
+    return "bare model (sentence-transformers)", seconds, json.loads(out), cpu
+
 
 def fresh_process(code: str, *args: str) -> tuple[float, int, str, float]:
     """Run ``python -c code args`` in a new process, as a shell would; (seconds from outside, peak
@@ -307,10 +346,9 @@ def shell(args) -> int:
               + "; ".join(f"{name} {sec:.2f} {rss} {peak}" for name, sec, rss, peak in result["trace"]))
         if label == "full" and args.bare:
             chunks = next(state.rglob("chunks.parquet"))  # the one version so far
-            bare_s, _, bare, bare_cpu = fresh_process(BARE_MODEL, str(chunks))
-            bare = json.loads(bare)
+            what, bare_s, bare, bare_cpu = bare_model(chunks, state)
             work_s = result["load"] + result["sync"]  # resources (model load included) and run_sync
-            print(f"bare model: {bare['texts']} texts, imports {bare['imports']:.2f} s, load {bare['load']:.2f} s,"
+            print(f"{what}: {bare['texts']} texts, imports {bare['imports']:.2f} s, load {bare['load']:.2f} s,"
                   f" encode {bare['encode']:.2f} s; full sync (resources + run_sync) / (load + encode):"
                   f" {work_s / (bare['load'] + bare['encode']):.2f}x (target at most 1.2x); embed step / encode:"
                   f" {result['timings'].get('embed_s', 0) / bare['encode']:.2f}x\n{'':<11} from outside: {outside:.1f} s against"

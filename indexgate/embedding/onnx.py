@@ -13,6 +13,18 @@ import numpy as np
 
 from indexgate.embedding.layout import ModelLayout
 
+# onnxruntime's intra-op threads sleep between parallel sections instead of spinning, as torch's
+# OpenMP threads do (OMP_WAIT_POLICY, indexgate.embedding.sentence_transformers). A spinning thread
+# holds its core; during a sync's embed step the quality worker wants it (its Great Expectations
+# import and suites: 1.8-2.6 s of CPU inside the step at 100 documents). Measured on the 2-core
+# machine, 327 texts, load average 3.4-5.2 from other work (docs/benchmarks.md#embedding-backends):
+# with that import beside it, 3 of 4 interleaved pairs were faster (median 23.0 s against 26.6 s),
+# and every one used less CPU (20.5-24.8 s against 23.9-32.8 s). Alone, the CPU was 20-25 s against
+# 22-28 s; the wall-clock times went either way (3 of 6 slower), swamped by the load. Not yet
+# measured on a quiet machine. Waking a thread costs microseconds against a batch's hundreds of
+# milliseconds. The vectors do not change.
+SESSION_CONFIG = {"session.intra_op.allow_spinning": "0"}
+
 
 class OnnxModel:
     """Embeds texts with one onnxruntime session. Thread-safe: the session's ``run`` is, and the
@@ -25,6 +37,8 @@ class OnnxModel:
 
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only: the exporter's unused-initializer notes are noise
+        for key, value in SESSION_CONFIG.items():
+            options.add_session_config_entry(key, value)
         self.session = ort.InferenceSession(str(file), sess_options=options,
                                             providers=providers or ["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]

@@ -90,6 +90,12 @@ def test_onnx_vectors_match_the_torch_backend(onnx_embedder, torch_embedder, tex
         (torch_embedder.tokenizer.max_tokens, torch_embedder.tokenizer.fingerprint)
 
 
+def test_onnxruntime_threads_sleep_while_they_wait(onnx_embedder):
+    # Spinning threads would hold the core the quality worker needs during the embed step (onnx.SESSION_CONFIG).
+    options = onnx_embedder.model.session.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_int8_is_close_but_another_vector_space(models, onnx_embedder, texts):
     int8 = st.SentenceTransformerEmbedder(EmbedderConfig(backend="onnx-int8"), models)
     cosines = (int8.embed_documents(texts) * onnx_embedder.embed_documents(texts)).sum(axis=1)

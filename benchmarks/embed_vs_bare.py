@@ -1,0 +1,182 @@
+"""Benchmark: IndexGate's embedder against the bare ONNX file, on the same texts, fresh processes.
+
+    .venv/bin/python benchmarks/embed_vs_bare.py [--documents 100] [--rounds 3] [--quality]
+
+Issue 21 asks that a full sync cost at most 1.2x the bare model (load + encode). This isolates
+the embedding part of that ratio. It writes the corpus of ``benchmarks/incremental_sync.py``,
+snapshots, parses and chunks it once (a throw-away state folder), and takes the distinct texts a
+full sync embeds (embed prefix, then text, table order). Then, per round, interleaved, each a new
+process:
+
+- ``bare``: ``benchmarks/peers.py``'s bare ONNX script (onnxruntime and the model's tokenizer
+  alone, batches of 32 sorted by length), on the ONNX file IndexGate embeds with;
+- ``indexgate``: the configured embedder (the defaults: the ``onnx`` backend), its model load,
+  then ``embed_documents`` on calls of 256 texts, as ``embed_chunks`` makes them;
+- with ``--quality``, also ``indexgate+quality``: the same, with the quality worker started (its
+  Great Expectations import: seconds of CPU) as the embedding starts. In a sync it starts at the
+  plan and imports while the sync parses, chunks and embeds.
+
+Each line gives the model load, the encode, the CPU seconds of the process and its children (the
+quality worker's included) and the peak RSS of the largest of them, and the load
+average when it started (the machine is shared: read the figures by it). The end prints the
+medians, and the largest difference between IndexGate's vectors and the bare script's
+(``peers.py`` does not keep its vectors: this script computes them the same way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+# Prepares the texts: snapshot, plan, parse and chunk in a throw-away state; the distinct texts
+# of the chunks table, in table order, as embed_chunks sends them. Prints the ONNX file too.
+PREPARE = """
+import json, sys
+import pyarrow.parquet as pq
+from indexgate.resources import resources
+from indexgate.settings import load_settings
+from indexgate.sync import chunk, parse, plan, snapshot
+res = resources(load_settings(home=sys.argv[1]))
+snap = snapshot(sys.argv[2], res.settings)
+planned = plan(res, "texts", snap, False, False)
+parse(res, planned, sys.argv[2], snap)
+chunk(res, planned, True)
+rows = pq.read_table(planned.chunks_path, columns=["text_hash", "embed_prefix", "text"]).to_pylist()
+texts = list({r["text_hash"]: (r["embed_prefix"] or "") + r["text"] for r in rows}.values())
+open(sys.argv[3], "w", encoding="utf-8").write(json.dumps(texts))
+print(json.dumps({"texts": len(texts), "onnx_file": str(res.embedder.model_file), "model": str(res.embedder.folder)}))
+"""
+
+# IndexGate's embedder alone: built as resources() builds it, loaded, then embed_documents on
+# calls of 256 texts (embed_chunks' batches). Optionally the quality worker starts with the encode.
+INDEXGATE = """
+import json, resource, sys, time
+started = time.perf_counter()
+import numpy as np
+from indexgate.embedding import make_embedder
+from indexgate.settings import load_settings
+imported = time.perf_counter()
+settings = load_settings(home=sys.argv[1])
+embedder = make_embedder(settings.embedder, settings.models_folder)
+embedder.model
+loaded = time.perf_counter()
+texts = json.load(open(sys.argv[2], encoding="utf-8"))
+if sys.argv[4] == "quality":
+    from indexgate.quality import warm_up
+    warm_up()
+begin = time.perf_counter()
+vectors = np.concatenate([embedder.embed_documents(texts[i:i + 256]) for i in range(0, len(texts), 256)])
+done = time.perf_counter()
+np.save(sys.argv[3], vectors)
+usage = resource.getrusage(resource.RUSAGE_SELF)
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"imports_s": imported - started, "load_s": loaded - imported, "encode_s": done - begin,
+                  "cpu_s": usage.ru_utime + usage.ru_stime, "hwm_mib": hwm // 1024, "texts": len(texts)}))
+"""
+
+# The bare script's vectors (peers.py's run_bare_onnx computes and drops them), for the comparison.
+BARE_VECTORS = """
+import json, sys
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+session = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])
+names = [i.name for i in session.get_inputs()]
+tokenizer = Tokenizer.from_file(sys.argv[2] + "/tokenizer.json")
+tokenizer.enable_truncation(256)
+tokenizer.enable_padding()
+texts = json.load(open(sys.argv[3], encoding="utf-8"))
+out = np.zeros((len(texts), 384), np.float32)
+order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+for first in range(0, len(order), 32):
+    rows = order[first:first + 32]
+    encoded = tokenizer.encode_batch([texts[i] for i in rows])
+    feed = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
+    tokens = session.run(None, {n: feed[n] for n in names})[0]
+    mask = feed["attention_mask"][..., None].astype(np.float32)
+    vectors = (tokens * mask).sum(axis=1) / mask.sum(axis=1)
+    out[rows] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+np.save(sys.argv[4], out)
+"""
+
+
+def child(args: list[str], cwd: Path) -> tuple[float, dict, float, int]:
+    """Run ``python args`` in a new process in ``cwd`` (no indexgate.yaml there: the defaults);
+    (seconds from outside, the JSON of its last line, CPU seconds, peak RSS in MiB)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           "HF_HUB_OFFLINE": "1"}
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True, cwd=cwd, env=env)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"a benchmark process failed: {args[:2]}")
+    last = out.strip().splitlines()[-1].removeprefix("PEER-RESULT ") if out.strip() else "{}"
+    return seconds, json.loads(last), usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--documents", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--quality", action="store_true", help="also run the embedder with the quality worker starting")
+    args = parser.parse_args()
+    from incremental_sync import write_corpus
+
+    work = Path(tempfile.mkdtemp(prefix="indexgate-embed-vs-bare-"))
+    corpus, texts = work / "corpus", work / "texts.json"
+    write_corpus(corpus, args.documents)
+    _, prep, _, _ = child(["-c", PREPARE, str(work / "state"), str(corpus), str(texts)], work)
+    print(f"{args.documents} documents, {prep['texts']} distinct texts; ONNX file {prep['onnx_file']}")
+    import numpy as np
+
+    child(["-c", BARE_VECTORS, prep["onnx_file"], prep["model"], str(texts), str(work / "bare.npy")], work)
+    modes = ["bare", "indexgate", *(["indexgate+quality"] if args.quality else [])]
+    results: dict[str, list[dict]] = {m: [] for m in modes}
+    for round_ in range(args.rounds):
+        for mode in modes:
+            load = os.getloadavg()[0]
+            if mode == "bare":
+                cmd = [str(BENCH / "peers.py"), "peer", "bare-onnx", str(texts), prep["model"], prep["onnx_file"]]
+                seconds, out, cpu, hwm = child(cmd, work)
+            else:
+                cmd = ["-c", INDEXGATE, str(work / "state"), str(texts), str(work / "indexgate.npy"),
+                       "quality" if mode.endswith("quality") else "-"]
+                seconds, out, cpu, hwm = child(cmd, work)
+            row = {"outside_s": seconds, "load_s": out["load_s"], "encode_s": out["encode_s"], "cpu_s": cpu,
+                   "hwm_mib": hwm, "loadavg": load}
+            results[mode].append(row)
+            print(f"round {round_ + 1} {mode:<18} load {row['load_s']:5.2f} s, encode {row['encode_s']:6.2f} s,"
+                  f" outside {seconds:6.2f} s, CPU {cpu:6.2f} s (with children), peak RSS {hwm:4d} MiB;"
+                  f" load average {load:.2f}", flush=True)
+    print()
+    base = statistics.median(r["load_s"] + r["encode_s"] for r in results["bare"])
+    for mode, rows in results.items():
+        inner = statistics.median(r["load_s"] + r["encode_s"] for r in rows)
+        print(f"{mode:<18} median load + encode {inner:6.2f} s ({inner / base:.2f}x the bare script),"
+              f" CPU {statistics.median(r['cpu_s'] for r in rows):6.2f} s,"
+              f" peak RSS {statistics.median(r['hwm_mib'] for r in rows):5.0f} MiB")
+    diff = np.abs(np.load(work / "indexgate.npy") - np.load(work / "bare.npy")).max()
+    print(f"largest difference between IndexGate's vectors and the bare script's: {diff:.2e}")
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
