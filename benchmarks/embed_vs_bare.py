@@ -20,7 +20,7 @@ Each line gives the model load, the encode, the CPU seconds of the process and i
 quality worker's included) and the peak RSS of the largest of them, and the load
 average when it started (the machine is shared: read the figures by it). The end prints the
 medians, and the largest difference between IndexGate's vectors and the bare script's
-(``peers.py`` does not keep its vectors: this script computes them the same way).
+(a first, untimed run of the bare script saves its vectors: ``peers.py peer bare-onnx ... OUT.npy``).
 """
 
 from __future__ import annotations
@@ -87,33 +87,6 @@ print(json.dumps({"imports_s": imported - started, "load_s": loaded - imported, 
                   "cpu_s": usage.ru_utime + usage.ru_stime, "hwm_mib": hwm // 1024, "texts": len(texts)}))
 """
 
-# The bare script's vectors (peers.py's run_bare_onnx computes and drops them), for the comparison.
-BARE_VECTORS = """
-import json, sys
-import numpy as np
-import onnxruntime as ort
-from tokenizers import Tokenizer
-session = ort.InferenceSession(sys.argv[1], providers=["CPUExecutionProvider"])
-names = [i.name for i in session.get_inputs()]
-tokenizer = Tokenizer.from_file(sys.argv[2] + "/tokenizer.json")
-tokenizer.enable_truncation(256)
-tokenizer.enable_padding()
-texts = json.load(open(sys.argv[3], encoding="utf-8"))
-out = np.zeros((len(texts), 384), np.float32)
-order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-for first in range(0, len(order), 32):
-    rows = order[first:first + 32]
-    encoded = tokenizer.encode_batch([texts[i] for i in rows])
-    feed = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
-            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
-            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
-    tokens = session.run(None, {n: feed[n] for n in names})[0]
-    mask = feed["attention_mask"][..., None].astype(np.float32)
-    vectors = (tokens * mask).sum(axis=1) / mask.sum(axis=1)
-    out[rows] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-np.save(sys.argv[4], out)
-"""
-
 
 def child(args: list[str], cwd: Path) -> tuple[float, dict, float, int]:
     """Run ``python args`` in a new process in ``cwd`` (no indexgate.yaml there: the defaults);
@@ -146,7 +119,8 @@ def main() -> int:
     print(f"{args.documents} documents, {prep['texts']} distinct texts; ONNX file {prep['onnx_file']}")
     import numpy as np
 
-    child(["-c", BARE_VECTORS, prep["onnx_file"], prep["model"], str(texts), str(work / "bare.npy")], work)
+    child([str(BENCH / "peers.py"), "peer", "bare-onnx", str(texts), prep["model"], prep["onnx_file"],
+           str(work / "bare.npy")], work)  # once, untimed: the bare script's vectors, for the comparison
     modes = ["bare", "indexgate", *(["indexgate+quality"] if args.quality else [])]
     results: dict[str, list[dict]] = {m: [] for m in modes}
     for round_ in range(args.rounds):

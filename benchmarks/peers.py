@@ -148,9 +148,11 @@ def run_bare(texts: str, model: str) -> dict:
     return {"imports_s": imported - started, "load_s": loaded - imported, "encode_s": done - loaded, "texts": len(batch)}
 
 
-def run_bare_onnx(texts: str, model: str, onnx_file: str) -> dict:
+def run_bare_onnx(texts: str, model: str, onnx_file: str, save: str | None = None) -> dict:
     """The ONNX file IndexGate embeds with, alone: onnxruntime and the model's tokenizer, batches of
-    32 sorted by length, mean pooling, normalised (what sentence-transformers' modules compute)."""
+    32 sorted by length, mean pooling, normalised (what sentence-transformers' modules compute).
+    With ``save``, the vectors go to that ``.npy`` file in the texts' order (embed_vs_bare.py
+    compares them with IndexGate's)."""
     started = time.perf_counter()
     import numpy as np
     import onnxruntime as ort
@@ -163,9 +165,11 @@ def run_bare_onnx(texts: str, model: str, onnx_file: str) -> dict:
     tokenizer.enable_padding()
     loaded = time.perf_counter()
     batch = json.loads(Path(texts).read_text(encoding="utf-8"))
-    ordered = sorted(batch, key=len, reverse=True)
-    for first in range(0, len(ordered), 32):
-        encoded = tokenizer.encode_batch(ordered[first:first + 32])
+    order = sorted(range(len(batch)), key=lambda i: len(batch[i]), reverse=True)
+    out = None
+    for first in range(0, len(order), 32):
+        rows = order[first:first + 32]
+        encoded = tokenizer.encode_batch([batch[i] for i in rows])
         feed = {"input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
                 "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64)}
@@ -173,7 +177,12 @@ def run_bare_onnx(texts: str, model: str, onnx_file: str) -> dict:
         mask = feed["attention_mask"][..., None].astype(np.float32)
         vectors = (tokens * mask).sum(axis=1) / mask.sum(axis=1)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        if save:
+            out = np.zeros((len(batch), vectors.shape[1]), np.float32) if out is None else out
+            out[rows] = vectors
     done = time.perf_counter()
+    if save and out is not None:
+        np.save(save, out)
     return {"imports_s": imported - started, "load_s": loaded - imported, "encode_s": done - loaded, "texts": len(batch)}
 
 
