@@ -220,6 +220,11 @@ class SentenceTransformerEmbedder:
                     gc.freeze()
         return self._model
 
+    def load(self) -> None:
+        """Load the weights now, if they are not loaded yet. Idempotent and thread-safe: a second
+        caller waits for the first load. A sync calls it ahead, beside parse and chunk."""
+        self.model  # noqa: B018 -- the property loads them, under the load lock
+
     def _load(self):
         if self.config.backend != "torch":
             from indexgate.embedding.onnx import OnnxModel

@@ -114,17 +114,17 @@ MODEL_LOAD = "model_load_overlapped"
 
 
 class _ModelWarmUp(threading.Thread):
-    """Loads the embedding model in the background (``embedder.model``). It embeds nothing."""
+    """Loads the embedding model in the background (``load()``). It embeds nothing."""
 
-    def __init__(self, embedder) -> None:
+    def __init__(self, load: Callable[[], None]) -> None:
         super().__init__(name="indexgate-model-load")
-        self.embedder = embedder
+        self.load = load
         self.seconds = 0.0
 
     def run(self) -> None:
         started = time.perf_counter()
         try:
-            self.embedder.model  # noqa: B018 -- the property loads the weights, under the embedder's lock
+            self.load()
         except Exception as exc:  # the embed step loads again and raises it where it belongs
             log.debug("loading the embedding model ahead failed: %s", exc)
         finally:
@@ -145,10 +145,10 @@ def _warm_model(res: Resources, planned: Plan, confirm_budget: bool) -> _ModelWa
     budget = res.settings.guardrails.budget
     limited = any(v is not None for v in (budget.max_texts, budget.max_tokens, budget.max_cost))
     new = planned.base is None or planned.changes.get("added", 0) + planned.changes.get("changed", 0) > 0
-    lazy = isinstance(getattr(type(res.embedder), "model", None), property)  # test doubles have no model to load
-    if (limited and not confirm_budget) or not new or not lazy:
+    load = getattr(res.embedder, "load", None)  # an embedder whose weights load on first use has it
+    if (limited and not confirm_budget) or not new or load is None:
         return None
-    warming = _ModelWarmUp(res.embedder)
+    warming = _ModelWarmUp(load)
     warming.start()
     return warming
 

@@ -198,6 +198,7 @@ def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus
     assert res.embedder.calls - before == 2 * 8 < texts
     assert "points_written" not in plan.counts and res.store.alias_target("docs") is None
 
+
 class LazyModel(FakeEmbedder):
     """The fake embedder with a model that loads on first use, as the packaged one does; it says
     when it was loaded and refuses to embed before that."""
@@ -214,6 +215,9 @@ class LazyModel(FakeEmbedder):
                 time.sleep(0.2)  # the weights
                 self.loaded_by = threading.current_thread().name
         return self
+
+    def load(self):
+        self.model  # noqa: B018 -- as the packaged embedder's load()
 
     def embed_documents(self, texts):
         self.model  # noqa: B018 -- the first embed loads the model, as the packaged embedder does
