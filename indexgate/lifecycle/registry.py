@@ -104,18 +104,31 @@ def _handed_out(manifest: Manifest) -> Manifest:
     return manifest.model_copy(update={name: copy.copy(getattr(manifest, name)) for name in _CONTAINERS})
 
 
-def _as_read(manifest: Manifest, before: Manifest | None) -> Manifest:
-    """What parsing the file ``manifest`` was written to gives, without parsing its 10,000
-    documents again: when they are the very items of the manifest parsed ``before`` (a load,
-    then a save), they are that manifest's. Everything else goes through JSON and back."""
-    read = Manifest.model_validate_json(manifest.model_dump_json(exclude={"documents"}))
+def _documents_json(documents: list[dict[str, Any]]) -> bytes:
+    """The manifest file's ``documents``: one document a line."""
+    if not documents:
+        return b"[]"
+    return b"[\n    " + b",\n    ".join(to_json(d) for d in documents) + b"\n  ]"
+
+
+def _encoded(manifest: Manifest, before: tuple[Manifest, bytes | None] | None) -> tuple[bytes, Manifest, bytes]:
+    """The bytes of ``manifest``'s file, what parsing them gives, and its documents' JSON.
+
+    A sync changes a version's 10,000 documents only when it plans it. When they are the very
+    items of the manifest parsed or written ``before`` (a load, then a save), they are neither
+    encoded nor parsed again: that manifest's (and their JSON, once made) are used."""
+    head = manifest.model_dump_json(indent=2, exclude={"documents"})
     docs = manifest.documents
-    if before is not None and len(before.documents) == len(docs) and all(
-            a is b for a, b in zip(before.documents, docs)):
-        read.documents = before.documents
+    if before is not None and len(before[0].documents) == len(docs) and all(
+            a is b for a, b in zip(before[0].documents, docs)):
+        documents, docs_json = before[0].documents, before[1] or _documents_json(before[0].documents)
     else:
-        read.documents = _DOCUMENTS.validate_json(to_json(docs))
-    return read
+        docs_json = _documents_json(docs)
+        documents = _DOCUMENTS.validate_json(docs_json)
+    read = Manifest.model_validate_json(head)
+    read.documents = documents
+    assert head.endswith("\n}")
+    return head[:-2].encode("utf-8") + b',\n  "documents": ' + docs_json + b"\n}", read, docs_json
 
 
 class _Parsed:
@@ -128,7 +141,8 @@ class _Parsed:
 
     def __init__(self, keep: int = 4) -> None:
         self.keep = keep
-        self.entries: OrderedDict[str, tuple[tuple, Manifest]] = OrderedDict()
+        # path -> (file state, manifest, its documents' JSON if this process wrote it)
+        self.entries: OrderedDict[str, tuple[tuple, Manifest, bytes | None]] = OrderedDict()
         self.lock = threading.Lock()
         self.parses = 0  # how many files were parsed (for tests)
 
@@ -144,18 +158,19 @@ class _Parsed:
             self.entries.move_to_end(str(path))
             return entry[1]
 
-    def put(self, path: Path, state: tuple, manifest: Manifest) -> None:
+    def put(self, path: Path, state: tuple, manifest: Manifest, documents_json: bytes | None = None) -> None:
         with self.lock:
-            self.entries[str(path)] = (state, manifest)
+            self.entries[str(path)] = (state, manifest, documents_json)
             self.entries.move_to_end(str(path))
             while len(self.entries) > self.keep:
                 self.entries.popitem(last=False)
 
-    def last(self, path: Path) -> Manifest | None:
-        """The manifest last parsed or written at ``path``, whatever the file's state now."""
+    def last(self, path: Path) -> tuple[Manifest, bytes | None] | None:
+        """The manifest last parsed or written at ``path``, whatever the file's state now, and
+        its documents' JSON if this process wrote it."""
         with self.lock:
             entry = self.entries.get(str(path))
-            return entry[1] if entry else None
+            return entry[1:] if entry else None
 
 
 _parsed = _Parsed()
@@ -218,14 +233,15 @@ class Registry:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".manifest.{os.getpid()}.{threading.get_ident()}.tmp"
         path = folder / "manifest.json"
+        data, read, documents_json = _encoded(manifest, _parsed.last(path))
         with writing(path):
             with open(tmp, "wb") as fh:
-                fh.write(manifest.model_dump_json(indent=2).encode("utf-8"))
+                fh.write(data)
                 fh.flush()
                 state = _Parsed.state(os.fstat(fh.fileno()))  # a rename keeps the inode, size and mtime
             tmp.replace(path)
         # What was written is what the next load of this state would parse.
-        _parsed.put(path, state, _as_read(manifest, _parsed.last(path)))
+        _parsed.put(path, state, read, documents_json)
         return manifest
 
     def versions(self, alias: str) -> list[Manifest]:

@@ -116,3 +116,30 @@ def test_the_cache_is_bounded(tmp_path):
         registry.save(_manifest(version=f"v{i}"))
     assert len(registry_module._parsed.entries) <= registry_module._parsed.keep
     assert [m.version for m in registry.versions("docs")] == [f"v{i}" for i in range(10)]
+
+
+def test_new_documents_are_written_and_kept(tmp_path):
+    registry = Registry(tmp_path)
+    registry.save(_manifest())
+    manifest = registry.load("docs", "v1")
+    manifest.documents = [*manifest.documents[:2], {"doc_id": "new", "groups": []}]
+    registry.save(manifest)
+    path = registry.version_dir("docs", "v1") / "manifest.json"
+    on_disk = json.loads(path.read_text("utf-8"))
+    assert [d["doc_id"] for d in on_disk["documents"]] == ["d0", "d1", "new"]
+    assert registry.load("docs", "v1").model_dump() == Manifest.model_validate_json(path.read_bytes()).model_dump()
+    assert len(path.read_text("utf-8").splitlines()) > 10  # indented: one document a line
+
+
+def test_saves_of_the_same_documents_encode_them_once(tmp_path, monkeypatch):
+    registry = Registry(tmp_path)
+    registry.save(_manifest(n_docs=50))
+    encoded = []
+    real = registry_module._documents_json
+    monkeypatch.setattr(registry_module, "_documents_json", lambda docs: encoded.append(len(docs)) or real(docs))
+    for i in range(3):
+        manifest = registry.load("docs", "v1")
+        manifest.timings = {**manifest.timings, f"step{i}_s": 1.0}
+        registry.save(manifest)
+    assert encoded == []
+    assert registry.load("docs", "v1").timings == {"step0_s": 1.0, "step1_s": 1.0, "step2_s": 1.0}
