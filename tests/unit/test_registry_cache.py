@@ -66,6 +66,24 @@ def test_a_file_replaced_by_hand_is_seen(tmp_path):
     assert registry.load("docs", "v1").state == "built"
 
 
+def test_a_file_changed_in_place_with_its_size_and_times_kept_is_seen(tmp_path):
+    """Same inode, same size, same modification time: only the bytes tell the change."""
+    registry = Registry(tmp_path)
+    registry.save(_manifest())
+    assert registry.load("docs", "v1").state == "building"
+    path = registry.version_dir("docs", "v1") / "manifest.json"
+    before = os.stat(path)
+    data = path.read_bytes()
+    edited = data.replace(b'"state": "building"', b'"state": "rejected"')
+    assert len(edited) == len(data) and edited != data
+    with open(path, "r+b") as fh:
+        fh.write(edited)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (before.st_ino, before.st_size, before.st_mtime_ns)
+    assert registry.load("docs", "v1").state == "rejected"
+
+
 def test_a_removed_manifest_is_none(tmp_path):
     registry = Registry(tmp_path)
     registry.save(_manifest())
