@@ -50,3 +50,31 @@ def test_the_fast_schema_path_passes_only_what_the_full_check_passes(tmp_path):
         reader = IntegrityReader(store, "c", chunks, 2, version="v")
         reader.add("p", payload)
         assert (reader.invalid, problem in reader.first_problem) == (int(bool(problem)), True)
+
+
+def test_every_point_reaches_every_reader_once_across_pages(tmp_path):
+    import numpy as np
+
+    from indexgate.gates import read_back
+    from indexgate.store import connect
+
+    class Seen:
+        fields = ("doc_id",)
+
+        def __init__(self):
+            self.ids = []
+
+        def add(self, pid, payload):
+            self.ids.append((pid, payload["doc_id"]))
+
+        def result(self):
+            return sorted(self.ids)
+
+    store = connect(path=tmp_path / "q")
+    store.create("c", 2)
+    ids = [f"00000000-0000-0000-0000-{i:012d}" for i in range(1, 1101)]
+    store.upsert("c", ids, np.ones((len(ids), 2), np.float32), [{"doc_id": f"d{i}"} for i in range(len(ids))])
+    seconds: dict = {}
+    first, second = read_back(store, "c", [Seen(), Seen()], seconds, page=512)
+    assert first == second == sorted((pid, f"d{i}") for i, pid in enumerate(ids))
+    assert set(seconds) == {0, 1, "read"}
