@@ -46,10 +46,26 @@ def detectors_fingerprint() -> str:
 
 def scan_key(text: str, names: tuple[str, ...], region: str) -> bytes:
     """The key of one call of ``detect(text, names, region)``."""
+    return scan_keyer(names, region)(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _prefix(names: tuple[str, ...], region: str, fingerprint: str):
     digest = hashlib.blake2b(digest_size=_KEY_BYTES)
-    digest.update(f"{detectors_fingerprint()}\0{region}\0{','.join(names)}\0".encode())
-    digest.update(text.encode("utf-8", "surrogatepass"))
-    return digest.digest()
+    digest.update(f"{fingerprint}\0{region}\0{','.join(names)}\0".encode())
+    return digest
+
+
+def scan_keyer(names: tuple[str, ...], region: str):
+    """``scan_key`` for these detectors and region, as a function of the text alone. The digest
+    of what precedes the text is made once (a gate keys every stored payload)."""
+    prefix = _prefix(names, region, detectors_fingerprint())
+
+    def key(text: str) -> bytes:
+        digest = prefix.copy()
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        return digest.digest()
+    return key
 
 
 class CleanKeys:

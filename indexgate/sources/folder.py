@@ -8,6 +8,7 @@ import os
 import stat
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote_from_bytes
 
 from indexgate.errors import ObjectUnreadable, SourceError
 from indexgate.models import Quarantined, Snapshot, SourceObject
@@ -31,6 +32,19 @@ def _open_regular(path: Path):
     except BaseException:
         os.close(fd)
         raise
+
+
+def _sha256(fh, buffer: bytearray) -> str:
+    """The sha256 of the rest of ``fh``, read into ``buffer`` (as ``hashlib.file_digest`` reads)."""
+    digest, view = hashlib.sha256(), memoryview(buffer)
+    while size := fh.readinto(buffer):
+        digest.update(view[:size])
+    return digest.hexdigest()
+
+
+def _file_uri(path: str | Path) -> str:
+    """``Path(path).as_uri()`` of an absolute path: what pathlib does, without a Path object."""
+    return "file://" + quote_from_bytes(os.fsencode(str(path)))
 
 
 class FolderSource:
@@ -71,15 +85,18 @@ class FolderSource:
             raise SourceError(f"cannot list {exc.filename}: {exc.strerror}",
                               permanent=isinstance(exc, PermissionError)) from exc
 
-        for dirpath, dirnames, filenames in os.walk(self.root, onerror=on_error, followlinks=False):
+        root = str(self.root)
+        for dirpath, dirnames, filenames in os.walk(root, onerror=on_error, followlinks=False):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
             # os.walk lists a symlinked folder with the folders but does not descend into it.
             links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+            # Strings, not Path objects: a snapshot lists every file (os.walk joins with "/" here).
+            folder = Path(dirpath).relative_to(root).as_posix()
+            prefix = "" if folder == "." else folder + "/"
             for name in sorted(links + [f for f in filenames if not f.startswith(".")]):
-                path = Path(dirpath) / name
-                yield path.relative_to(self.root).as_posix(), path
+                yield prefix + name, os.path.join(dirpath, name)
 
-    def _check(self, doc_id: str, path: Path, real_root: Path) -> tuple[Path, os.stat_result] | Quarantined | None:
+    def _check(self, doc_id: str, path: str, real_root: Path) -> tuple[str | Path, os.stat_result] | Quarantined | None:
         """The file to read and its stat, a refusal, or None for a symlinked folder inside."""
         shown = printable(doc_id)
         try:
@@ -96,7 +113,7 @@ class FolderSource:
             raise SourceError(f"cannot stat {path}: {exc.strerror}") from exc
         if stat.S_ISLNK(st.st_mode):
             try:
-                target = path.resolve(strict=True)
+                target = Path(path).resolve(strict=True)
             except (OSError, RuntimeError):
                 return Quarantined(shown, f"broken symlink (to {os.readlink(path)})", "unsafe_path")
             if not target.is_relative_to(real_root):
@@ -119,6 +136,7 @@ class FolderSource:
     def snapshot(self) -> Snapshot:
         real_root = self.root.resolve()
         objects, refused = [], []
+        buffer = bytearray(2**18)  # hashlib.file_digest's size, made once, not once a file
         for doc_id, path in self._candidates():
             if not self.selection.wanted(doc_id):
                 continue
@@ -131,16 +149,16 @@ class FolderSource:
             target, st = checked
             try:
                 with _open_regular(target) as fh:
-                    digest = hashlib.file_digest(fh, "sha256").hexdigest()
+                    digest = _sha256(fh, buffer)
             except PermissionError:
                 refused.append(Quarantined(doc_id, "permission denied", "unreadable"))
                 continue
             except OSError as exc:
                 raise SourceError(f"cannot read {path}: {exc.strerror or exc}") from exc
             objects.append(SourceObject(
-                doc_id=doc_id, uri=target.as_uri(), content_hash=digest, size=st.st_size,
+                doc_id=doc_id, uri=_file_uri(target), content_hash=digest, size=st.st_size,
                 modified=datetime.fromtimestamp(st.st_mtime, timezone.utc).isoformat(),
-                mime=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                mime=mimetypes.guess_type(os.path.basename(path))[0] or "application/octet-stream",
             ))
         return make_snapshot(self.uri, objects, refused)
 

@@ -26,6 +26,8 @@ class UnsafeId(ValueError):
 
 def printable(name: str) -> str:
     """``name`` with every invisible or control character shown as ``\\uXXXX`` (for reports)."""
+    if name.isascii() and name.isprintable():  # the common case, at C speed: nothing to show
+        return name
     return "".join(
         c if c.isprintable() and c not in _BIDI and c != "\ufeff" else f"\\u{ord(c):04x}" for c in name
     )

@@ -119,3 +119,20 @@ def test_a_relative_source_path_gives_absolute_file_uris(write_corpus, tmp_path,
     snap = FolderSource(root.name).snapshot()
     assert snap.source == str(root.resolve())
     assert [o.uri for o in snap.objects] == [(root / "a.md").resolve().as_uri()]
+
+
+def test_uris_ids_and_hashes_are_pathlib_and_hashlib_s_for_odd_names(write_corpus):
+    """The snapshot lists files with strings, not Path objects: each uri is still what
+    ``Path.as_uri`` gives, each id the ``/``-separated relative path, each hash the file's sha256."""
+    from pathlib import Path
+
+    root = write_corpus({"a b/c%d#e.md": "x", "ünï/çødé ✓.txt": "y" * 300_000, "top?.md": "", "q/r/s.md": "z"})
+    (root / "link to c.md").symlink_to(root / "a b" / "c%d#e.md")
+    snap = FolderSource(root).snapshot()
+    by_id = {o.doc_id: o for o in snap.objects}
+    assert sorted(by_id) == sorted(["a b/c%d#e.md", "ünï/çødé ✓.txt", "top?.md", "q/r/s.md", "link to c.md"])
+    for doc_id, obj in by_id.items():
+        real = (root / doc_id).resolve()
+        assert obj.uri == real.as_uri()
+        assert obj.content_hash == hashlib.sha256(real.read_bytes()).hexdigest()
+    assert by_id["link to c.md"].uri == Path(root / "a b" / "c%d#e.md").resolve().as_uri()
