@@ -68,6 +68,11 @@ class SearchMode:
     graph_from: int = 2_000_000
     oversampling: float = 2.0
 
+    def indexing_threshold_kb(self, dimension: int) -> int:
+        """Qdrant's ``indexing_threshold`` (KB of float vectors in a segment) for ``exact_below``
+        points: a smaller segment is not indexed and is searched exactly."""
+        return max(1, self.exact_below * dimension * 4 // 1024)
+
 
 class VectorStore:
     """Collections of chunk points and the aliases that point at them.
