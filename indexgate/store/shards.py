@@ -84,7 +84,7 @@ def copy_sparse(src: Path, dst: Path) -> None:
         fout.truncate(size)
 
 
-def _copy_file(src: Path, dst: Path) -> None:
+def copy_file(src: Path, dst: Path) -> None:
     """A new file with ``src``'s bytes: a reflink (FICLONE) where the file system shares extents
     copy-on-write, else a sparse copy. Never a hard link."""
     with open(src, "rb") as fin, open(dst, "wb") as fout:
@@ -300,7 +300,7 @@ def copy_shard(src: Path, dst: Path, dimension: int, mode: SearchMode, trim: Cal
                 for file in files:
                     if rel == Path(".") and file in (LOCK_FILE, SEALED_FILE, OWNER_FILE, LABELS_FILE):
                         continue
-                    _copy_file(Path(src_dir) / file, tmp / rel / file)
+                    copy_file(Path(src_dir) / file, tmp / rel / file)
         finally:
             unlock(guard)
         if owner:
