@@ -59,6 +59,9 @@ class SearchMode:
     - from ``graph_from``: an HNSW graph built with ``m`` and ``ef_construct``, searched with
       ``hnsw_ef`` candidates (on the quantized vectors, rescored the same way).
 
+    On the embedded store the tiers apply per segment: a segment below ``exact_below`` points
+    (the new points of a copied version) is searched exactly (docs/store.md).
+
     Measured on real vectors in docs/scaling.md (top-10 recall against exact >= 0.99)."""
 
     exact_below: int = 20_000
