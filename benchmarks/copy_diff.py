@@ -8,13 +8,23 @@ version holding the same points: for copy-and-diff split into the copy (with its
 version is a label of the shard, not written into each kept point), the upserts and the seal. The sync also compares the two
 chunks tables to find the unchanged points (store.load.unchanged_points); that is timed apart.
 
+Per method it also prints the peak memory of this process while building, sampled every 20 ms
+from /proc/self/status: RssAnon (its own memory) and RssFile (file pages Edge maps, which the
+kernel can drop). Then the search latency of each sealed version, one query at a time (the
+queries of store_backends.py): the copy keeps the base's sealed segment and searches its new
+points exactly in a plain segment (docs/store.md#sealing-a-copied-version). Last, the time of
+the copy's file copy alone (the files of the base shard, as create_from copies them).
+
     python benchmarks/copy_diff.py --points 200000 --changed 0.01
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import threading
 import tempfile
 import time
 import uuid
@@ -25,9 +35,46 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.store_backends import DIM, _du, _payload, _vectors  # noqa: E402
+from benchmarks.memory_watch import status  # noqa: E402
+from benchmarks.store_backends import DIM, _du, _payload, _queries, _vectors  # noqa: E402
 from indexgate.settings import load_settings  # noqa: E402
 from indexgate.store import connect, disconnect  # noqa: E402
+
+
+class _Peaks:
+    """Peak RssAnon and RssFile (MiB) of this process while the block runs."""
+
+    def __enter__(self):
+        self.peak, self._stop = {"RssAnon": 0, "RssFile": 0}, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while True:
+            now = status(os.getpid()) or {}
+            for key in self.peak:
+                self.peak[key] = max(self.peak[key], now.get(key, 0))
+            if self._stop.wait(0.02):
+                return
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def __str__(self) -> str:
+        return f"peak RssAnon {self.peak['RssAnon']} MiB, RssFile {self.peak['RssFile']} MiB"
+
+
+def _latency(store, name: str) -> str:
+    queries = _queries()
+    store.search(name, queries[0], 10)
+    times = []
+    for q in queries:
+        started = time.perf_counter()
+        store.search(name, q, 10)
+        times.append(time.perf_counter() - started)
+    return f"p50 {1000 * np.percentile(times, 50):.2f} ms, p95 {1000 * np.percentile(times, 95):.2f} ms"
 
 
 def _ids(start: int, n: int) -> list[str]:
@@ -64,23 +111,27 @@ def main() -> int:
     print(f"{n} points, {len(changed)} changed ({args.changed:.1%}); store {work / 'q'}", flush=True)
 
     started = time.perf_counter()
-    store.create("a__fresh", DIM)
-    _write(store, "a__fresh", np.arange(n), changed, args.batch, "v2")
-    loaded = time.perf_counter() - started
-    store.seal("a__fresh")
+    with _Peaks() as memory:
+        store.create("a__fresh", DIM)
+        _write(store, "a__fresh", np.arange(n), changed, args.batch, "v2")
+        loaded = time.perf_counter() - started
+        store.seal("a__fresh")
     fresh = time.perf_counter() - started
-    print(f"fresh build:    {fresh:7.1f} s  (upserts {loaded:.1f} s, seal {fresh - loaded:.1f} s)", flush=True)
+    print(f"fresh build:    {fresh:7.1f} s  (upserts {loaded:.1f} s, seal {fresh - loaded:.1f} s); {memory}", flush=True)
 
     keep = frozenset(str(uuid.UUID(int=i + 1)) for i in range(n) if i not in changed)
     started = time.perf_counter()
-    assert store.create_from("a__copy", "a__v1", DIM, None, keep, {"version": "v2"})
-    copied = time.perf_counter() - started
-    _write(store, "a__copy", np.array(sorted(changed)), changed, args.batch, "v2")
-    loaded = time.perf_counter() - started
-    store.seal("a__copy")
+    with _Peaks() as memory:
+        assert store.create_from("a__copy", "a__v1", DIM, None, keep, {"version": "v2"})
+        copied = time.perf_counter() - started
+        _write(store, "a__copy", np.array(sorted(changed)), changed, args.batch, "v2")
+        loaded = time.perf_counter() - started
+        store.seal("a__copy")
     total = time.perf_counter() - started
     print(f"copy-and-diff:  {total:7.1f} s  (copy and trim {copied:.1f} s, upserts {loaded - copied:.1f} s,"
-          f" seal {total - loaded:.1f} s)", flush=True)
+          f" seal {total - loaded:.1f} s); {memory}", flush=True)
+    for name in ("a__fresh", "a__copy"):
+        print(f"search {name}: {_latency(store, name)}", flush=True)
     assert store.count("a__copy") == store.count("a__fresh") == n
     sample = _ids(0, 5) + [str(uuid.UUID(int=i + 1)) for i in sorted(changed)[:5]]
     for name in ("a__copy", "a__fresh"):
@@ -91,6 +142,14 @@ def main() -> int:
     print(f"same {len(got)} points and payloads (sample {sample[:1]}...); disk: fresh"
           f" {_du(work / 'q' / 'shards' / 'a__fresh'):.0f} MiB, copy {_du(work / 'q' / 'shards' / 'a__copy'):.0f} MiB",
           flush=True)
+
+    # The copy's files alone, as create_from copies them (reflink, else a sparse copy).
+    from indexgate.store.shards import copy_file
+    started = time.perf_counter()
+    shutil.copytree(work / "q" / "shards" / "a__v1", work / "files", copy_function=copy_file)
+    print(f"the base shard's files copied: {time.perf_counter() - started:.2f} s"
+          f" ({_du(work / 'files'):.0f} MiB)", flush=True)
+    shutil.rmtree(work / "files")
 
     # The sync's own diff of two chunks tables of this size (ids, spans, text hashes).
     import pyarrow as pa

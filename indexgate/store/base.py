@@ -59,6 +59,9 @@ class SearchMode:
     - from ``graph_from``: an HNSW graph built with ``m`` and ``ef_construct``, searched with
       ``hnsw_ef`` candidates (on the quantized vectors, rescored the same way).
 
+    On the embedded store the tiers apply per segment: a segment below ``exact_below`` points
+    (the new points of a copied version) is searched exactly (docs/store.md).
+
     Measured on real vectors in docs/scaling.md (top-10 recall against exact >= 0.99)."""
 
     exact_below: int = 20_000
@@ -67,6 +70,11 @@ class SearchMode:
     hnsw_ef: int = 128
     graph_from: int = 2_000_000
     oversampling: float = 2.0
+
+    def indexing_threshold_kb(self, dimension: int) -> int:
+        """Qdrant's ``indexing_threshold`` (KB of float vectors in a segment) for ``exact_below``
+        points: a smaller segment is not indexed and is searched exactly."""
+        return max(1, self.exact_below * dimension * 4 // 1024)
 
 
 class VectorStore:

@@ -44,7 +44,7 @@ class ClientStore(VectorStore):
                     raise StoreError(f"collection {name} exists with vector size {have}, expected {dimension}")
                 return
             # Below exact_below points Qdrant builds no graph (indexing_threshold is in KB of vectors).
-            threshold_kb = max(1, self.mode.exact_below * dimension * 4 // 1024)
+            threshold_kb = self.mode.indexing_threshold_kb(dimension)
             self.client.create_collection(
                 name, vectors_config=models.VectorParams(size=dimension, distance=models.Distance.COSINE),
                 hnsw_config=models.HnswConfigDiff(m=self.mode.m, ef_construct=self.mode.ef_construct),

@@ -283,7 +283,9 @@ class EdgeStore(PointerAliases, VectorStore):
     def seal(self, name: str) -> None:
         """Flush the shard; from ``exact_below`` points quantize it (and from ``graph_from``
         build its HNSW graph); close it and write ``sealed``. From then on it is read through
-        views. Idempotent."""
+        views. Idempotent. A copied version keeps its copied segments as they are; its new
+        points stay plain (searched exactly) until they are ``exact_below`` many
+        (:func:`~indexgate.store.shards.optimize`)."""
         with self.write_lock, self._lock:
             path = self.shard_dir(name)
             if self.is_sealed(name) and name not in self._writers:

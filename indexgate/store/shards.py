@@ -32,6 +32,10 @@ OWNER_FILE, SEALED_FILE, LOCK_FILE, CONFIG_FILE = "owner", "sealed", "writer.loc
 LABELS_FILE = "labels.json"
 # Edge's "no automatic indexing" (its indexing threshold is in KB of vectors).
 _NEVER = 2**31 - 1
+# Segments a sealed shard keeps before Edge merges the smallest: the first build's segment, the
+# indexed tails of later copies and the plain tail. With 1, sealing a copied version merged and
+# quantized all of its points again for a few new ones (docs/store.md#sealing-a-copied-version).
+SEGMENTS = 4
 
 
 def write_atomically(path: Path, data: bytes, pause: str | None = None) -> None:
@@ -80,7 +84,7 @@ def copy_sparse(src: Path, dst: Path) -> None:
         fout.truncate(size)
 
 
-def _copy_file(src: Path, dst: Path) -> None:
+def copy_file(src: Path, dst: Path) -> None:
     """A new file with ``src``'s bytes: a reflink (FICLONE) where the file system shares extents
     copy-on-write, else a sparse copy. Never a hard link."""
     with open(src, "rb") as fin, open(dst, "wb") as fout:
@@ -125,8 +129,12 @@ def edge_config(dimension: int, mode: SearchMode, tier: str = "load") -> qe.Edge
                                        full_scan_threshold=10),
         quantization_config=qe.ScalarQuantizationConfig(qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Cold)
         if built else None,
-        # Indexing threshold 1 KB once built: optimize() indexes every segment.
-        optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1 if built else _NEVER, default_segment_number=1))
+        # Once built, optimize() indexes a segment from exact_below points on. A smaller one (what a
+        # copied version adds) stays plain and is searched exactly, as a collection that small is.
+        # Segments are merged only past SEGMENTS.
+        optimizers=qe.EdgeOptimizersConfig(
+            indexing_threshold=mode.indexing_threshold_kb(dimension) if built else _NEVER,
+            default_segment_number=SEGMENTS))
 
 
 def tier_of(count: int, mode: SearchMode) -> str:
@@ -203,7 +211,11 @@ class Writer:
 
 def optimize(writer: Writer, path: Path, dimension: int, mode: SearchMode) -> None:
     """Flush the shard and, from ``exact_below`` points, reopen it with the quantized (or graph)
-    configuration and optimize: Edge then quantizes the vectors (and builds the graph)."""
+    configuration and optimize. Edge then quantizes (and builds the graph of) every segment of
+    ``exact_below`` points or more, and every segment built for another tier. A smaller plain
+    segment stays as it is: a new version copied from a sealed one keeps its sealed segments,
+    and only its own points sit in the plain tail. Past :data:`SEGMENTS` segments Edge merges
+    the smallest; past 20% deleted points in a segment it rebuilds that segment."""
     writer.shard.flush()
     tier = tier_of(writer.shard.count(qe.CountRequest(exact=True)), mode)
     if tier == "load":
@@ -288,7 +300,7 @@ def copy_shard(src: Path, dst: Path, dimension: int, mode: SearchMode, trim: Cal
                 for file in files:
                     if rel == Path(".") and file in (LOCK_FILE, SEALED_FILE, OWNER_FILE, LABELS_FILE):
                         continue
-                    _copy_file(Path(src_dir) / file, tmp / rel / file)
+                    copy_file(Path(src_dir) / file, tmp / rel / file)
         finally:
             unlock(guard)
         if owner:

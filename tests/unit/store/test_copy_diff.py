@@ -158,3 +158,62 @@ def test_a_copy_keeps_its_version_once_and_leaves_the_copied_points_as_they_were
     [hits] = store.search_many("a__v2", np.ones((1, 8), np.float32), 3)
     assert hits and {h.version for h in hits} == {"v2"}
     assert {p.payload["version"] for p in store.scroll("a__v1")} == {"v1"}
+
+
+def _segments(shard):
+    """Each segment folder of an Edge shard: its name and whether its vectors are quantized."""
+    return {p.name: (p / "vector_storage" / "quantized.data").is_file() for p in (shard / "segments").iterdir()}
+
+
+def test_sealing_a_copy_keeps_its_sealed_segments_and_searches_its_new_points_exactly(tmp_path):
+    """A copied version with a few new points is sealed without quantizing the copied points
+    again: the copied sealed segment stays as it is, the new points stay in a plain segment
+    (searched exactly), and every search answers what an exact search answers. Once the plain
+    part reaches ``exact_below`` points it is quantized too, in a segment of its own."""
+    from indexgate.store import SearchMode, connect
+
+    dim, n = 16, 3000
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((n + 1500, dim)).astype(np.float32)
+    ids = [f"00000000-0000-0000-0000-{i:012d}" for i in range(n + 1500)]
+
+    def payloads(rows, version):
+        return [{"doc_id": f"d{i}", "chunk_id": f"c{i}", "start": 0, "end": 1, "text": "t", "version": version}
+                for i in rows]
+
+    def exact(name, queries):
+        stored = {p.payload["chunk_id"] for p in store.scroll(name)}
+        kept = [i for i in range(n + 1500) if f"c{i}" in stored]
+        scores = vectors[kept] / np.linalg.norm(vectors[kept], axis=1, keepdims=True) @ queries.T
+        return [[f"c{kept[j]}" for j in np.argsort(-scores[:, q])[:5]] for q in range(len(queries))]
+
+    store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=1000))
+    store.create("a__v1", dim)
+    store.upsert("a__v1", ids[:n], vectors[:n], payloads(range(n), "v1"))
+    store.seal("a__v1")
+    base = _segments(tmp_path / "q" / "shards" / "a__v1")
+    [sealed] = [name for name, quantized in base.items() if quantized]
+
+    # 1%: 30 points replaced by 30 new ones. The copied segment is kept; the new points stay plain.
+    keep = set(ids[30:n])
+    assert store.create_from("a__v2", "a__v1", dim, None, keep, {"version": "v2"})
+    store.upsert("a__v2", ids[n:n + 30], vectors[n:n + 30], payloads(range(n, n + 30), "v2"))
+    store.seal("a__v2")
+    copy = _segments(tmp_path / "q" / "shards" / "a__v2")
+    assert copy[sealed] and [q for q in copy.values() if q] == [True]  # the base's quantized segment, as it was
+    queries = np.vstack([vectors[n:n + 10], rng.standard_normal((10, dim)).astype(np.float32)])
+    hits = store.search_many("a__v2", queries, 5)
+    assert [h[0].chunk_id for h in hits[:10]] == [f"c{i}" for i in range(n, n + 10)]  # the new points find themselves
+    assert [[h.chunk_id for h in row] for row in hits] == exact("a__v2", queries)
+    assert store.count("a__v2") == n
+
+    # The plain part reaches exact_below: it is quantized, the copied segment still kept.
+    keep = set(ids[30:n + 30])
+    assert store.create_from("a__v3", "a__v2", dim, None, keep, {"version": "v3"})
+    store.upsert("a__v3", ids[n + 30:], vectors[n + 30:], payloads(range(n + 30, n + 1500), "v3"))
+    store.seal("a__v3")
+    third = _segments(tmp_path / "q" / "shards" / "a__v3")
+    assert third[sealed] and sum(third.values()) == 2  # the new 1,470 points are quantized apart
+    hits = store.search_many("a__v3", queries, 5)
+    assert [[h.chunk_id for h in row] for row in hits] == exact("a__v3", queries)
+    assert store.count("a__v3") == len(keep) + 1470

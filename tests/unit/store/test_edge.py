@@ -78,7 +78,8 @@ def test_readers_in_other_processes_use_views_that_never_write_the_shard(tmp_pat
     shard = tmp_path / "q" / "shards" / "a__v1"
     before = _hashes(shard)
     config = json.loads((shard / "edge_config.json").read_text())
-    assert (config["optimizers"]["indexing_threshold"] == 1) == (n >= exact_below)  # indexed only above
+    threshold = config["optimizers"]["indexing_threshold"]  # KB of vectors in a segment
+    assert (threshold == 8 * 4 * exact_below // 1024) == (n >= exact_below)  # indexed only above
     assert bool(config.get("quantization_config")) == (n >= exact_below)  # int8 vectors only above
     assert (config["hnsw_config"]["m"] > 0) == (n >= graph_from)  # and a graph only from graph_from
     readers = [_reader(tmp_path / "q", name, exact_below) for name in ("a", "a__v1")]
