@@ -34,7 +34,7 @@ def start_up() -> None:
     The cyclic garbage collector is off during the import. The import makes about 275,000
     objects that live as long as the worker. With the collector on, it ran about 700 times
     during the import, its full collections rescanning all the objects made so far. That was
-    0.4-0.8 s of the import's 2.8-3.3 s of CPU, on the development machine.
+    0.4-0.8 s of the import's 2.8-3.3 s of CPU, on the development machine
     (docs/benchmarks.md#the-cpu-of-a-100-document-full-sync). The cost: the 3,000 or
     so objects of reference cycles that the import leaves as garbage (a few hundred KB) are
     never freed. They are frozen with the rest."""
