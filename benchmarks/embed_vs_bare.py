@@ -1,6 +1,6 @@
 """Benchmark: IndexGate's embedder against the bare ONNX file, on the same texts, fresh processes.
 
-    .venv/bin/python benchmarks/embed_vs_bare.py [--documents 100] [--rounds 3] [--quality]
+    .venv/bin/python benchmarks/embed_vs_bare.py [--documents 100] [--rounds 3] [--quality] [--sync]
 
 Issue 21 asks that a full sync cost at most 1.2x the bare model (load + encode). This isolates
 the embedding part of that ratio. It writes the corpus of ``benchmarks/incremental_sync.py``,
@@ -15,6 +15,14 @@ process:
 - with ``--quality``, also ``indexgate+quality``: the same, with the quality worker started (its
   Great Expectations import: seconds of CPU) as the embedding starts. In a sync it starts at the
   plan and imports while the sync parses, chunks and embeds.
+- with ``--sync``, also ``sync``: ``indexgate sync --json`` of the whole corpus from empty, with its
+  default gates (a new state folder each round; the user's ONNX export is reused). Its line says
+  where the CPU went, process by process: the sync's own process, the quality worker, the parse
+  worker and any other (the guardian, multiprocessing's resource tracker). They are told apart by
+  the libraries each maps (scipy: the quality worker; lxml: the parse worker), sampled from
+  ``/proc`` every 0.2 s, so a worker's last 0.2 s may be missed. The sync's own process is read
+  once it has exited, before it is reaped: exact. Its ratio is over the bare script's load +
+  encode of the same round (issue 21's target: at most 1.2x).
 
 Each line gives the model load, the encode, the CPU seconds of the process and its children (the
 quality worker's included) and the peak RSS of the largest of them, and the load
@@ -104,11 +112,70 @@ def child(args: list[str], cwd: Path) -> tuple[float, dict, float, int]:
     return seconds, json.loads(last), usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
 
 
+def _stat(pid: int) -> tuple[str, list[int]] | None:
+    """(state, [utime, stime]) in clock ticks from /proc/PID/stat; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            text = fh.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return fields[0], [int(fields[11]), int(fields[12])]
+
+
+def _role(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/maps") as fh:
+            maps = fh.read()
+    except OSError:
+        return "other"
+    return "quality worker" if "/scipy/" in maps else "parse worker" if "/lxml/" in maps else "other"
+
+
+def sync_child(corpus: Path, state: Path, cwd: Path) -> tuple[float, dict, dict[str, float]]:
+    """One ``indexgate sync --json`` in a new process: (seconds from outside, its JSON, CPU
+    seconds by process role: ``main``, ``quality worker``, ``parse worker``, ``other``)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+           "HF_HUB_OFFLINE": "1", "PREFECT_HOME": str(cwd / "prefect")}
+    cmd = [str(Path(sys.executable).parent / "indexgate"), "sync", "--state-dir", str(state), "--source", str(corpus),
+           "--alias", "bench", "--json"]
+    hz = os.sysconf("SC_CLK_TCK")
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
+        children: dict[int, tuple[str, int]] = {}  # pid -> (role, last CPU ticks seen)
+        while (own := _stat(proc.pid)) is not None and own[0] != "Z":
+            try:
+                with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as fh:
+                    pids = [int(p) for p in fh.read().split()]
+            except OSError:
+                pids = []
+            for pid in pids:
+                ticks = _stat(pid)
+                if ticks is not None:
+                    # A worker maps its libraries as it imports them: looked up again until it has.
+                    role = children[pid][0] if pid in children and children[pid][0] != "other" else _role(pid)
+                    children[pid] = (role, sum(ticks[1]))
+            time.sleep(0.2)
+        proc.wait()
+        seconds = time.perf_counter() - started
+        if proc.returncode or own is None:
+            raise SystemExit(f"indexgate sync failed ({proc.returncode})")
+        out.seek(0)
+        result = json.loads(out.read())
+    cpu = {"main": sum(own[1]) / hz, "quality worker": 0.0, "parse worker": 0.0, "other": 0.0}
+    for role, ticks in children.values():
+        cpu[role] += ticks / hz
+    return seconds, result, cpu
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quality", action="store_true", help="also run the embedder with the quality worker starting")
+    parser.add_argument("--sync", action="store_true",
+                        help="also run a full `indexgate sync` of the corpus, with its CPU process by process")
     args = parser.parse_args()
     from incremental_sync import write_corpus
 
@@ -121,11 +188,25 @@ def main() -> int:
 
     child([str(BENCH / "peers.py"), "peer", "bare-onnx", str(texts), prep["model"], prep["onnx_file"],
            str(work / "bare.npy")], work)  # once, untimed: the bare script's vectors, for the comparison
-    modes = ["bare", "indexgate", *(["indexgate+quality"] if args.quality else [])]
+    modes = ["bare", "indexgate", *(["indexgate+quality"] if args.quality else []), *(["sync"] if args.sync else [])]
     results: dict[str, list[dict]] = {m: [] for m in modes}
     for round_ in range(args.rounds):
         for mode in modes:
             load = os.getloadavg()[0]
+            if mode == "sync":
+                state = work / f"sync-{round_}"
+                seconds, out, cpu = sync_child(corpus, state, work)
+                shutil.rmtree(state, ignore_errors=True)
+                bare = results["bare"][-1]
+                row = {"outside_s": seconds, "load_s": 0.0, "encode_s": seconds, "cpu_s": sum(cpu.values()),
+                       "hwm_mib": 0, "loadavg": load, "cpu": cpu, "embed_s": out["seconds"].get("embed", 0.0)}
+                results[mode].append(row)
+                print(f"round {round_ + 1} {mode:<18} outside {seconds:6.2f} s"
+                      f" ({seconds / (bare['load_s'] + bare['encode_s']):.2f}x the bare load + encode),"
+                      f" embed step {row['embed_s']:6.2f} s, CPU {row['cpu_s']:6.2f} s: "
+                      + ", ".join(f"{role} {value:.2f}" for role, value in cpu.items())
+                      + f"; load average {load:.2f}", flush=True)
+                continue
             if mode == "bare":
                 cmd = [str(BENCH / "peers.py"), "peer", "bare-onnx", str(texts), prep["model"], prep["onnx_file"]]
                 seconds, out, cpu, hwm = child(cmd, work)
@@ -142,6 +223,13 @@ def main() -> int:
     print()
     base = statistics.median(r["load_s"] + r["encode_s"] for r in results["bare"])
     for mode, rows in results.items():
+        if mode == "sync":
+            roles = rows[0]["cpu"]
+            print(f"{mode:<18} median outside {statistics.median(r['outside_s'] for r in rows):6.2f} s"
+                  f" ({statistics.median(r['outside_s'] for r in rows) / base:.2f}x),"
+                  f" CPU {statistics.median(r['cpu_s'] for r in rows):6.2f} s: "
+                  + ", ".join(f"{role} {statistics.median(r['cpu'][role] for r in rows):.2f}" for role in roles))
+            continue
         inner = statistics.median(r["load_s"] + r["encode_s"] for r in rows)
         print(f"{mode:<18} median load + encode {inner:6.2f} s ({inner / base:.2f}x the bare script),"
               f" CPU {statistics.median(r['cpu_s'] for r in rows):6.2f} s,"

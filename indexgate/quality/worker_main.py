@@ -29,15 +29,28 @@ def start_up() -> None:
     Those are numpy's OpenBLAS, and scipy's, which the GX import loads. Hence the limit comes
     after the import: a limit set before would miss it. The worker's tables are small. And an idle
     OpenBLAS thread spins for a while before it sleeps, on the core the sync and the API server
-    need."""
-    import great_expectations  # noqa: F401
-    from threadpoolctl import threadpool_limits
+    need.
 
-    threadpool_limits(limits=1, user_api="blas")
-    # GX's modules, about 275,000 objects, live as long as the worker. Out of the cyclic
-    # collector's reach, a full collection no longer scans them. That took 190 ms, then 6 ms,
-    # added to a suite the sync may be waiting for. See indexgate.resources.freeze_start_up.
-    gc.freeze()
+    The cyclic garbage collector is off during the import. The import makes about 275,000
+    objects that live as long as the worker. With the collector on, it ran about 700 times
+    during the import, its full collections rescanning all the objects made so far. That was
+    0.4-0.8 s of the import's 2.8-3.3 s of CPU, on the development machine
+    (docs/benchmarks.md#the-cpu-of-a-100-document-full-sync). The cost: the 3,000 or
+    so objects of reference cycles that the import leaves as garbage (a few hundred KB) are
+    never freed. They are frozen with the rest."""
+    gc.disable()
+    try:
+        import great_expectations  # noqa: F401
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+        # GX's modules live as long as the worker. Out of the cyclic collector's reach, a full
+        # collection no longer scans them. That took 190 ms, then 6 ms, added to a suite the sync
+        # may be waiting for. See indexgate.resources.freeze_start_up. Frozen before the collector
+        # is back on: else its first collection would scan every object the import made.
+        gc.freeze()
+    finally:
+        gc.enable()
 
 
 def serve(conn) -> None:

@@ -182,6 +182,19 @@ def test_worker_start_up_leaves_every_blas_library_one_thread():
     assert all(threads == 1 for _, threads in libraries), libraries
 
 
+def test_worker_start_up_imports_great_expectations_without_garbage_collections():
+    # The import makes ~275,000 long-lived objects; collections during it cost 0.4-0.8 s of CPU
+    # (worker_main.start_up). The collector is back on afterwards, and the import's objects are frozen.
+    code = ("import gc, json; runs = []; gc.callbacks.append(lambda phase, info: runs.append(phase));"
+            " from indexgate.quality.worker_main import start_up; runs.clear(); start_up();"
+            " print(json.dumps([len(runs), gc.isenabled(), gc.get_freeze_count()]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    collections, enabled, frozen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert collections == 0
+    assert enabled
+    assert frozen > 100_000
+
+
 def test_a_folder_settled_before_removal_is_never_written_again(version, tmp_path):
     """gc removes an old version's folder: suites started there and never collected (a build
     that stopped) must not bring it back with their Data Docs (nor with a folder no manifest
