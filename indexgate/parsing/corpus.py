@@ -14,7 +14,7 @@ from indexgate.errors import ParseError
 from indexgate.guardrails import GuardrailsPolicy, guard, to_redacted
 from indexgate.hashing import sha256_bytes
 from indexgate.models import Quarantined, Snapshot, SourceObject
-from indexgate.parsing.worker import shared_parser
+from indexgate.parsing.worker import libraries, shared_parser
 from indexgate.settings import ParsingConfig
 from indexgate.sources.base import Source
 from indexgate.sources.spool import Spool
@@ -119,6 +119,10 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
                    "pages": pages, "redactions": redactions}
 
     with shared_parser(limits) as parser:
+        try:  # one worker with the libraries of every file here, not one more per new file type
+            parser.ensure_started(libraries((o.doc_id, o.mime) for o in snapshot.objects))
+        except ParseError:
+            pass  # the first file's parse starts it again, and quarantines that file if it fails
         write_rows(out, SCHEMA, rows(parser), batch)
     return result
 
