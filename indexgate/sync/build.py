@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 
 from indexgate.access import group_counts
 from indexgate.chunking.corpus import SCHEMA as CHUNKS_SCHEMA
-from indexgate.chunking.corpus import chunk_table
+from indexgate.chunking.corpus import chunk_rows, chunk_table
 from indexgate.embedding.batch import (
-    BatchResult, EmbeddingPlan, EmbedStats, VectorFeed, embed_chunks, plan_batches,
+    BatchResult, EmbeddingPlan, EmbedStats, EmbedStream, VectorFeed, embed_chunks, plan_batches,
 )
 from indexgate.errors import BudgetHeld, EmbeddingError
 from indexgate.guardrails import EmbeddingBudget, check_budget
@@ -40,6 +40,7 @@ from indexgate.sources.reuse import carry_rows, content_hashes, doc_ids
 from indexgate.store.load import copy_unchanged, load_chunks
 from indexgate.sync import planning
 from indexgate.sync.planning import quality_on
+from indexgate.tables import RowWriter
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +72,53 @@ def _base_table(res: Resources, plan: Plan, name: str) -> Path | None:
     return path
 
 
-def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
+class StreamedChunks:
+    """The chunks of the documents that the parse step stores, cut and embedded while it runs
+    (docs/design.md#stages-that-overlap).
+
+    The parse step calls it with each documents-table row it writes: the text as stored, after
+    the guardrails (a blocked or quarantined document never comes here). The row's chunks are
+    written to a table of their own (``chunks.streamed.parquet``), and their texts go to an
+    :class:`~indexgate.embedding.batch.EmbedStream`. The chunk step then takes that table instead
+    of chunking the documents again (:func:`chunk`), and the embed step takes the stream's
+    batches and embeds only what is left (:func:`embed`)."""
+
+    def __init__(self, res: Resources, plan: Plan) -> None:
+        self.chunker = res.chunker
+        self.path = plan.chunks_path.with_name("chunks.streamed.parquet")
+        self.path.unlink(missing_ok=True)  # a stale one (a crashed run) is never taken
+        self.embedding = EmbedStream(res.embedder, res.cache, res.settings.batch_size)
+        self._writer: RowWriter | None = RowWriter(self.path, CHUNKS_SCHEMA, res.settings.batch_size)
+
+    def __call__(self, document: dict) -> None:
+        rows = chunk_rows(document, self.chunker)
+        for row in rows:
+            self._writer.write(row)
+        self.embedding.add(rows)
+
+    def parsed(self) -> None:
+        """The parse step stored every document: the table goes into place, the last texts to the embedder."""
+        self._writer.close()
+        self._writer = None
+        self.embedding.close()
+
+    def stop(self) -> None:
+        """A step failed: the embedder ends after the batch at hand, and the table is dropped."""
+        self.embedding.stop()
+        if self._writer is not None:
+            self._writer.discard()
+            self._writer = None
+        self.path.unlink(missing_ok=True)
+
+
+def parse(res: Resources, plan: Plan, source: str, snap: Snapshot, streamed: StreamedChunks | None = None) -> dict:
     """Write the version's documents table.
 
     Documents whose content hash equals their row in the base version's table are carried from it.
     Only the others are read and parsed, in a worker process under the configured time and memory
-    limits."""
+    limits. With ``streamed``, each parsed document's chunks are written and embedded meanwhile
+    (:class:`StreamedChunks`); a failure of its embedder stops the parse
+    (:class:`~indexgate.embedding.batch.StageStopped`)."""
     started = time.perf_counter()
     config = res.settings
     base = _base_table(res, plan, "documents.parquet")
@@ -89,7 +131,10 @@ def parse(res: Resources, plan: Plan, source: str, snap: Snapshot) -> dict:
     result = parse_snapshot(open_source(source, config.source, config.spool_folder), todo,
                             plan.parsed_path if carry else plan.documents_path, limits=config.parsing,
                             spool=Spool(config.spool_folder, config.source.spool_max_bytes),
-                            max_chars=config.gates.quality.max_document_chars, guardrails=config.guardrails)
+                            max_chars=config.gates.quality.max_document_chars, guardrails=config.guardrails,
+                            on_document=streamed)
+    if streamed is not None:
+        streamed.parsed()
     if carry:
         carry_rows(base, carry, plan.parsed_path, plan.documents_path, DOCUMENTS_SCHEMA)
     else:
@@ -125,7 +170,7 @@ def guardrails_record(policy: str, documents: list[dict]) -> dict:
     return {"policy": policy, "totals": totals, "outcomes": outcomes, "documents": documents}
 
 
-def chunk(res: Resources, plan: Plan, confirm_budget: bool = False) -> dict:
+def chunk(res: Resources, plan: Plan, confirm_budget: bool = False, streamed: StreamedChunks | None = None) -> dict:
     """Write the version's chunks table.
 
     The parse step may carry documents from the base. If the chunker fingerprint is the base's,
@@ -136,23 +181,37 @@ def chunk(res: Resources, plan: Plan, confirm_budget: bool = False) -> dict:
     Then comes the embedding budget (``guardrails.budget``). The texts and tokens the cache lacks
     are estimated and recorded (manifest ``embedding.estimate``). Above a limit, and unless
     ``confirm_budget``, :class:`~indexgate.errors.BudgetHeld` stops the sync before embedding. It
-    gives the estimate and the command that confirms it."""
+    gives the estimate and the command that confirms it.
+
+    With ``streamed`` (the parse step chunked the documents it parsed, and their texts are being
+    embedded), those chunk rows are taken as they are: nothing is chunked twice. The estimate
+    still counts the texts the stream sent to the model as lacking: it is what the build embeds,
+    whether the stream has done it yet or not. (A stream runs only where no budget can hold.)"""
     started = time.perf_counter()
     base = _base_table(res, plan, "chunks.parquet")
     carried_docs = doc_ids(plan.documents_path) - doc_ids(plan.parsed_path) if plan.parsed_path.is_file() else set()
     carried = 0
     if base is not None and carried_docs:
         fresh = plan.chunks_path.with_name("chunks.fresh.parquet")
-        chunk_table(plan.parsed_path, res.chunker, fresh, batch=res.settings.batch_size)
+        if streamed is not None:  # the chunks of the parsed documents: those of the parsed table
+            streamed.path.replace(fresh)
+        else:
+            chunk_table(plan.parsed_path, res.chunker, fresh, batch=res.settings.batch_size)
         carried = carry_rows(base, dict.fromkeys(carried_docs, {}), fresh, plan.chunks_path, CHUNKS_SCHEMA,
                              batch=res.settings.batch_size)
         fresh.unlink()
-    else:
+    elif streamed is not None and not carried_docs:  # every document was parsed: the streamed chunks are all
+        streamed.path.replace(plan.chunks_path)
+    else:  # carried documents but no base chunks to carry (another chunker): chunked again, whole
         chunk_table(plan.documents_path, res.chunker, plan.chunks_path, batch=res.settings.batch_size)
+    if streamed is not None:
+        streamed.path.unlink(missing_ok=True)
     table = pq.read_table(plan.chunks_path, columns=["n_tokens", "text_hash"])
     tokens = table.column("n_tokens")
     res.cache.refresh()  # vectors other processes (embedding workers) cached meanwhile
     missing = set(res.cache.missing(table.column("text_hash").to_pylist()))
+    if streamed is not None:
+        missing |= streamed.embedding.queued
     uncached = len(missing)
     # Tokens of each distinct text the cache lacks (a text embeds once, however many chunks share it).
     todo = dict(zip(table.column("text_hash").to_pylist(), tokens.to_pylist()))
@@ -183,18 +242,25 @@ def _budget(settings: Settings) -> EmbeddingBudget:
     return budget.model_copy(update={"price_per_million_tokens": settings.report.price_per_million_tokens})
 
 
-def embed(res: Resources, plan: Plan, feed: VectorFeed | None = None) -> dict:
+def embed(res: Resources, plan: Plan, feed: VectorFeed | None = None, streamed: StreamedChunks | None = None) -> dict:
     """Embed, in this process, every chunk whose text the cache lacks (see :func:`plan_embedding`
     for the same work fanned out); then start the embeddings quality suite in the worker.
 
     With a ``feed``, :func:`load` runs meanwhile in another thread: each cached batch is
     announced to it (:class:`~indexgate.embedding.batch.VectorFeed`), and a failed load stops
-    the embedding after the batch at hand. The result is the same either way."""
+    the embedding after the batch at hand. With ``streamed``, the texts were embedded while the
+    parse step ran: this waits for that embedder (and raises its error), then embeds what is
+    left, if anything. The result is the same either way; the manifest's ``embed_streamed_s``
+    is the streamed batches' seconds."""
+    earlier = streamed.embedding.results() if streamed is not None else []
     stats = embed_chunks(plan.chunks_path, res.embedder, res.cache, batch=res.settings.batch_size,
-                         after_batch=None if feed is None else feed.fed)
+                         after_batch=None if feed is None else feed.fed, earlier=earlier)
     for worker in (stats.workers or {}).values():  # this process: as the fan-out's tasks report it
         worker["models_loaded"] = models_loaded()
-    update_manifest(res, plan, embedding=_accounted(res, stats), timings={"embed_s": round(stats.seconds, 3)})
+    timings = {"embed_s": round(stats.seconds, 3)}
+    if streamed is not None:
+        timings["embed_streamed_s"] = round(sum(r.seconds for r in earlier), 3)
+    update_manifest(res, plan, embedding=_accounted(res, stats), timings=timings)
     start_quality(res, plan, "embeddings")
     return stats.as_dict()
 

@@ -1,14 +1,17 @@
-"""Embed and load at once (:func:`indexgate.sync.steps._embed_and_load`): the same version as
-one step after the other, and a failure of either step stops the other with its own error.
+"""Stages that overlap (docs/design.md#stages-that-overlap): texts embedded while the parse step
+runs (:class:`indexgate.sync.build.StreamedChunks`), embed and load at once
+(:func:`indexgate.sync.steps._embed_and_load`). The same version as one step after the other, and
+a failure of either stage stops the other with its own error.
 
 The fake embedder is slowed a little (a test double: the packaged model would take minutes
-here), so that the load really runs while batches are still being embedded."""
+here), so that parsing, embedding and loading really interleave."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
 import time
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -16,6 +19,7 @@ from fake_embedder import FakeEmbedder
 
 from indexgate import testhook
 from indexgate.embedding.batch import VectorFeed
+from indexgate.parsing import corpus as parsing_corpus
 from indexgate.errors import BudgetHeld, StoreError
 from indexgate.resources import resources
 from indexgate.settings import load_settings
@@ -74,13 +78,29 @@ def _same(one: dict, other: dict) -> None:
             assert one[key] == other[key], key
 
 
+def _reads(monkeypatch, order: list[str]) -> None:
+    """Note ``read`` in ``order`` each time the parse step reads a document's bytes."""
+    read = parsing_corpus.read_verified
+
+    def noted(*args, **kwargs):
+        order.append("read")
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(parsing_corpus, "read_verified", noted)
+
+
 def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus, monkeypatch):
     root = write_corpus(DOCS)
     order: list[str] = []
     testhook.install_handler(order.append)
+    _reads(monkeypatch, order)
+    # A budget limit that this corpus stays under: nothing is embedded before the estimate, so
+    # nothing while parsing, but embed and load still run at once.
+    budgeted = {"guardrails": {"budget": {"max_texts": 100_000}}}
     try:
         staged = _slowed(resources(_settings(tmp_path, "staged")), monkeypatch)
         overlapped = resources(_settings(tmp_path, "overlapped"))  # the same embedder instance: slowed
+        limited = resources(_settings(tmp_path, "limited", **budgeted))
         built = {}
         for round_ in ("full", "changed"):
             if round_ == "changed":  # two edited, one deleted, one added: the load copies the rest
@@ -88,22 +108,37 @@ def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus, monkey
                 (root / "docs/doc-17.md").write_text(_text(17).replace("Reference", "Revised reference"))
                 (root / "docs/doc-30.md").unlink()
                 (root / "docs/doc-90.md").write_text(_text(90))
-            one = run_sync(staged, "docs", root, overlap=False)
-            order.clear()
-            other = run_sync(overlapped, "docs", root)
-            assert one.outcome.action == other.outcome.action == "promoted"
+            runs = {}
+            for name, res, overlap in (("staged", staged, False), ("overlapped", overlapped, True),
+                                       ("limited", limited, True)):
+                order.clear()
+                runs[name] = (run_sync(res, "docs", root, overlap=overlap), list(order))
+            one, other, third = runs["staged"][0], runs["overlapped"][0], runs["limited"][0]
+            assert one.outcome.action == other.outcome.action == third.outcome.action == "promoted"
             _same(_version(staged, one.plan), _version(overlapped, other.plan))
-            built[round_] = (one, other, list(order))
+            _same(_version(staged, one.plan), _version(limited, third.plan))
+            built[round_] = runs
     finally:
         testhook.install_handler(None)
-    one, other, order = built["full"]
-    # The load upserted points while batches were still being embedded.
-    last_embed = max(i for i, point in enumerate(order) if point == "embed")
-    assert order.index("load") < last_embed
-    manifest = overlapped.registry.load("docs", other.plan.version)
+    runs = built["full"]
+    # Streamed: batches were embedded while documents were still being read.
+    _, order = runs["overlapped"]
+    assert order.index("embed") < max(i for i, point in enumerate(order) if point == "read")
+    assert "chunks.streamed.parquet" not in {p.name for p in Path(runs["overlapped"][0].plan.workdir).iterdir()}
+    for name in ("staged", "limited"):  # staged, or a budget limit: nothing embedded before the parse ended
+        _, order = runs[name]
+        assert order.index("embed") > max(i for i, point in enumerate(order) if point == "read")
+    # With the budget limit, the load upserted points while batches were still being embedded.
+    run, order = runs["limited"]
+    assert order.index("load") < max(i for i, point in enumerate(order) if point == "embed")
+    manifest = limited.registry.load("docs", run.plan.version)
     assert {"embed_s", "load_s", "load_waited_s", "embed_load_wall_s"} <= manifest.timings.keys()
-    one, other, _ = built["changed"]
-    assert overlapped.registry.load("docs", other.plan.version).counts["points_copied"] > 0
+    manifest = overlapped.registry.load("docs", runs["overlapped"][0].plan.version)
+    assert manifest.timings["embed_streamed_s"] > 0 and runs["overlapped"][0].seconds["embed_streamed"] > 0
+    for name in ("overlapped", "limited"):
+        run, _ = built["changed"][name]
+        assert (overlapped if name == "overlapped" else limited).registry.load(
+            "docs", run.plan.version).counts["points_copied"] > 0
 
 
 def test_build_shadow_overlaps_too_with_the_same_result(tmp_path, write_corpus):
@@ -167,7 +202,8 @@ def test_a_failed_embedding_stops_the_load_with_its_error_and_a_rerun_finishes(t
 
 def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus, monkeypatch):
     root = write_corpus(DOCS)
-    res = resources(_settings(tmp_path, "state"))
+    # A budget limit (not reached): nothing is embedded while parsing, all of it beside the load.
+    res = resources(_settings(tmp_path, "state", guardrails={"budget": {"max_texts": 100_000}}))
     failed = threading.Event()  # the load's failure reached the feed
     embed, close = res.embedder.embed_documents, VectorFeed.close
     before = res.embedder.calls  # one fake embedder per process: count from here
