@@ -286,3 +286,125 @@ def test_the_model_loads_while_parsing_unless_a_budget_may_hold_the_sync(tmp_pat
     res = _lazy(limited)
     assert run_sync(res, "docs", root, confirm_budget=True).outcome.action == "promoted"
     assert res.embedder.loaded_by == "indexgate-model-load"  # confirmed: nothing can hold it
+
+
+def _leftovers(res) -> list[str]:
+    """Files a stopped build must not leave: a streamed chunks table, a half-written table."""
+    (manifest,) = res.registry.versions("docs")
+    folder = res.registry.version_dir("docs", manifest.version)
+    return [p.name for p in folder.iterdir() if "tmp" in p.name or "streamed" in p.name]
+
+
+def _stream_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "indexgate-embed-stream"]
+
+
+def test_a_failed_embedding_while_parsing_stops_the_parse_with_its_error(tmp_path, write_corpus, monkeypatch):
+    root = write_corpus(DOCS)
+    res = _slowed(resources(_settings(tmp_path, "state")), monkeypatch)
+    order: list[str] = []
+    _reads(monkeypatch, order)
+    embed = res.embedder.embed_documents
+
+    def failing(texts):
+        order.append("embed")
+        if order.count("embed") == 2:
+            raise RuntimeError("the model ran out of memory")
+        return embed(texts)
+
+    monkeypatch.setattr(res.embedder, "embed_documents", failing)
+    error = _in_time(lambda: run_sync(res, "docs", root))
+    assert isinstance(error, RuntimeError) and "out of memory" in str(error)
+    # The parse stopped soon after: a few documents later (the queue's depth), not at the end.
+    assert order.count("read") < len(DOCS) - 10
+    (plan,) = res.registry.versions("docs")
+    folder = res.registry.version_dir("docs", plan.version)
+    assert not (folder / "documents.parquet").exists() and not _leftovers(res)
+    assert not _stream_threads() and res.store.alias_target("docs") is None
+    monkeypatch.setattr(res.embedder, "embed_documents", embed)
+    rerun = run_sync(res, "docs", root)  # resumes: the first batch is cached already
+    assert rerun.outcome.action == "promoted" and rerun.plan.version == plan.version
+    fresh = resources(_settings(tmp_path, "fresh"))
+    resumed = {"embedding": None}  # the rerun embedded only what the first run had not
+    _same(_version(res, rerun.plan) | resumed, _version(fresh, run_sync(fresh, "docs", root, overlap=False).plan) | resumed)
+
+
+def test_a_failed_parse_stops_the_embedder_with_its_error(tmp_path, write_corpus, monkeypatch):
+    root = write_corpus(DOCS)
+    res = _slowed(resources(_settings(tmp_path, "state")), monkeypatch)
+    order: list[str] = []
+    read = parsing_corpus.read_verified
+
+    def source_gone(*args, **kwargs):
+        order.append("read")
+        if order.count("read") == 25:
+            raise RuntimeError("the source went away")
+        return read(*args, **kwargs)
+
+    embed = res.embedder.embed_documents
+
+    def noted(texts):
+        order.append("embed")
+        return embed(texts)
+
+    monkeypatch.setattr(parsing_corpus, "read_verified", source_gone)
+    monkeypatch.setattr(res.embedder, "embed_documents", noted)
+    error = _in_time(lambda: run_sync(res, "docs", root))
+    assert isinstance(error, RuntimeError) and "source went away" in str(error)
+    failed_at = [i for i, point in enumerate(order) if point == "read"][24]
+    assert "embed" in order[:failed_at]  # the embedder was running beside the parse
+    assert order[failed_at + 1:].count("embed") <= 1  # and ended after the batch at hand
+    assert not _stream_threads() and not _leftovers(res) and res.store.alias_target("docs") is None
+    monkeypatch.setattr(parsing_corpus, "read_verified", read)
+    assert run_sync(res, "docs", root).outcome.action == "promoted"
+
+
+def test_with_a_budget_limit_nothing_is_embedded_before_the_estimate(tmp_path, write_corpus, monkeypatch):
+    root = write_corpus(DOCS)
+    res = resources(_settings(tmp_path, "state", guardrails={"budget": {"max_texts": 100_000}}))
+    embed = res.embedder.embed_documents
+    estimated: list[bool] = []  # per embedder call: was the chunk step's estimate recorded then?
+
+    def checked(texts):
+        (manifest,) = res.registry.versions("docs")
+        estimated.append("estimate" in manifest.embedding)
+        return embed(texts)
+
+    monkeypatch.setattr(res.embedder, "embed_documents", checked)
+    assert run_sync(res, "docs", root).outcome.action == "promoted"
+    assert estimated and all(estimated)
+    # Over the limit: held after chunking, and not one text was embedded or cached.
+    held = resources(_settings(tmp_path, "held", guardrails={"budget": {"max_texts": 1}}))
+    estimated.clear()
+    monkeypatch.setattr(held.embedder, "embed_documents", checked)
+    with pytest.raises(BudgetHeld):
+        run_sync(held, "docs", root)
+    assert not estimated and len(held.cache) == 0
+
+
+def test_a_blocked_document_is_never_embedded_and_a_redacted_one_only_as_stored(tmp_path, write_corpus,
+                                                                               monkeypatch):
+    key, email = "AKIAIOSFODNN7EXAMPLE", "jo.doe@example.com"
+    secret = f"The backup job reads the bucket with aws_access_key_id = {key}\nBlocked words stay out.\n"
+    files = {**{f"docs/doc-{i:02d}.md": _text(i) for i in range(12)}, "docs/secret.md": secret,
+             "docs/contact.md": f"Escalations go to {email} during office hours.\n" + _text(50)}
+    root = write_corpus(files)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("guardrails: {actions: {cloud_key: block}}\n")
+    res = resources(_settings(tmp_path, "state", policy=policy))
+    embedded: list[str] = []
+    embed = res.embedder.embed_documents
+
+    def recorded(texts):
+        embedded.extend(texts)
+        return embed(texts)
+
+    monkeypatch.setattr(res.embedder, "embed_documents", recorded)
+    run = run_sync(res, "docs", root)
+    assert run.seconds["embed_streamed"] > 0  # embedded while parsing
+    manifest = res.registry.load("docs", run.plan.version)
+    assert [q["doc_id"] for q in manifest.quarantined] == ["docs/secret.md"]
+    assert embedded and not [t for t in embedded if key in t or "Blocked words" in t or email in t]
+    assert [t for t in embedded if "[EMAIL]" in t]  # the contact document's text, as stored
+    stored = pq.read_table(run.plan.chunks_path, columns=["embed_prefix", "text"]).to_pylist()
+    assert set(embedded) == {(r["embed_prefix"] or "") + r["text"] for r in stored}  # exactly what the table holds
