@@ -88,8 +88,8 @@ class StreamedChunks:
         self.chunker = res.chunker
         self.path = plan.chunks_path.with_name("chunks.streamed.parquet")
         self.path.unlink(missing_ok=True)  # a stale one (a crashed run) is never taken
-        self.embedding = EmbedStream(res.embedder, res.cache, res.settings.batch_size)
         self._writer: RowWriter | None = RowWriter(self.path, CHUNKS_SCHEMA, res.settings.batch_size)
+        self.embedding = EmbedStream(res.embedder, res.cache, res.settings.batch_size)  # its thread starts last
 
     def __call__(self, document: dict) -> None:
         rows = chunk_rows(document, self.chunker)

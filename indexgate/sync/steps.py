@@ -117,7 +117,7 @@ def _build_planned(res: Resources, planned: Plan, source: str, snap: Snapshot, *
             streamed.stop()  # its embedder ends after the batch at hand
         raise
     if streamed is not None:
-        timed.seconds[STREAMED] = res.registry.load(planned.alias, planned.version).timings.get("embed_streamed_s", 0.0)
+        timed.seconds[STREAMED] = round(sum(r.seconds for r in streamed.embedding.results()), 3)
     if warming is not None:  # ran beside parse and chunk (and the load): in no step's wall time
         warming.join()  # done: the embed step waited for the model
         timed.seconds[MODEL_LOAD] = round(warming.seconds, 3)
