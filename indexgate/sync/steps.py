@@ -12,8 +12,10 @@ the tests, the evaluation, the chunking experiment and the benchmark. A change t
 a change here, and so a change everywhere.
 
 Those two overlap stages by default (docs/design.md#stages-that-overlap): the model loads while
-parse and chunk run, and embed and load run at once (:func:`_embed_and_load`). They call the
-same step functions as the flow, so the version is the same (``tests/unit/test_overlap.py``).
+parse and chunk run, the parsed documents' chunks are embedded while parsing goes on
+(:class:`~indexgate.sync.build.StreamedChunks`), and embed and load run at once
+(:func:`_embed_and_load`). They call the same step functions as the flow, so the version is the
+same (``tests/unit/test_overlap.py``).
 """
 
 from __future__ import annotations
@@ -92,7 +94,10 @@ def _build_planned(res: Resources, planned: Plan, source: str, snap: Snapshot, *
                    upto_load: bool, overlap: bool, timed: _Stopwatch) -> None:
     """The build steps after the plan: parse, chunk, embed and (with ``upto_load``) load.
 
-    With ``overlap`` (and ``upto_load``), embed and load run at once (:func:`_embed_and_load`).
+    With ``overlap``, the model loads ahead and the parsed documents' chunks are embedded while
+    parsing goes on, where :func:`_embeds_ahead` allows; embed and load run at once (with
+    ``upto_load``, :func:`_embed_and_load`). A failure of any step stops the streamed embedder
+    after its batch at hand; a failure of that embedder stops the parse, and its error is raised.
     Otherwise each step starts when the one before it ended, as the flow runs them."""
     warming = _warm_model(res, planned, confirm_budget) if overlap else None
     # The parse step's new chunks are embedded while it parses, when nothing can hold the sync
@@ -152,12 +157,10 @@ def _warm_model(res: Resources, planned: Plan, confirm_budget: bool) -> _ModelWa
     """Start loading the embedding model while parse and chunk run, when the embed step will
     probably need it; None otherwise.
 
-    This is how embedding overlaps parsing. The model's load is most of a small sync's embed
-    step. It embeds nothing, so the embedding budget's guarantee holds: no text is embedded
-    before the whole estimate is known. Still, with a budget limit (and no confirmation) the
-    sync may be held after chunking, so the model is not loaded ahead then. It is not loaded
-    ahead either when no document is new or changed (deletions only), nor when it is loaded
-    already (the thread then returns at once). A build whose chunk texts turn out all cached
+    The model's load is most of a small sync's embed step. With a budget limit (and no
+    confirmation) the sync may be held after chunking, so the model is not loaded ahead then
+    (:func:`_embeds_ahead`). It is not loaded ahead either when no document is new or changed
+    (deletions only), nor when it is loaded already (the thread then returns at once). A build whose chunk texts turn out all cached
     pays the load for nothing (a full sync into a cache that another build filled)."""
     load = getattr(res.embedder, "load", None)  # an embedder whose weights load on first use has it
     if load is None or not _embeds_ahead(res, planned, confirm_budget):
