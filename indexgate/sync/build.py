@@ -217,9 +217,12 @@ def chunk(res: Resources, plan: Plan, confirm_budget: bool = False, streamed: St
     # Tokens of each distinct text the cache lacks (a text embeds once, however many chunks share it).
     todo = dict(zip(table.column("text_hash").to_pylist(), tokens.to_pylist()))
     uncached_tokens = sum(int(n or 0) for h, n in todo.items() if h in missing)
-    decision = check_budget(uncached, uncached_tokens, _budget(res.settings),
-                            command=f"indexgate sync --source {res.registry.load(plan.alias, plan.version).source}"
-                                    f" --alias {plan.alias} {CONFIRM_FLAG}")
+    decision = check_budget(uncached, uncached_tokens, _budget(res.settings))
+    if decision.held:  # the message names the command that confirms it (the source is in the manifest:
+        # read only then, as a read of a 10,000-document manifest costs about 0.1 s)
+        decision = check_budget(uncached, uncached_tokens, _budget(res.settings),
+                                command=f"indexgate sync --source {res.registry.load(plan.alias, plan.version).source}"
+                                        f" --alias {plan.alias} {CONFIRM_FLAG}")
     stats = {"chunks": len(tokens), "tokens": int(pc.sum(tokens).as_py() or 0), "carried": carried,
              "uncached": uncached, "uncached_tokens": uncached_tokens, "estimated_cost": round(decision.cost, 6)}
     estimate = {"texts": uncached, "tokens": uncached_tokens, "cost": round(decision.cost, 6),
