@@ -160,8 +160,9 @@ def _warm_model(res: Resources, planned: Plan, confirm_budget: bool) -> _ModelWa
     The model's load is most of a small sync's embed step. With a budget limit (and no
     confirmation) the sync may be held after chunking, so the model is not loaded ahead then
     (:func:`_embeds_ahead`). It is not loaded ahead either when no document is new or changed
-    (deletions only), nor when it is loaded already (the thread then returns at once). A build whose chunk texts turn out all cached
-    pays the load for nothing (a full sync into a cache that another build filled)."""
+    (deletions only), nor when it is loaded already (the thread then returns at once). A build
+    whose chunk texts turn out all cached pays the load for nothing (a full sync into a cache
+    that another build filled)."""
     load = getattr(res.embedder, "load", None)  # an embedder whose weights load on first use has it
     if load is None or not _embeds_ahead(res, planned, confirm_budget):
         return None
