@@ -197,7 +197,8 @@ def test_a_failed_embedding_stops_the_load_with_its_error_and_a_rerun_finishes(t
     assert rerun.outcome.action == "promoted" and rerun.plan.version == plan.version
     fresh = resources(_settings(tmp_path, "fresh"))
     resumed = {"counts": None, "embedding": None}  # the rerun embedded only what the first run had not
-    _same(_version(res, rerun.plan) | resumed, _version(fresh, run_sync(fresh, "docs", root, overlap=False).plan) | resumed)
+    staged = run_sync(fresh, "docs", root, overlap=False)
+    _same(_version(res, rerun.plan) | resumed, _version(fresh, staged.plan) | resumed)
 
 
 def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus, monkeypatch):
@@ -326,7 +327,8 @@ def test_a_failed_embedding_while_parsing_stops_the_parse_with_its_error(tmp_pat
     assert rerun.outcome.action == "promoted" and rerun.plan.version == plan.version
     fresh = resources(_settings(tmp_path, "fresh"))
     resumed = {"embedding": None}  # the rerun embedded only what the first run had not
-    _same(_version(res, rerun.plan) | resumed, _version(fresh, run_sync(fresh, "docs", root, overlap=False).plan) | resumed)
+    staged = run_sync(fresh, "docs", root, overlap=False)
+    _same(_version(res, rerun.plan) | resumed, _version(fresh, staged.plan) | resumed)
 
 
 def test_a_failed_parse_stops_the_embedder_with_its_error(tmp_path, write_corpus, monkeypatch):
