@@ -209,7 +209,8 @@ def chunk(res: Resources, plan: Plan, confirm_budget: bool = False, streamed: St
         streamed.path.unlink(missing_ok=True)
     table = pq.read_table(plan.chunks_path, columns=["n_tokens", "text_hash"])
     tokens = table.column("n_tokens")
-    res.cache.refresh()  # vectors other processes (embedding workers) cached meanwhile
+    if streamed is None:  # (a stream's embedder looks at each batch, holding the cache's lock: not waited for)
+        res.cache.refresh()  # vectors other processes (embedding workers) cached meanwhile
     missing = set(res.cache.missing(table.column("text_hash").to_pylist()))
     if streamed is not None:
         missing |= streamed.embedding.queued
