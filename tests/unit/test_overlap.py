@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from fake_embedder import FakeEmbedder
+from indexgate_test_doubles import pause
 
 from indexgate import testhook
 from indexgate.embedding.batch import VectorFeed
@@ -92,7 +93,12 @@ def _reads(monkeypatch, order: list[str]) -> None:
 def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus, monkeypatch):
     root = write_corpus(DOCS)
     order: list[str] = []
-    testhook.install_handler(order.append)
+
+    def noted(point: str) -> None:
+        order.append(point)
+        pause(point)  # the test doubles' pause points keep working
+
+    testhook.install_handler(noted)
     _reads(monkeypatch, order)
     # A budget limit that this corpus stays under: nothing is embedded before the estimate, so
     # nothing while parsing, but embed and load still run at once.
@@ -119,7 +125,7 @@ def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus, monkey
             _same(_version(staged, one.plan), _version(limited, third.plan))
             built[round_] = runs
     finally:
-        testhook.install_handler(None)
+        testhook.install_handler(pause)  # as the test doubles installed it, for the tests after this one
     runs = built["full"]
     # Streamed: batches were embedded while documents were still being read.
     _, order = runs["overlapped"]
