@@ -31,6 +31,16 @@ class ChunkStats:
     documents_without_chunks: int = 0
 
 
+def chunk_rows(doc: dict, chunker: Chunker) -> list[dict]:
+    """The chunks table's rows of one documents-table row, in order (what :func:`chunk_table`
+    writes for it)."""
+    return [{"chunk_id": c.chunk_id, "point_id": point_id(c.chunk_id), "doc_id": c.doc_id,
+             "start": c.start, "end": c.end, "n_tokens": c.n_tokens,
+             "text_hash": c.text_hash, "text": c.text, "page": page_at(doc.get("pages"), c.start),
+             "section": c.section, "embed_prefix": c.embed_prefix}
+            for c in chunker.chunk(doc["doc_id"], doc["text"])]
+
+
 def chunk_table(documents: Path, chunker: Chunker, out: Path, batch: int = 256) -> ChunkStats:
     """Write ``out`` (Parquet, one row per chunk in document order). Deterministic: the same
     documents and chunker give the same rows, ids included."""
@@ -38,15 +48,12 @@ def chunk_table(documents: Path, chunker: Chunker, out: Path, batch: int = 256) 
 
     def rows():
         for doc in iter_documents(documents):
-            chunks = chunker.chunk(doc["doc_id"], doc["text"])
+            chunks = chunk_rows(doc, chunker)
             stats.documents_without_chunks += not chunks
-            for c in chunks:
+            for row in chunks:
                 stats.chunks += 1
-                stats.tokens += c.n_tokens
-                yield {"chunk_id": c.chunk_id, "point_id": point_id(c.chunk_id), "doc_id": c.doc_id,
-                       "start": c.start, "end": c.end, "n_tokens": c.n_tokens,
-                       "text_hash": c.text_hash, "text": c.text, "page": page_at(doc.get("pages"), c.start),
-                       "section": c.section, "embed_prefix": c.embed_prefix}
+                stats.tokens += row["n_tokens"]
+                yield row
 
     write_rows(out, SCHEMA, rows(), batch)
     return stats

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +118,14 @@ def this_worker() -> str:
 def iter_batches(chunks: Path, cache: EmbeddingCache, size: int = 256) -> Iterator[EmbedBatch]:
     """Batches of at most ``size`` distinct texts of the chunks table that the cache lacks, in
     table order. Deterministic for a given table and cache content; a text that several chunks
-    share is in one batch only. Streams: holds one batch of texts at a time."""
+    share is in one batch only. Streams: holds one batch of texts at a time.
+
+    When the cache holds every text (a small change whose texts a stream or another build
+    embedded), it reads the hash column alone and yields nothing: no text becomes a Python
+    string. That scan, batch by batch, beside a load in another thread, took 0.6 s at 10,000
+    documents (docs/benchmarks.md#incremental-sync)."""
+    if not cache.missing(pq.read_table(chunks, columns=["text_hash"]).column(0).to_pylist()):
+        return
     parquet = pq.ParquetFile(chunks)
     # embed_prefix is absent from tables written before it existed
     columns = [c for c in ("text_hash", "text", "n_tokens", "embed_prefix") if c in parquet.schema_arrow.names]
@@ -170,15 +178,16 @@ def embed_batch(batch: EmbedBatch, embedder: Embedder, cache: EmbeddingCache) ->
 
 
 def embed_chunks(chunks: Path, embedder: Embedder, cache: EmbeddingCache, batch: int = 256,
-                 after_batch: Callable[[], None] | None = None) -> EmbedStats:
+                 after_batch: Callable[[], None] | None = None, earlier: Sequence[BatchResult] = ()) -> EmbedStats:
     """Make sure every chunk of the table has a cached vector, in this process. Idempotent: a
     second call embeds nothing; after a crash, only what was not cached yet is embedded again.
     Never embeds the same text twice (identical chunk texts share one vector), even when another
     build embeds into the same cache at the same time. The text embedded is ``embed_prefix + text``.
     ``after_batch()`` is called once each batch is cached (:meth:`VectorFeed.fed`); what it
-    raises stops the embedding there."""
+    raises stops the embedding there. ``earlier``: the batches of this table that an
+    :class:`EmbedStream` embedded before, counted in the stats as if embedded here."""
     started = time.perf_counter()
-    results = []
+    results = list(earlier)
     with Progress("embedding", None, "texts") as progress:  # the texts to embed are found as it goes
         for planned in iter_batches(chunks, cache, batch):
             results.append(embed_batch(planned, embedder, cache))
@@ -186,6 +195,105 @@ def embed_chunks(chunks: Path, embedder: Embedder, cache: EmbeddingCache, batch:
             if after_batch is not None:
                 after_batch()
     return EmbedStats.combine(pq.ParquetFile(chunks).metadata.num_rows, results, time.perf_counter() - started)
+
+
+class EmbedStream:
+    """Embeds chunk texts while another step produces them: the parse step, document by document
+    (:func:`indexgate.sync.build.parse`).
+
+    The producer hands each document's chunk rows to :meth:`add`, in the chunks table's order.
+    The distinct texts the cache lacks are cut into batches of ``size`` as :func:`iter_batches`
+    cuts them from the finished table: the same texts in the same batches, so the same vectors.
+    Each full batch goes through a bounded queue (``depth`` batches) to a thread of its own that
+    runs :func:`embed_batch`. :meth:`add` waits while the queue is full. So memory holds at most
+    ``depth`` + 2 batches of texts, whatever the corpus size, and the producer never runs further
+    ahead of the model than that.
+
+    Then :meth:`close` (the producer is done) and :meth:`results` (wait for the embedder). A
+    failed embedder makes the producer's next :meth:`add` or :meth:`close` raise
+    :class:`StageStopped`, and :meth:`results` raise its error. A failed producer calls
+    :meth:`stop`: the embedder ends after the batch at hand. The cache gains whole batches only,
+    so a rerun embeds just what is missing."""
+
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache, size: int = 256, depth: int = 2) -> None:
+        self.embedder, self.cache, self.size = embedder, cache, size
+        # Called in the embedder's thread after each cached batch (a VectorFeed's fed, once the
+        # load runs); what it raises stops the embedding, as embed_chunks' after_batch.
+        self.after_batch: Callable[[], None] | None = None
+        self.queued: set[str] = set()  # hashes of the texts sent to the embedder (the cache lacked them)
+        self._pending: list[dict] = []
+        self._index = 0
+        self._queue: queue.Queue[EmbedBatch | None] = queue.Queue(depth)
+        self._results: list[BatchResult] = []
+        self._error: BaseException | None = None
+        self._stopped = threading.Event()
+        cache.refresh()  # vectors other processes cached meanwhile: not embedded again
+        self._thread = threading.Thread(target=self._run, name="indexgate-embed-stream", daemon=True)
+        self._thread.start()
+
+    def add(self, rows: Iterable[dict]) -> None:
+        """Chunk rows (``text_hash``, ``text``, ``n_tokens``, ``embed_prefix``), in table order."""
+        for row in rows:
+            text_hash = row["text_hash"]
+            if text_hash in self.queued or text_hash in self.cache:
+                continue
+            self.queued.add(text_hash)
+            self._pending.append(row)
+            if len(self._pending) == self.size:
+                self._put(_batch(self._index, self._pending))
+                self._index, self._pending = self._index + 1, []
+
+    def close(self) -> None:
+        """The producer is done: queue the last, partial batch. The embedder goes on with what
+        is queued (:meth:`results` waits for it)."""
+        if self._pending:
+            self._put(_batch(self._index, self._pending))
+            self._index, self._pending = self._index + 1, []
+        self._put(None)
+
+    def results(self) -> list[BatchResult]:
+        """Wait for the embedder to finish what was queued; its batches' results. Raises its
+        error if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return list(self._results)
+
+    def stop(self) -> None:
+        """The producer (or a later step) failed: end the embedder after the batch at hand."""
+        self._stopped.set()
+        try:
+            self._queue.put_nowait(None)  # wakes an idle embedder; a busy one sees _stopped
+        except queue.Full:
+            pass
+        self._thread.join()
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    def _put(self, item: EmbedBatch | None) -> None:
+        while True:  # a bounded wait, so that a failed embedder cannot leave the producer blocked
+            if self._error is not None:
+                raise StageStopped(f"stopped: the embedder failed ({type(self._error).__name__})")
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            planned = self._queue.get()
+            if planned is None or self._stopped.is_set():
+                return
+            try:
+                self._results.append(embed_batch(planned, self.embedder, self.cache))
+                if self.after_batch is not None:
+                    self.after_batch()
+            except BaseException as exc:  # handed to the producer and to results()
+                self._error = exc
+                return
 
 
 class StageStopped(Exception):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from indexgate.errors import ParseError
 from indexgate.guardrails import GuardrailsPolicy, guard, to_redacted
 from indexgate.hashing import sha256_bytes
 from indexgate.models import Quarantined, Snapshot, SourceObject
-from indexgate.parsing.worker import shared_parser
+from indexgate.parsing.worker import libraries, shared_parser
 from indexgate.settings import ParsingConfig
 from indexgate.sources.base import Source
 from indexgate.sources.spool import Spool
@@ -60,7 +60,8 @@ def read_verified(source: Source, obj: SourceObject, spool: Spool | None = None)
 
 def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: ParsingConfig | None = None,
                    spool: Spool | None = None, batch: int = 64, max_chars: int | None = None,
-                   guardrails: GuardrailsPolicy | None = None) -> ParseResult:
+                   guardrails: GuardrailsPolicy | None = None,
+                   on_document: Callable[[dict], None] | None = None) -> ParseResult:
     """Write ``out`` (Parquet, one row per parsed document, snapshot order).
 
     Every object is either a row or a quarantine entry with its reason. Nothing is dropped
@@ -79,6 +80,10 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
       the detectors and counts.
 
     The original text is never written.
+
+    ``on_document(row)`` is called with each row as it is written, in table order, in this
+    thread: the text as stored, never a quarantined or blocked document's. What it raises stops
+    the parse (no table is written).
     """
     result = ParseResult(quarantined=list(snapshot.refused))
 
@@ -114,11 +119,18 @@ def parse_snapshot(source: Source, snapshot: Snapshot, out: Path, limits: Parsin
                     pages = [to_redacted(reps, p, p)[0] for p in pages] if pages else pages
             result.documents += 1
             result.characters += len(text)
-            yield {"doc_id": obj.doc_id, "uri": obj.uri, "content_hash": obj.content_hash,
+            row = {"doc_id": obj.doc_id, "uri": obj.uri, "content_hash": obj.content_hash,
                    "size": obj.size, "modified": obj.modified, "mime": obj.mime, "text": text,
                    "pages": pages, "redactions": redactions}
+            if on_document is not None:
+                on_document(row)
+            yield row
 
     with shared_parser(limits) as parser:
+        try:  # one worker with the libraries of every file here, not one more per new file type
+            parser.ensure_started(libraries((o.doc_id, o.mime) for o in snapshot.objects))
+        except ParseError:
+            pass  # the first file's parse starts it again, and quarantines that file if it fails
         write_rows(out, SCHEMA, rows(parser), batch)
     return result
 

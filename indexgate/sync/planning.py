@@ -17,6 +17,7 @@ from indexgate.lifecycle.registry import Manifest
 from indexgate.lifecycle.versioning import collection_name, validate_alias, version_id
 from indexgate.models import Plan, Snapshot
 from indexgate.parsing import PARSER_VERSION
+from indexgate.parsing.worker import libraries as parser_libraries
 from indexgate.parsing.worker import warm_up as warm_up_parser
 from indexgate.preflight import check_state_outside_source
 from indexgate.quality import warm_up as warm_up_quality
@@ -112,7 +113,11 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     if quality_on(res):
         warm_up_quality()  # Great Expectations' imports overlap parsing, chunking and embedding
     if counts.get("added") or counts.get("changed"):
-        warm_up_parser(res.settings.parsing)  # its start overlaps the rest of planning and the carry of unchanged rows
+        # Its start overlaps the rest of planning and the carry of unchanged rows. It imports the
+        # libraries of the files to parse only: for Markdown, 0.2 s instead of 1.2 s.
+        todo = {*changes.added, *changes.changed}
+        needed = parser_libraries((o.doc_id, o.mime) for o in snap.objects if o.doc_id in todo)
+        warm_up_parser(res.settings.parsing, needed)
     log.info("%s against %s: %s", alias, changes.base or "nothing",
              ", ".join(f"{k} {v}" for k, v in counts.items() if k != "base"))
     checkpoint("plan")

@@ -12,8 +12,10 @@ the tests, the evaluation, the chunking experiment and the benchmark. A change t
 a change here, and so a change everywhere.
 
 Those two overlap stages by default (docs/design.md#stages-that-overlap): the model loads while
-parse and chunk run, and embed and load run at once (:func:`_embed_and_load`). They call the
-same step functions as the flow, so the version is the same (``tests/unit/test_overlap.py``).
+parse and chunk run, the parsed documents' chunks are embedded while parsing goes on
+(:class:`~indexgate.sync.build.StreamedChunks`), and embed and load run at once
+(:func:`_embed_and_load`). They call the same step functions as the flow, so the version is the
+same (``tests/unit/test_overlap.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from indexgate.lifecycle import recovery, retention, smoke
 from indexgate.lifecycle.locking import sync_lock
 from indexgate.models import Outcome, Plan, Snapshot
 from indexgate.resources import Resources
-from indexgate.sync.build import chunk, embed, load, parse, update_manifest
+from indexgate.sync.build import StreamedChunks, chunk, embed, load, parse, update_manifest
 from indexgate.sync.checks import validate
 from indexgate.sync.decision import conclude, unchanged
 from indexgate.sync.planning import plan, snapshot
@@ -92,17 +94,35 @@ def _build_planned(res: Resources, planned: Plan, source: str, snap: Snapshot, *
                    upto_load: bool, overlap: bool, timed: _Stopwatch) -> None:
     """The build steps after the plan: parse, chunk, embed and (with ``upto_load``) load.
 
-    With ``overlap`` (and ``upto_load``), embed and load run at once (:func:`_embed_and_load`).
+    With ``overlap``, the model loads ahead and the parsed documents' chunks are embedded while
+    parsing goes on, where :func:`_embeds_ahead` allows; embed and load run at once (with
+    ``upto_load``, :func:`_embed_and_load`). A failure of any step stops the streamed embedder
+    after its batch at hand; a failure of that embedder stops the parse, and its error is raised.
     Otherwise each step starts when the one before it ended, as the flow runs them."""
     warming = _warm_model(res, planned, confirm_budget) if overlap else None
-    timed("parse", parse, res, planned, source, snap)
-    timed("chunk", chunk, res, planned, confirm_budget)
-    if upto_load and overlap:
-        _embed_and_load(res, planned, timed)  # the load need not wait for the model: no join before
-    else:
-        timed("embed", embed, res, planned)
-        if upto_load:
-            timed("load", load, res, planned)
+    # The parse step's new chunks are embedded while it parses, when nothing can hold the sync
+    # before embedding: the same condition as the model's load ahead.
+    streamed = StreamedChunks(res, planned) if overlap and _embeds_ahead(res, planned, confirm_budget) else None
+    try:
+        try:
+            timed("parse", parse, res, planned, source, snap, streamed)
+        except StageStopped:
+            if streamed is not None and streamed.embedding.error is not None:
+                raise streamed.embedding.error from None  # the embedder failed first: its error
+            raise
+        timed("chunk", chunk, res, planned, confirm_budget, streamed)
+        if upto_load and overlap:
+            _embed_and_load(res, planned, timed, streamed)  # the load need not wait for the model: no join before
+        else:
+            timed("embed", embed, res, planned, None, streamed)
+            if upto_load:
+                timed("load", load, res, planned)
+    except BaseException:
+        if streamed is not None:
+            streamed.stop()  # its embedder ends after the batch at hand
+        raise
+    if streamed is not None:
+        timed.seconds[STREAMED] = round(sum(r.seconds for r in streamed.embedding.results()), 3)
     if warming is not None:  # ran beside parse and chunk (and the load): in no step's wall time
         warming.join()  # done: the embed step waited for the model
         timed.seconds[MODEL_LOAD] = round(warming.seconds, 3)
@@ -111,6 +131,8 @@ def _build_planned(res: Resources, planned: Plan, source: str, snap: Snapshot, *
 
 # The key of SyncRun.seconds for the embedding model's load, run beside parse and chunk.
 MODEL_LOAD = "model_load_overlapped"
+# The key of SyncRun.seconds for the seconds of the batches embedded while the parse step ran.
+STREAMED = "embed_streamed"
 
 
 class _ModelWarmUp(threading.Thread):
@@ -135,22 +157,28 @@ def _warm_model(res: Resources, planned: Plan, confirm_budget: bool) -> _ModelWa
     """Start loading the embedding model while parse and chunk run, when the embed step will
     probably need it; None otherwise.
 
-    This is how embedding overlaps parsing. The model's load is most of a small sync's embed
-    step. It embeds nothing, so the embedding budget's guarantee holds: no text is embedded
-    before the whole estimate is known. Still, with a budget limit (and no confirmation) the
-    sync may be held after chunking, so the model is not loaded ahead then. It is not loaded
-    ahead either when no document is new or changed (deletions only), nor when it is loaded
-    already (the thread then returns at once). A build whose chunk texts turn out all cached
-    pays the load for nothing (a full sync into a cache that another build filled)."""
-    budget = res.settings.guardrails.budget
-    limited = any(v is not None for v in (budget.max_texts, budget.max_tokens, budget.max_cost))
-    new = planned.base is None or planned.changes.get("added", 0) + planned.changes.get("changed", 0) > 0
+    The model's load is most of a small sync's embed step. With a budget limit (and no
+    confirmation) the sync may be held after chunking, so the model is not loaded ahead then
+    (:func:`_embeds_ahead`). It is not loaded ahead either when no document is new or changed
+    (deletions only), nor when it is loaded already (the thread then returns at once). A build
+    whose chunk texts turn out all cached pays the load for nothing (a full sync into a cache
+    that another build filled)."""
     load = getattr(res.embedder, "load", None)  # an embedder whose weights load on first use has it
-    if (limited and not confirm_budget) or not new or load is None:
+    if load is None or not _embeds_ahead(res, planned, confirm_budget):
         return None
     warming = _ModelWarmUp(load)
     warming.start()
     return warming
+
+
+def _embeds_ahead(res: Resources, planned: Plan, confirm_budget: bool) -> bool:
+    """Whether the build may prepare embedding before the chunk step's estimate: some document
+    is new or changed, and no budget limit can hold the sync after chunking (none is set, or
+    the sync is confirmed)."""
+    budget = res.settings.guardrails.budget
+    limited = any(v is not None for v in (budget.max_texts, budget.max_tokens, budget.max_cost))
+    new = planned.base is None or planned.changes.get("added", 0) + planned.changes.get("changed", 0) > 0
+    return new and not (limited and not confirm_budget)
 
 
 # The key of SyncRun.seconds (and, with "_s", of the manifest's timings) for the wall-clock time
@@ -158,7 +186,7 @@ def _warm_model(res: Resources, planned: Plan, confirm_budget: bool) -> _ModelWa
 OVERLAPPED = "embed_load_wall"
 
 
-def _embed_and_load(res: Resources, planned: Plan, timed: _Stopwatch) -> None:
+def _embed_and_load(res: Resources, planned: Plan, timed: _Stopwatch, streamed: StreamedChunks | None = None) -> None:
     """Embed in a second thread while this one loads (the embedder releases the GIL).
 
     The load copies the unchanged points and upserts the cached ones at once. A point whose
@@ -173,12 +201,14 @@ def _embed_and_load(res: Resources, planned: Plan, timed: _Stopwatch) -> None:
     embedding step's seconds, ``load`` the load's minus its waits for vectors, and
     ``embed_load_wall`` the wall-clock time of both (also the manifest's ``embed_load_wall_s``)."""
     feed = VectorFeed(res.cache)
+    if streamed is not None:  # batches the stream still embeds wake the loader too
+        streamed.embedding.after_batch = feed.fed
     started = time.perf_counter()
     took = {"embed": 0.0, "load": 0.0}
 
     def embedding() -> None:
         try:
-            embed(res, planned, feed)
+            embed(res, planned, feed, streamed)
         except BaseException as exc:
             feed.close(exc)
             raise

@@ -1,21 +1,26 @@
-"""Embed and load at once (:func:`indexgate.sync.steps._embed_and_load`): the same version as
-one step after the other, and a failure of either step stops the other with its own error.
+"""Stages that overlap (docs/design.md#stages-that-overlap): texts embedded while the parse step
+runs (:class:`indexgate.sync.build.StreamedChunks`), embed and load at once
+(:func:`indexgate.sync.steps._embed_and_load`). The same version as one step after the other, and
+a failure of either stage stops the other with its own error.
 
 The fake embedder is slowed a little (a test double: the packaged model would take minutes
-here), so that the load really runs while batches are still being embedded."""
+here), so that parsing, embedding and loading really interleave."""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
 import time
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from fake_embedder import FakeEmbedder
+from indexgate_test_doubles import pause
 
 from indexgate import testhook
 from indexgate.embedding.batch import VectorFeed
+from indexgate.parsing import corpus as parsing_corpus
 from indexgate.errors import BudgetHeld, StoreError
 from indexgate.resources import resources
 from indexgate.settings import load_settings
@@ -74,13 +79,34 @@ def _same(one: dict, other: dict) -> None:
             assert one[key] == other[key], key
 
 
+def _reads(monkeypatch, order: list[str]) -> None:
+    """Note ``read`` in ``order`` each time the parse step reads a document's bytes."""
+    read = parsing_corpus.read_verified
+
+    def noted(*args, **kwargs):
+        order.append("read")
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(parsing_corpus, "read_verified", noted)
+
+
 def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus, monkeypatch):
     root = write_corpus(DOCS)
     order: list[str] = []
-    testhook.install_handler(order.append)
+
+    def noted(point: str) -> None:
+        order.append(point)
+        pause(point)  # the test doubles' pause points keep working
+
+    testhook.install_handler(noted)
+    _reads(monkeypatch, order)
+    # A budget limit that this corpus stays under: nothing is embedded before the estimate, so
+    # nothing while parsing, but embed and load still run at once.
+    budgeted = {"guardrails": {"budget": {"max_texts": 100_000}}}
     try:
         staged = _slowed(resources(_settings(tmp_path, "staged")), monkeypatch)
         overlapped = resources(_settings(tmp_path, "overlapped"))  # the same embedder instance: slowed
+        limited = resources(_settings(tmp_path, "limited", **budgeted))
         built = {}
         for round_ in ("full", "changed"):
             if round_ == "changed":  # two edited, one deleted, one added: the load copies the rest
@@ -88,22 +114,37 @@ def test_the_overlapped_build_is_the_staged_build(tmp_path, write_corpus, monkey
                 (root / "docs/doc-17.md").write_text(_text(17).replace("Reference", "Revised reference"))
                 (root / "docs/doc-30.md").unlink()
                 (root / "docs/doc-90.md").write_text(_text(90))
-            one = run_sync(staged, "docs", root, overlap=False)
-            order.clear()
-            other = run_sync(overlapped, "docs", root)
-            assert one.outcome.action == other.outcome.action == "promoted"
+            runs = {}
+            for name, res, overlap in (("staged", staged, False), ("overlapped", overlapped, True),
+                                       ("limited", limited, True)):
+                order.clear()
+                runs[name] = (run_sync(res, "docs", root, overlap=overlap), list(order))
+            one, other, third = runs["staged"][0], runs["overlapped"][0], runs["limited"][0]
+            assert one.outcome.action == other.outcome.action == third.outcome.action == "promoted"
             _same(_version(staged, one.plan), _version(overlapped, other.plan))
-            built[round_] = (one, other, list(order))
+            _same(_version(staged, one.plan), _version(limited, third.plan))
+            built[round_] = runs
     finally:
-        testhook.install_handler(None)
-    one, other, order = built["full"]
-    # The load upserted points while batches were still being embedded.
-    last_embed = max(i for i, point in enumerate(order) if point == "embed")
-    assert order.index("load") < last_embed
-    manifest = overlapped.registry.load("docs", other.plan.version)
+        testhook.install_handler(pause)  # as the test doubles installed it, for the tests after this one
+    runs = built["full"]
+    # Streamed: batches were embedded while documents were still being read.
+    _, order = runs["overlapped"]
+    assert order.index("embed") < max(i for i, point in enumerate(order) if point == "read")
+    assert "chunks.streamed.parquet" not in {p.name for p in Path(runs["overlapped"][0].plan.workdir).iterdir()}
+    for name in ("staged", "limited"):  # staged, or a budget limit: nothing embedded before the parse ended
+        _, order = runs[name]
+        assert order.index("embed") > max(i for i, point in enumerate(order) if point == "read")
+    # With the budget limit, the load upserted points while batches were still being embedded.
+    run, order = runs["limited"]
+    assert order.index("load") < max(i for i, point in enumerate(order) if point == "embed")
+    manifest = limited.registry.load("docs", run.plan.version)
     assert {"embed_s", "load_s", "load_waited_s", "embed_load_wall_s"} <= manifest.timings.keys()
-    one, other, _ = built["changed"]
-    assert overlapped.registry.load("docs", other.plan.version).counts["points_copied"] > 0
+    manifest = overlapped.registry.load("docs", runs["overlapped"][0].plan.version)
+    assert manifest.timings["embed_streamed_s"] > 0 and runs["overlapped"][0].seconds["embed_streamed"] > 0
+    for name in ("overlapped", "limited"):
+        run, _ = built["changed"][name]
+        assert (overlapped if name == "overlapped" else limited).registry.load(
+            "docs", run.plan.version).counts["points_copied"] > 0
 
 
 def test_build_shadow_overlaps_too_with_the_same_result(tmp_path, write_corpus):
@@ -162,12 +203,14 @@ def test_a_failed_embedding_stops_the_load_with_its_error_and_a_rerun_finishes(t
     assert rerun.outcome.action == "promoted" and rerun.plan.version == plan.version
     fresh = resources(_settings(tmp_path, "fresh"))
     resumed = {"counts": None, "embedding": None}  # the rerun embedded only what the first run had not
-    _same(_version(res, rerun.plan) | resumed, _version(fresh, run_sync(fresh, "docs", root, overlap=False).plan) | resumed)
+    staged = run_sync(fresh, "docs", root, overlap=False)
+    _same(_version(res, rerun.plan) | resumed, _version(fresh, staged.plan) | resumed)
 
 
 def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus, monkeypatch):
     root = write_corpus(DOCS)
-    res = resources(_settings(tmp_path, "state"))
+    # A budget limit (not reached): nothing is embedded while parsing, all of it beside the load.
+    res = resources(_settings(tmp_path, "state", guardrails={"budget": {"max_texts": 100_000}}))
     failed = threading.Event()  # the load's failure reached the feed
     embed, close = res.embedder.embed_documents, VectorFeed.close
     before = res.embedder.calls  # one fake embedder per process: count from here
@@ -250,3 +293,126 @@ def test_the_model_loads_while_parsing_unless_a_budget_may_hold_the_sync(tmp_pat
     res = _lazy(limited)
     assert run_sync(res, "docs", root, confirm_budget=True).outcome.action == "promoted"
     assert res.embedder.loaded_by == "indexgate-model-load"  # confirmed: nothing can hold it
+
+
+def _leftovers(res) -> list[str]:
+    """Files a stopped build must not leave: a streamed chunks table, a half-written table."""
+    (manifest,) = res.registry.versions("docs")
+    folder = res.registry.version_dir("docs", manifest.version)
+    return [p.name for p in folder.iterdir() if "tmp" in p.name or "streamed" in p.name]
+
+
+def _stream_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "indexgate-embed-stream"]
+
+
+def test_a_failed_embedding_while_parsing_stops_the_parse_with_its_error(tmp_path, write_corpus, monkeypatch):
+    root = write_corpus(DOCS)
+    res = _slowed(resources(_settings(tmp_path, "state")), monkeypatch)
+    order: list[str] = []
+    _reads(monkeypatch, order)
+    embed = res.embedder.embed_documents
+
+    def failing(texts):
+        order.append("embed")
+        if order.count("embed") == 2:
+            raise RuntimeError("the model ran out of memory")
+        return embed(texts)
+
+    monkeypatch.setattr(res.embedder, "embed_documents", failing)
+    error = _in_time(lambda: run_sync(res, "docs", root))
+    assert isinstance(error, RuntimeError) and "out of memory" in str(error)
+    # The parse stopped soon after: a few documents later (the queue's depth), not at the end.
+    assert order.count("read") < len(DOCS) - 10
+    (plan,) = res.registry.versions("docs")
+    folder = res.registry.version_dir("docs", plan.version)
+    assert not (folder / "documents.parquet").exists() and not _leftovers(res)
+    assert not _stream_threads() and res.store.alias_target("docs") is None
+    monkeypatch.setattr(res.embedder, "embed_documents", embed)
+    rerun = run_sync(res, "docs", root)  # resumes: the first batch is cached already
+    assert rerun.outcome.action == "promoted" and rerun.plan.version == plan.version
+    fresh = resources(_settings(tmp_path, "fresh"))
+    resumed = {"embedding": None}  # the rerun embedded only what the first run had not
+    staged = run_sync(fresh, "docs", root, overlap=False)
+    _same(_version(res, rerun.plan) | resumed, _version(fresh, staged.plan) | resumed)
+
+
+def test_a_failed_parse_stops_the_embedder_with_its_error(tmp_path, write_corpus, monkeypatch):
+    root = write_corpus(DOCS)
+    res = _slowed(resources(_settings(tmp_path, "state")), monkeypatch)
+    order: list[str] = []
+    read = parsing_corpus.read_verified
+
+    def source_gone(*args, **kwargs):
+        order.append("read")
+        if order.count("read") == 25:
+            raise RuntimeError("the source went away")
+        return read(*args, **kwargs)
+
+    embed = res.embedder.embed_documents
+
+    def noted(texts):
+        order.append("embed")
+        return embed(texts)
+
+    monkeypatch.setattr(parsing_corpus, "read_verified", source_gone)
+    monkeypatch.setattr(res.embedder, "embed_documents", noted)
+    error = _in_time(lambda: run_sync(res, "docs", root))
+    assert isinstance(error, RuntimeError) and "source went away" in str(error)
+    failed_at = [i for i, point in enumerate(order) if point == "read"][24]
+    assert "embed" in order[:failed_at]  # the embedder was running beside the parse
+    assert order[failed_at + 1:].count("embed") <= 1  # and ended after the batch at hand
+    assert not _stream_threads() and not _leftovers(res) and res.store.alias_target("docs") is None
+    monkeypatch.setattr(parsing_corpus, "read_verified", read)
+    assert run_sync(res, "docs", root).outcome.action == "promoted"
+
+
+def test_with_a_budget_limit_nothing_is_embedded_before_the_estimate(tmp_path, write_corpus, monkeypatch):
+    root = write_corpus(DOCS)
+    res = resources(_settings(tmp_path, "state", guardrails={"budget": {"max_texts": 100_000}}))
+    embed = res.embedder.embed_documents
+    estimated: list[bool] = []  # per embedder call: was the chunk step's estimate recorded then?
+
+    def checked(texts):
+        (manifest,) = res.registry.versions("docs")
+        estimated.append("estimate" in manifest.embedding)
+        return embed(texts)
+
+    monkeypatch.setattr(res.embedder, "embed_documents", checked)
+    assert run_sync(res, "docs", root).outcome.action == "promoted"
+    assert estimated and all(estimated)
+    # Over the limit: held after chunking, and not one text was embedded or cached.
+    held = resources(_settings(tmp_path, "held", guardrails={"budget": {"max_texts": 1}}))
+    estimated.clear()
+    monkeypatch.setattr(held.embedder, "embed_documents", checked)
+    with pytest.raises(BudgetHeld):
+        run_sync(held, "docs", root)
+    assert not estimated and len(held.cache) == 0
+
+
+def test_a_blocked_document_is_never_embedded_and_a_redacted_one_only_as_stored(tmp_path, write_corpus,
+                                                                               monkeypatch):
+    key, email = "AKIAIOSFODNN7EXAMPLE", "jo.doe@example.com"
+    secret = f"The backup job reads the bucket with aws_access_key_id = {key}\nBlocked words stay out.\n"
+    files = {**{f"docs/doc-{i:02d}.md": _text(i) for i in range(12)}, "docs/secret.md": secret,
+             "docs/contact.md": f"Escalations go to {email} during office hours.\n" + _text(50)}
+    root = write_corpus(files)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("guardrails: {actions: {cloud_key: block}}\n")
+    res = resources(_settings(tmp_path, "state", policy=policy))
+    embedded: list[str] = []
+    embed = res.embedder.embed_documents
+
+    def recorded(texts):
+        embedded.extend(texts)
+        return embed(texts)
+
+    monkeypatch.setattr(res.embedder, "embed_documents", recorded)
+    run = run_sync(res, "docs", root)
+    assert run.seconds["embed_streamed"] > 0  # embedded while parsing
+    manifest = res.registry.load("docs", run.plan.version)
+    assert [q["doc_id"] for q in manifest.quarantined] == ["docs/secret.md"]
+    assert embedded and not [t for t in embedded if key in t or "Blocked words" in t or email in t]
+    assert [t for t in embedded if "[EMAIL]" in t]  # the contact document's text, as stored
+    stored = pq.read_table(run.plan.chunks_path, columns=["embed_prefix", "text"]).to_pylist()
+    assert set(embedded) == {(r["embed_prefix"] or "") + r["text"] for r in stored}  # exactly what the table holds

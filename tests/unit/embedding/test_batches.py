@@ -148,3 +148,63 @@ def test_dask_settings(monkeypatch):
     assert config.address == "tcp://scheduler:8786" and config.enabled
     with pytest.raises(ConfigError, match="either address .* or n_workers"):
         load_settings(dask={"n_workers": 2})
+
+
+def test_a_stream_cuts_the_batches_of_the_finished_table_and_holds_the_producer_back(tmp_path):
+    import threading
+    import time
+
+    from indexgate.embedding.batch import EmbedStream
+
+    embedder = FakeEmbedder(dimension=8)
+    cache = EmbeddingCache(tmp_path / "cache", embedder.fingerprint.id, 8)
+    cache.put_many([sha256_text("t1")], embedder.embed_documents(["t1"]))
+    texts = [f"t{i % 37}" for i in range(120)]  # repeats, and one text cached already
+    chunks = _table(tmp_path / "chunks.parquet", texts)
+    expected = list(iter_batches(chunks, cache, size=4))  # what the embed step would cut from the table
+    rows = pq.read_table(chunks).to_pylist()
+
+    release = threading.Event()
+    embed = embedder.embed_documents
+
+    seen: list[tuple[str, ...]] = []
+
+    def held(batch_texts):  # the model is slow: it waits until the test releases it
+        release.wait(30)
+        seen.append(tuple(batch_texts))
+        return embed(batch_texts)
+
+    embedder.embed_documents = held
+    stream = EmbedStream(embedder, cache, size=4, depth=2)
+    producer = threading.Thread(target=lambda: (stream.add(rows[:60]), stream.add(rows[60:]), stream.close()))
+    producer.start()
+    time.sleep(0.5)
+    # Bounded: one batch at the model, two in the queue, one being filled; the producer waits.
+    assert producer.is_alive() and len(stream.queued) <= 4 * 4
+    release.set()
+    producer.join(30)
+    results = stream.results()
+    assert seen == [b.texts for b in expected]  # the same texts in the same batches: the same vectors
+    assert [r.index for r in results] == [b.index for b in expected]
+    assert sum(r.embedded for r in results) == sum(len(b.texts) for b in expected) == 36
+    assert list(iter_batches(chunks, cache, size=4)) == []  # every text cached: nothing left to embed
+
+
+def test_a_failed_stream_stops_its_producer_with_its_error(tmp_path):
+    from indexgate.embedding.batch import EmbedStream, StageStopped
+
+    embedder = FakeEmbedder(dimension=8)
+    cache = EmbeddingCache(tmp_path / "cache", embedder.fingerprint.id, 8)
+    rows = pq.read_table(_table(tmp_path / "chunks.parquet", [f"t{i}" for i in range(100)])).to_pylist()
+
+    def broken(batch_texts):
+        raise RuntimeError("the model is gone")
+
+    embedder.embed_documents = broken
+    stream = EmbedStream(embedder, cache, size=4, depth=1)
+    with pytest.raises(StageStopped):
+        stream.add(rows)  # stops at a batch soon after the failure, not after all of them
+    assert len(stream.queued) < 100
+    with pytest.raises(RuntimeError, match="the model is gone"):
+        stream.results()
+    assert len(cache) == 0

@@ -11,7 +11,7 @@ import pytest
 
 from indexgate.errors import ParseError
 from indexgate.parsing.base import Parsed
-from indexgate.parsing.worker import ParserProcess, shared_parser
+from indexgate.parsing.worker import ParserProcess, libraries, shared_parser
 from indexgate.settings import ParsingConfig
 
 
@@ -89,3 +89,22 @@ def test_warm_up_starts_the_shared_worker_before_any_parse():
         assert pid is not None and parser.started == 1
         parsed = parser.parse("a.txt", b"plain text", "text/plain")
         assert parsed.text == "plain text" and parser.pid == pid and parser.started == 1  # the warm worker parsed it
+
+
+def _mapped(pid: int) -> str:
+    with open(f"/proc/{pid}/maps") as fh:
+        return fh.read()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="reads /proc (Linux)")
+def test_the_worker_imports_only_the_libraries_of_its_files():
+    with ParserProcess() as parser:
+        with parser.lock:
+            parser.ensure_started(libraries([("a.md", None), ("b.txt", None)]))
+        assert parser.started == 1 and "lxml" not in _mapped(parser.pid)  # a cheap start: no HTML/Office parser
+        assert parser.parse("a.md", b"# A\n").text == "# A\n" and parser.started == 1
+        # An HTML file needs lxml: a worker that has it takes over, once, and keeps the text parser.
+        assert parser.parse("b.html", b"<html><body><p>Hello</p></body></html>").text.strip() == "Hello"
+        assert parser.started == 2 and "lxml" in _mapped(parser.pid)
+        assert parser.parse("c.md", b"# C\n").text == "# C\n" and parser.parse("d.htm", b"<p>D</p>").text.strip() == "D"
+        assert parser.started == 2
