@@ -9,7 +9,8 @@ full sync embeds (embed prefix, then text, table order). Then, per round, interl
 process:
 
 - ``bare``: ``benchmarks/peers.py``'s bare ONNX script (onnxruntime and the model's tokenizer
-  alone, batches of 32 sorted by length), on the ONNX file IndexGate embeds with;
+  alone, batches of 32 sorted by length: sentence-transformers' default), on the ONNX file
+  IndexGate embeds with;
 - ``indexgate``: the configured embedder (the defaults: the ``onnx`` backend), its model load,
   then ``embed_documents`` on calls of 256 texts, as ``embed_chunks`` makes them;
 - with ``--quality``, also ``indexgate+quality``: the same, with the quality worker started (its

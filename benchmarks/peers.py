@@ -136,7 +136,8 @@ def run_llamaindex(corpus: str, state: str, model: str) -> dict:
 
 
 def run_bare(texts: str, model: str) -> dict:
-    """The model alone: load it, encode the texts at IndexGate's batch size (32), normalised."""
+    """The model alone: load it, encode the texts at sentence-transformers' default batch size
+    (32; IndexGate's default is 16), normalised."""
     started = time.perf_counter()
     from sentence_transformers import SentenceTransformer
     imported = time.perf_counter()
@@ -150,7 +151,8 @@ def run_bare(texts: str, model: str) -> dict:
 
 def run_bare_onnx(texts: str, model: str, onnx_file: str, save: str | None = None) -> dict:
     """The ONNX file IndexGate embeds with, alone: onnxruntime and the model's tokenizer, batches of
-    32 sorted by length, mean pooling, normalised (what sentence-transformers' modules compute).
+    32 sorted by length (sentence-transformers' default), mean pooling, normalised (what
+    sentence-transformers' modules compute).
     With ``save``, the vectors go to that ``.npy`` file in the texts' order (embed_vs_bare.py
     compares them with IndexGate's)."""
     started = time.perf_counter()
