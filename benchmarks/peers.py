@@ -332,10 +332,12 @@ def breakdown(prefect_home: Path, stderr: str, launched: float, seconds: float, 
 # A sync run in the command's own process (no Prefect API configured) times its steps itself:
 # its JSON's ``seconds``. Each row here sums some of them, in the order of the sync.
 IN_PROCESS_STEPS = [("imports", ("imports",)), ("model load, store open (resources)", ("resources",)),
-                    ("reconcile", ("reconcile",)), ("snapshot + plan", ("snapshot", "plan")), ("parse", ("parse",)),
-                    ("chunk", ("chunk",)),
+                    ("reconcile", ("reconcile",)), ("snapshot + plan", ("snapshot", "plan")),
                     # run_sync overlaps these (indexgate.sync.steps): the model loads beside parse and chunk,
-                    # embed and load run at once. Their busy seconds are indented under the wall time.
+                    # the parsed documents' chunks are embedded while parsing goes on (parse then waits
+                    # for the embedder's queue), embed and load run at once. Busy seconds are indented.
+                    ("parse (chunks, queues new texts)", ("parse",)),
+                    ("  embedded while parsing (busy)", ("embed_streamed",)), ("chunk", ("chunk",)),
                     ("  model load, beside parse and chunk", ("model_load_overlapped",)),
                     ("embed + load (wall)", ("embed_load_wall",)), ("  embed (busy)", ("embed",)),
                     ("  load (busy, without its waits for vectors)", ("load",)), ("gates", ("validate",)),
