@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.memory_watch import status  # noqa: E402
-from benchmarks.store_backends import DIM, _du, _payload, _queries, _vectors  # noqa: E402
+from benchmarks.store_backends import DIM, _du, _payload, _vectors, query_times  # noqa: E402
 from indexgate.settings import load_settings  # noqa: E402
 from indexgate.store import connect, disconnect  # noqa: E402
 
@@ -67,13 +67,7 @@ class _Peaks:
 
 
 def _latency(store, name: str) -> str:
-    queries = _queries()
-    store.search(name, queries[0], 10)
-    times = []
-    for q in queries:
-        started = time.perf_counter()
-        store.search(name, q, 10)
-        times.append(time.perf_counter() - started)
+    times = query_times(store, name)
     return f"p50 {1000 * np.percentile(times, 50):.2f} ms, p95 {1000 * np.percentile(times, 95):.2f} ms"
 
 

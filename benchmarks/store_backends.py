@@ -67,6 +67,18 @@ def _queries(n: int = 100) -> np.ndarray:
     return _vectors(10**9, n)
 
 
+def query_times(store, name: str) -> list[float]:
+    """Seconds of each of the 100 queries' top-10 searches of ``name``, after one untimed."""
+    queries = _queries()
+    store.search(name, queries[0], 10)
+    times = []
+    for q in queries:
+        started = time.perf_counter()
+        store.search(name, q, 10)
+        times.append(time.perf_counter() - started)
+    return times
+
+
 def _anon_mib() -> float:
     """This process's anonymous resident memory (heap, not file pages Edge maps), MiB."""
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -94,13 +106,7 @@ def load(backend: str, folder: Path, n: int, batch: int) -> dict:
     store.upsert(f"{ALIAS}__tiny", [str(uuid.UUID(int=1))], _vectors(0, 1), [_payload(0)])
     store.seal(f"{ALIAS}__tiny")
     store.point_alias(ALIAS, name)
-    queries = _queries()
-    store.search(ALIAS, queries[0], 10)
-    times = []
-    for q in queries:
-        t = time.perf_counter()
-        store.search(ALIAS, q, 10)
-        times.append(time.perf_counter() - t)
+    times = query_times(store, ALIAS)
     swaps = []
     for i in range(20):
         t = time.perf_counter()
