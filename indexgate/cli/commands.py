@@ -6,6 +6,7 @@ Each returns an exit code (:data:`EXIT_OK`, :data:`EXIT_REJECTED`); errors are r
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -45,25 +46,24 @@ def cmd_sync(args) -> int:
     return EXIT_REJECTED if outcome["action"] in ("rejected", "rolled_back") else EXIT_OK
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to ``sys.stderr`` as it is at each line (a caller may have replaced it since)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def log_to_stderr() -> None:
     """Show the library's log lines on stderr, as a flow run's logger would (a run in this process
     has no Prefect logger). Idempotent: one handler, however many commands a process runs."""
-    import logging
-
-    class CurrentStderr(logging.StreamHandler):
-        """Writes to ``sys.stderr`` as it is at each line (a caller may have replaced it since)."""
-
-        @property
-        def stream(self):
-            return sys.stderr
-
-        @stream.setter
-        def stream(self, value) -> None:
-            pass
-
     logger = logging.getLogger("indexgate")
-    if not any(type(h).__name__ == "CurrentStderr" for h in logger.handlers):
-        handler = CurrentStderr()
+    if not any(isinstance(h, _CurrentStderr) for h in logger.handlers):
+        handler = _CurrentStderr()
         handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d | %(levelname)-7s | %(name)s - %(message)s",
                                                "%H:%M:%S"))
         logger.addHandler(handler)
