@@ -15,19 +15,62 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from indexgate.errors import first_line
 from indexgate.quality.suites import Suite
 
 log = logging.getLogger(__name__)
 SAMPLE = 5  # ids of failing rows kept per check
 SITE = "local_site"
 DOCS_DIR = ("gx", "uncommitted", "data_docs", SITE)
+
+
+class DataDocsError(OSError):
+    """Great Expectations could not write a page of the Data Docs. One line: the error it met."""
+
+
+# What GX logs for a page it could not write: its own words, then 'OSError: "..."  Traceback: "...'.
+_GX_FAILURE = re.compile(r'(\w+): "(.*?)"\.\s+Traceback', re.S)
+
+
+class _Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _gx_errors():
+    """GX's error log records of the block, kept from stderr; :class:`DataDocsError` after the
+    block if there was one, or if the block raised. GX catches a page that fails to render or write (a full disk), logs
+    the error with its traceback and goes on. With no handler configured, Python's last-resort
+    handler printed that traceback on the user's terminal, from the quality worker, at any time."""
+    gx_log = logging.getLogger("great_expectations")
+    errors, propagate = _Errors(), gx_log.propagate
+    gx_log.addHandler(errors)
+    gx_log.propagate = False
+    try:
+        yield
+    except Exception as exc:  # noqa: BLE001 - what GX did not catch (its static files, say): one line too
+        raise DataDocsError(f"Data Docs not written: {type(exc).__name__}: {first_line(exc)}") from None
+    finally:
+        gx_log.removeHandler(errors)
+        gx_log.propagate = propagate
+    if errors.messages:
+        found = _GX_FAILURE.search(errors.messages[0])
+        what = f"{found[1]}: {found[2]}" if found else errors.messages[0].strip().splitlines()[0]
+        raise DataDocsError(f"Data Docs not written: {what}")
 
 
 def data_docs_index(folder: Path) -> Path:
@@ -153,10 +196,12 @@ class DataDocs:
 
     def write(self) -> Path:
         """Render the site, once per version: the index page and one page per suite validated.
-        Returns the index page. The run's context goes back to be reused."""
+        Returns the index page. The run's context goes back to be reused. A page GX could not
+        write raises :class:`DataDocsError` (one line), never a traceback on stderr."""
         context = self._context.context
         context.variables.data_docs_sites = {SITE: _site_config(self._folder)}
-        context.build_data_docs(site_names=[SITE])
+        with _gx_errors():
+            context.build_data_docs(site_names=[SITE])
         _give_back(self._context)
         return self.index
 

@@ -50,7 +50,7 @@ from pathlib import Path
 
 from indexgate.embedding.cache import EmbeddingCache
 from indexgate.quality.channel import Channel, QualityWorker, SentJob
-from indexgate.quality.gx import Check
+from indexgate.quality.gx import Check, DataDocsError
 from indexgate.quality.job import SUITES, QualityJob, run
 from indexgate.quality.worker_main import WorkerFailed
 from indexgate.settings import LifecycleConfig
@@ -122,7 +122,10 @@ def _run_here(job: QualityJob, cache: EmbeddingCache) -> tuple[list[Check], floa
     started = time.perf_counter()
     checks, docs = run(job, cache)
     seconds = time.perf_counter() - started
-    docs.write()
+    try:
+        docs.write()
+    except DataDocsError as exc:  # the checks stand; the Data Docs are incomplete, said here once
+        log.warning("%s (%s)", exc, job.folder)
     return checks, seconds
 
 

@@ -220,3 +220,21 @@ def test_settling_waits_for_the_data_docs_of_a_collected_run(version, tmp_path):
     worker.settle(work)  # the Data Docs being written are done when it returns
     assert gx.data_docs_index(work).is_file()
     worker.settle(work)  # nothing held any more: returns at once
+
+
+@pytest.mark.parametrize("blocked", ["validations", "."])
+def test_data_docs_that_cannot_be_written_are_one_line_never_a_traceback(version, capfd, blocked):
+    """GX catches a page it cannot write and logs it, traceback and all; with no handler that
+    went to stderr. A file where the validations' folder goes: GX logs it. A file where the site
+    goes: GX raises (copying its static files)."""
+    cache = version.write()
+    spec = {k: v for k, v in _arguments(version, cache).items() if k != "cache"}
+    docs = job.run(job.QualityJob(cache_dir=cache.dir, **spec), cache)[1]
+    site = gx.data_docs_index(version.folder).parent
+    (site if blocked == "validations" else site.parent).mkdir(parents=True, exist_ok=True)
+    (site / blocked).resolve().write_text("a file where a folder goes\n")
+    with pytest.raises(gx.DataDocsError) as raised:
+        docs.write()
+    assert str(raised.value).startswith("Data Docs not written: ") and "\n" not in str(raised.value)
+    assert "Traceback" not in capfd.readouterr().err
+    assert logging.getLogger("great_expectations").propagate  # as it was
