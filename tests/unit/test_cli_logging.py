@@ -6,11 +6,15 @@ import io
 import logging
 import sys
 
+from indexgate.cli import commands
 from indexgate.cli.commands import log_to_stderr
 
 
 def test_one_handler_that_writes_to_the_current_stderr(monkeypatch):
     logger = logging.getLogger("indexgate")
+    ours = [h for h in logger.handlers if isinstance(h, commands._CurrentStderr)]  # an earlier command's
+    for handler in ours:
+        logger.removeHandler(handler)
     before = list(logger.handlers)
     try:
         log_to_stderr()
@@ -26,3 +30,5 @@ def test_one_handler_that_writes_to_the_current_stderr(monkeypatch):
         for handler in logger.handlers[:]:
             if handler not in before:
                 logger.removeHandler(handler)
+        for handler in ours:
+            logger.addHandler(handler)

@@ -212,11 +212,13 @@ def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus
     # A budget limit (not reached): nothing is embedded while parsing, all of it beside the load.
     res = resources(_settings(tmp_path, "state", guardrails={"budget": {"max_texts": 100_000}}))
     failed = threading.Event()  # the load's failure reached the feed
+    second = threading.Event()  # the embedder began its second batch
     embed, close = res.embedder.embed_documents, VectorFeed.close
     before = res.embedder.calls  # one fake embedder per process: count from here
 
     def second_batch_waits(texts):  # the second batch ends only once the load has failed (or after 10 s)
         if res.embedder.calls > before:
+            second.set()
             failed.wait(10)
         return embed(texts)
 
@@ -226,6 +228,9 @@ def test_a_failed_load_stops_the_embedding_with_its_error(tmp_path, write_corpus
             failed.set()
 
     def full_disk(*args, **kwargs):
+        # Fails while the second batch is in hand. Failing at once raced the embedder: the load
+        # can find the first batch's vectors in the cache before the embedder announces them.
+        second.wait(10)
         raise StoreError("the shard's disk is full")
 
     monkeypatch.setattr(VectorFeed, "close", closing)
