@@ -27,7 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 from pydantic_core import to_json
 
-from indexgate.errors import writing
+from indexgate.errors import RegistryError, writing
 from indexgate.lifecycle.versioning import validate_alias
 
 State = Literal["building", "built", "rejected", "live", "retired"]
@@ -127,7 +127,8 @@ def _encoded(manifest: Manifest, before: tuple[Manifest, bytes | None] | None) -
         documents = _DOCUMENTS.validate_json(docs_json)
     read = Manifest.model_validate_json(head)
     read.documents = documents
-    assert head.endswith("\n}")
+    if not head.endswith("\n}"):  # the documents go in before the closing brace; never write a broken file
+        raise RegistryError(f"manifest of {manifest.alias}/{manifest.version}: unexpected JSON from pydantic")
     return head[:-2].encode("utf-8") + b',\n  "documents": ' + docs_json + b"\n}", read, docs_json
 
 

@@ -203,7 +203,7 @@ def chunk(res: Resources, plan: Plan, confirm_budget: bool = False, streamed: St
         fresh.unlink()
     elif streamed is not None and not carried_docs:  # every document was parsed: the streamed chunks are all
         streamed.path.replace(plan.chunks_path)
-    else:  # carried documents but no base chunks to carry (another chunker): chunked again, whole
+    else:  # staged, or documents carried without base chunks to carry (another chunker): chunked whole
         chunk_table(plan.documents_path, res.chunker, plan.chunks_path, batch=res.settings.batch_size)
     if streamed is not None:
         streamed.path.unlink(missing_ok=True)
