@@ -45,7 +45,7 @@ from indexgate.store.shards import (CONFIG_FILE, OWNER_FILE, SEALED_FILE, Writer
                                     write_labels,
                                     edge_config, edge_error, lock_writer, optimize, pid_alive, search_params, trim,
                                     unlock, write_atomically)
-from indexgate.store.views import View, live_views, open_view, sweep_views
+from indexgate.store.views import PAYLOAD_FILES, View, live_views, open_view, sweep_views, warm
 from indexgate.testhook import checkpoint
 
 log = logging.getLogger(__name__)
@@ -361,6 +361,8 @@ class EdgeStore(PointerAliases, VectorStore):
             yield from (str(r.id) for r in records)
 
     def iter_payloads(self, name: str, fields: Sequence[str], batch: int = 512) -> Iterator[tuple[str, dict]]:
+        # Every payload page is about to be read: one sequential read first (views.warm).
+        warm(self.shard_dir(self._resolve(name)), PAYLOAD_FILES)
         for records, labels in self._pages(name, batch, list(fields)):
             asked = {k: v for k, v in labels.items() if k in fields}
             yield from ((str(r.id), {**(r.payload or {}), **asked}) for r in records)

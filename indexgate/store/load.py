@@ -93,20 +93,22 @@ def unchanged_points(base_chunks: Path, chunks: Path, base_groups: Mapping[str, 
     Such a point has the same chunk row and the same access groups. The chunk row holds the span,
     tokens, section, page and the hash of the embedded text. So it has the same vector from the
     same embedder. Every other point of the base is stale.
-    The two tables are joined on ``point_id`` and compared column by column in Arrow (their
-    texts are not read: ``text_hash`` stands for them)."""
+    The two tables are matched on ``point_id`` (an Arrow hash lookup, ``index_in``) and compared
+    column by column in Arrow (their texts are not read: ``text_hash`` stands for them). An
+    Acero join did the same in 0.38 s at 33,000 chunks, 40% of a 1% sync's load step; the lookup
+    takes a few milliseconds."""
     new = pq.read_table(chunks, columns=list(_SAME))
     base = pq.read_table(base_chunks, columns=list(_SAME))
-    others = [c for c in _SAME if c != "point_id"]
-    joined = new.join(base.rename_columns(["point_id", *(f"{c}@base" for c in others)]), keys="point_id",
-                      join_type="inner")
-    same = pa.chunked_array([pa.array([True] * joined.num_rows, pa.bool_())])
-    for c in others:
-        same = pc.and_(same, _same(joined.column(c), joined.column(f"{c}@base")))
+    at = pc.index_in(new.column("point_id"), value_set=base.column("point_id"))  # null: not in the base
+    found = pc.is_valid(at)
+    new, base = new.filter(found), base.take(at.filter(found))
+    same = pa.chunked_array([pa.array([True] * new.num_rows, pa.bool_())])
+    for c in _SAME[1:]:
+        same = pc.and_(same, _same(new.column(c), base.column(c)))
     relabelled = [d for d in {*base_groups, *groups} if list(base_groups.get(d, ())) != list(groups.get(d, ()))]
     if relabelled:
-        same = pc.and_(same, pc.invert(pc.is_in(joined.column("doc_id"), value_set=pa.array(relabelled, pa.string()))))
-    return frozenset(joined.column("point_id").filter(same).to_pylist())
+        same = pc.and_(same, pc.invert(pc.is_in(new.column("doc_id"), value_set=pa.array(relabelled, pa.string()))))
+    return frozenset(new.column("point_id").filter(same).to_pylist())
 
 
 def copy_unchanged(store: VectorStore, collection: str, base: str, base_chunks: Path, chunks: Path,

@@ -198,8 +198,7 @@ def chunk(res: Resources, plan: Plan, confirm_budget: bool = False, streamed: St
             streamed.path.replace(fresh)
         else:
             chunk_table(plan.parsed_path, res.chunker, fresh, batch=res.settings.batch_size)
-        carried = carry_rows(base, dict.fromkeys(carried_docs, {}), fresh, plan.chunks_path, CHUNKS_SCHEMA,
-                             batch=res.settings.batch_size)
+        carried = carry_rows(base, dict.fromkeys(carried_docs, {}), fresh, plan.chunks_path, CHUNKS_SCHEMA)
         fresh.unlink()
     elif streamed is not None and not carried_docs:  # every document was parsed: the streamed chunks are all
         streamed.path.replace(plan.chunks_path)

@@ -13,7 +13,7 @@ import pytest
 
 from indexgate.errors import StoreError
 from indexgate.store import SearchMode, connect, disconnect
-from indexgate.store.views import QUANTIZED_FILES, warm_quantized
+from indexgate.store.views import PAYLOAD_FILES, QUANTIZED_FILES, warm, warm_quantized
 
 
 def _build(store, name, n, dim=8, version="v1", seal=True):
@@ -199,6 +199,23 @@ def test_a_view_reads_the_int8_vectors_where_edge_keeps_them(tmp_path, graph_fro
     before = _hashes(shard)
     store.search("c", np.ones(8, np.float32), 3)  # through a view, warmed
     assert _hashes(shard) == before
+
+
+@pytest.mark.parametrize("seal", [True, False], ids=["sealed", "being-written"])
+def test_a_full_read_of_payloads_warms_the_files_where_edge_keeps_them(tmp_path, seal):
+    """iter_payloads reads the payload files sequentially first (views.warm). If a new Edge
+    moves them, this fails, rather than every gate's first read silently slowing again."""
+    store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=100))
+    _build(store, "c", 1200, seal=seal)
+    shard = tmp_path / "q" / "shards" / "c"
+    files = list(shard.glob(PAYLOAD_FILES))
+    assert files, sorted(str(p.relative_to(shard)) for p in shard.rglob("*"))
+    assert warm(shard, PAYLOAD_FILES) == sum(f.stat().st_size for f in files) > 0
+    before = _hashes(shard) if seal else None
+    payloads = dict(store.iter_payloads("c", ["doc_id", "text"]))
+    assert len(payloads) == 1200 and payloads["00000000-0000-0000-0000-000000000007"] == {"doc_id": "d7", "text": "t7"}
+    if seal:
+        assert _hashes(shard) == before  # the warm-up only reads
 
 
 def test_an_exact_shard_has_no_int8_vectors_to_warm(tmp_path):
