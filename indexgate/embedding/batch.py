@@ -213,10 +213,13 @@ class EmbedStream:
     failed embedder makes the producer's next :meth:`add` or :meth:`close` raise
     :class:`StageStopped`, and :meth:`results` raise its error. A failed producer calls
     :meth:`stop`: the embedder ends after the batch at hand. The cache gains whole batches only,
-    so a rerun embeds just what is missing."""
+    so a rerun embeds just what is missing. ``first_uncached`` is called once, in :meth:`add`'s
+    thread, when the first text the cache lacks comes."""
 
-    def __init__(self, embedder: Embedder, cache: EmbeddingCache, size: int = 256, depth: int = 2) -> None:
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache, size: int = 256, depth: int = 2,
+                 first_uncached: Callable[[], None] | None = None) -> None:
         self.embedder, self.cache, self.size = embedder, cache, size
+        self._first_uncached = first_uncached
         # Called in the embedder's thread after each cached batch (a VectorFeed's fed, once the
         # load runs); what it raises stops the embedding, as embed_chunks' after_batch.
         self.after_batch: Callable[[], None] | None = None
@@ -237,6 +240,9 @@ class EmbedStream:
             text_hash = row["text_hash"]
             if text_hash in self.queued or text_hash in self.cache:
                 continue
+            if self._first_uncached is not None:
+                self._first_uncached, first = None, self._first_uncached
+                first()
             self.queued.add(text_hash)
             self._pending.append(row)
             if len(self._pending) == self.size:

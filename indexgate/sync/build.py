@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -82,14 +83,16 @@ class StreamedChunks:
     written to a table of their own (``chunks.streamed.parquet``), and their texts go to an
     :class:`~indexgate.embedding.batch.EmbedStream`. The chunk step then takes that table instead
     of chunking the documents again (:func:`chunk`), and the embed step takes the stream's
-    batches and embeds only what is left (:func:`embed`)."""
+    batches and embeds only what is left (:func:`embed`). ``first_uncached`` is called once, at
+    the first text the cache lacks (the model's load ahead starts there)."""
 
-    def __init__(self, res: Resources, plan: Plan) -> None:
+    def __init__(self, res: Resources, plan: Plan, first_uncached: Callable[[], None] | None = None) -> None:
         self.chunker = res.chunker
         self.path = plan.chunks_path.with_name("chunks.streamed.parquet")
         self.path.unlink(missing_ok=True)  # a stale one (a crashed run) is never taken
         self._writer: RowWriter | None = RowWriter(self.path, CHUNKS_SCHEMA, res.settings.batch_size)
-        self.embedding = EmbedStream(res.embedder, res.cache, res.settings.batch_size)  # its thread starts last
+        self.embedding = EmbedStream(res.embedder, res.cache, res.settings.batch_size,  # its thread starts last
+                                     first_uncached=first_uncached)
 
     def __call__(self, document: dict) -> None:
         rows = chunk_rows(document, self.chunker)

@@ -290,6 +290,13 @@ def test_the_model_loads_while_parsing_unless_a_budget_may_hold_the_sync(tmp_pat
     assert run.outcome.action == "promoted" and res.embedder.loaded_by is None
     assert "model_load_overlapped" not in run.seconds
 
+    # A new document whose chunk texts are all cached (a copy of one already in): never loaded.
+    res = _lazy(_settings(tmp_path, "free"))
+    (root / "docs/copy-of-doc-07.md").write_text((root / "docs/doc-07.md").read_text())
+    run = run_sync(res, "docs", root)
+    assert run.outcome.action == "promoted" and run.plan.changes["added"] == 1
+    assert res.embedder.loaded_by is None and "model_load_overlapped" not in run.seconds
+
     limited = _settings(tmp_path, "limited", guardrails={"budget": {"max_texts": 1}})
     res = _lazy(limited)
     with pytest.raises(BudgetHeld):
