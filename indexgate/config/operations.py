@@ -37,6 +37,12 @@ class LifecycleConfig(BaseModel):
     # Seconds a sync waits for the quality worker's checks (or Data Docs). Then it kills the worker
     # as hung and runs them in its own process: a hung worker must not hold the alias for ever.
     quality_wait_s: float = Field(600.0, gt=0)
+    # The quality worker's niceness (0: the sync's own priority, 19: the lowest). It runs beside
+    # the sync. At 0 its Great Expectations import took CPU from the model's threads: a full sync
+    # of 100 documents took 12.5 s (median of 3) against 12.1 s at 10 and 11.7 s at 19
+    # (docs/benchmarks.md#the-cpu-of-a-100-document-full-sync). On a machine that other work keeps
+    # busy, a high value makes the worker wait for CPU, and the sync for the worker.
+    quality_nice: int = Field(10, ge=0, le=19)
     # A first sync of an alias whose source holds no document is refused unless this (or
     # `indexgate sync --allow-empty`) allows an empty index to go live.
     allow_empty: bool = False

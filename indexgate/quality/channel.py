@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from indexgate.child import how_ended, spawn
 from indexgate.quality.job import SUITES, QualityJob
 from indexgate.quality.worker_main import WorkerFailed, serve
+from indexgate.settings import LifecycleConfig
 
 # One logger for the worker, whichever module of it speaks.
 log = logging.getLogger("indexgate.quality.worker")
+# The worker's niceness when the caller gives none (lifecycle.quality_nice's default).
+NICE: int = LifecycleConfig.model_fields["quality_nice"].default
 
 
 @dataclass
@@ -40,8 +43,8 @@ class SentJob:
 class Channel:
     """One worker process, its pipe, and the jobs sent to it that it has not finished."""
 
-    def __init__(self) -> None:
-        self.process, self.conn = spawn(serve, (), "indexgate-quality")
+    def __init__(self, nice: int = 0) -> None:
+        self.process, self.conn = spawn(serve, (nice,), "indexgate-quality")
         self.jobs: dict[int, SentJob] = {}
         self.forgetting: dict[int, Future] = {}  # job id -> answered when the worker dropped the job
         self.lock = threading.Lock()  # guards jobs and forgetting (the reader takes only this one)
@@ -155,10 +158,11 @@ class QualityWorker:
         self._ids = itertools.count(1)
         self.started = 0  # worker processes started so far
 
-    def channel(self) -> Channel:
+    def channel(self, nice: int = NICE) -> Channel:
+        """The worker's channel, starting the worker (at niceness ``nice``) if none is running."""
         with self._lock:
             if self._channel is None or self._channel.ended.is_set():
-                self._channel = Channel()
+                self._channel = Channel(nice)
                 self.started += 1
             return self._channel
 

@@ -49,7 +49,7 @@ from concurrent.futures import Future
 from pathlib import Path
 
 from indexgate.embedding.cache import EmbeddingCache
-from indexgate.quality.channel import Channel, QualityWorker, SentJob
+from indexgate.quality.channel import NICE, Channel, QualityWorker, SentJob
 from indexgate.quality.gx import Check, DataDocsError
 from indexgate.quality.job import SUITES, QualityJob, run
 from indexgate.quality.worker_main import WorkerFailed
@@ -70,9 +70,10 @@ _STARTED: dict[Path, tuple[Channel, SentJob]] = {}
 _DOCS: dict[Path, tuple[Future, QualityJob, EmbeddingCache, Channel]] = {}
 
 
-def warm_up() -> None:
-    """Start the worker now, so that its imports overlap whatever the caller does next."""
-    _WORKER.channel()
+def warm_up(nice: int = NICE) -> None:
+    """Start the worker now, at niceness ``nice`` (``lifecycle.quality_nice``), so that its
+    imports overlap whatever the caller does next. A worker already running is kept as it is."""
+    _WORKER.channel(nice)
 
 
 def _key(folder: Path) -> Path:

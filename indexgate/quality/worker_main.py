@@ -7,6 +7,7 @@ The parent's side of the pipe is :mod:`indexgate.quality.channel`.
 from __future__ import annotations
 
 import gc
+import os
 import time
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def start_up() -> None:
         gc.enable()
 
 
-def serve(conn) -> None:
+def serve(conn, nice: int = 0) -> None:
     """The worker's loop. Its messages:
 
     - ``("begin", id, QualityJob)`` opens a job.
@@ -62,8 +63,12 @@ def serve(conn) -> None:
       suite it writes the Data Docs and answers ``("docs", id, error or None, seconds)``.
     - ``("forget", id, None)`` drops the job, after whatever the worker was doing for it (its
       Data Docs included). It answers ``("forgot", id)``.
-    - ``None`` or a closed pipe ends it."""
+    - ``None`` or a closed pipe ends it.
+
+    ``nice`` is added to the worker's niceness first (``lifecycle.quality_nice``): its imports and
+    suites then take the CPU the sync leaves."""
     ignore_interrupts()
+    os.nice(nice)
     start_up()
     caches: dict[Path, EmbeddingCache] = {}
     # Open jobs, oldest first; None: the job failed, its later suites are ignored. A job whose

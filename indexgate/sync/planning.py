@@ -111,7 +111,8 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     manifest.changes = counts
     res.registry.save(manifest)
     if quality_on(res):
-        warm_up_quality()  # Great Expectations' imports overlap parsing, chunking and embedding
+        # Great Expectations' imports overlap parsing, chunking and embedding, on the CPU they leave
+        warm_up_quality(res.settings.lifecycle.quality_nice)
     if counts.get("added") or counts.get("changed"):
         # Its start overlaps the rest of planning and the carry of unchanged rows. It imports the
         # libraries of the files to parse only: for Markdown, 0.2 s instead of 1.2 s.

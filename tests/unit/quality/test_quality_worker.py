@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from indexgate.quality import gx, job, start_validation, validate_version, wait_data_docs, worker
+from indexgate.quality import channel
 from indexgate.quality.channel import Channel
 from indexgate.quality.worker_main import OPEN_JOBS
 from indexgate.settings import QualityConfig
@@ -180,6 +181,21 @@ def test_worker_start_up_leaves_every_blas_library_one_thread():
     libraries = json.loads(out.stdout.strip().splitlines()[-1])
     assert len(libraries) >= 2, libraries  # numpy's and scipy's
     assert all(threads == 1 for _, threads in libraries), libraries
+
+
+def test_the_worker_runs_at_the_niceness_it_is_given():
+    """lifecycle.quality_nice: the worker's imports and suites take the CPU the sync leaves."""
+    workers = channel.QualityWorker()
+    try:
+        pid = workers.channel(7).process.pid
+        want, deadline = os.getpriority(os.PRIO_PROCESS, 0) + 7, time.monotonic() + 60
+        while os.getpriority(os.PRIO_PROCESS, pid) != want and time.monotonic() < deadline:
+            time.sleep(0.05)  # the worker renices itself as it starts
+        assert os.getpriority(os.PRIO_PROCESS, pid) == want
+        assert workers.channel(3).process.pid == pid  # a running worker is kept as it is
+    finally:
+        workers.close(timeout=60)
+    assert channel.NICE == 10  # the setting's default, used where no caller gives one
 
 
 def test_worker_start_up_imports_great_expectations_without_garbage_collections():
