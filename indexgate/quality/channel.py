@@ -50,6 +50,7 @@ class Channel:
         self.lock = threading.Lock()  # guards jobs and forgetting (the reader takes only this one)
         self.send_lock = threading.Lock()  # one sender at a time on the pipe
         self.ended = threading.Event()  # set by the reader once the process is reaped
+        self.used = False  # a job was sent: closing then lets the worker finish its Data Docs
         threading.Thread(target=self._read, name="indexgate-quality-reader", daemon=True).start()
 
     def _read(self) -> None:
@@ -108,6 +109,7 @@ class Channel:
     def begin(self, job: SentJob) -> None:
         with self.lock:
             self.jobs[job.id] = job
+            self.used = True
         with self.send_lock:
             self._send(job, ("begin", job.id, job.job))
 
@@ -138,6 +140,12 @@ class Channel:
             log.warning("quality worker did not let go of %s within %g s", job.job.folder, timeout)
 
     def close(self, timeout: float) -> None:
+        """Stop the worker once it has finished what it holds; one that was never sent a job
+        (started ahead of a sync that had nothing to build) is killed at once, mid-import."""
+        if not self.used:
+            self.process.kill()
+            self.ended.wait(10)
+            return
         with self.send_lock:
             try:
                 self.conn.send(None)

@@ -9,7 +9,8 @@ GX costs a sync three things that do not shrink with the size of a change:
 One long-lived child process does all three. Meanwhile the sync's own process goes on, on the
 other core:
 
-- the worker starts when a build is planned, and imports GX while the sync parses;
+- the worker starts with the sync's snapshot, and imports GX while the sync lists, hashes and
+  parses. A sync with nothing to build stops it unused, mid-import;
 - each suite is validated as soon as its table is final, while the sync goes on to the next
   step. Documents are final after parsing, chunks after chunking, embeddings after embedding;
 - the Data Docs are rendered while the version is loaded, checked, promoted and reported.

@@ -39,6 +39,10 @@ def snapshot(source: str, settings: Settings | None = None) -> Snapshot:
         opened = open_source(source)
         return label_snapshot(opened.snapshot(), opened, None)
     check_state_outside_source(settings.home, source)
+    if settings.gates.mode("quality") != "off":
+        # Great Expectations' import (2 s of CPU) overlaps the listing and hashing too: most
+        # snapshots lead to a build. One that does not stops the worker unused, mid-import.
+        warm_up_quality(settings.lifecycle.quality_nice)
     opened = open_source(source, settings.source, settings.spool_folder)
     return label_snapshot(opened.snapshot(), opened, settings.access)
 

@@ -198,6 +198,15 @@ def test_the_worker_runs_at_the_niceness_it_is_given():
     assert channel.NICE == 10  # the setting's default, used where no caller gives one
 
 
+def test_a_worker_that_was_never_sent_a_job_is_stopped_at_once():
+    """A snapshot starts the worker ahead of a build. A sync with nothing to build leaves it
+    unused: closing it kills it mid-import, never waits for Great Expectations to load."""
+    workers = channel.QualityWorker()
+    process = workers.channel().process
+    workers.close(timeout=600)
+    assert not process.is_alive() and process.exitcode == -signal.SIGKILL
+
+
 def test_worker_start_up_imports_great_expectations_without_garbage_collections():
     # The import makes ~275,000 long-lived objects; collections during it cost 0.4-0.8 s of CPU
     # (worker_main.start_up). The collector is back on afterwards, and the import's objects are frozen.
