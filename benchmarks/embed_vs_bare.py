@@ -1,6 +1,7 @@
 """Benchmark: IndexGate's embedder against the bare ONNX file, on the same texts, fresh processes.
 
     .venv/bin/python benchmarks/embed_vs_bare.py [--documents 100] [--rounds 3] [--quality] [--sync]
+        [--quality-nice N ...]
 
 Issue 21 asks that a full sync cost at most 1.2x the bare model (load + encode). This isolates
 the embedding part of that ratio. It writes the corpus of ``benchmarks/incremental_sync.py``,
@@ -14,8 +15,8 @@ process:
 - ``indexgate``: the configured embedder (the defaults: the ``onnx`` backend), its model load,
   then ``embed_documents`` on calls of 256 texts, as ``embed_chunks`` makes them;
 - with ``--quality``, also ``indexgate+quality``: the same, with the quality worker started (its
-  Great Expectations import: seconds of CPU) as the embedding starts. In a sync it starts at the
-  plan and imports while the sync parses, chunks and embeds.
+  Great Expectations import: seconds of CPU) as the embedding starts. In a sync it starts with
+  the snapshot and imports while the sync parses, chunks and embeds.
 - with ``--sync``, also ``sync``: ``indexgate sync --json`` of the whole corpus from empty, with its
   default gates (a new state folder each round; the user's ONNX export is reused). Its line says
   where the CPU went, process by process: the sync's own process, the quality worker, the parse
@@ -24,6 +25,8 @@ process:
   ``/proc`` every 0.2 s, so a worker's last 0.2 s may be missed. The sync's own process is read
   once it has exited, before it is reaped: exact. Its ratio is over the bare script's load +
   encode of the same round (issue 21's target: at most 1.2x).
+- with ``--sync --quality-nice N ...``, one such sync per niceness of the quality worker
+  (``INDEXGATE_LIFECYCLE__QUALITY_NICE``) instead, interleaved in each round.
 
 Each line gives the model load, the encode, the CPU seconds of the process and its children (the
 quality worker's included) and the peak RSS of the largest of them, and the load
@@ -133,11 +136,13 @@ def _role(pid: int) -> str:
     return "quality worker" if "/scipy/" in maps else "parse worker" if "/lxml/" in maps else "other"
 
 
-def sync_child(corpus: Path, state: Path, cwd: Path) -> tuple[float, dict, dict[str, float]]:
+def sync_child(corpus: Path, state: Path, cwd: Path, nice: int | None = None) -> tuple[float, dict, dict[str, float]]:
     """One ``indexgate sync --json`` in a new process: (seconds from outside, its JSON, CPU
-    seconds by process role: ``main``, ``quality worker``, ``parse worker``, ``other``)."""
+    seconds by process role: ``main``, ``quality worker``, ``parse worker``, ``other``). ``nice``:
+    the quality worker's niceness (``lifecycle.quality_nice``; None: the default)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "HF_HUB_OFFLINE": "1", "PREFECT_HOME": str(cwd / "prefect")}
+           "HF_HUB_OFFLINE": "1", "PREFECT_HOME": str(cwd / "prefect"),
+           **({"INDEXGATE_LIFECYCLE__QUALITY_NICE": str(nice)} if nice is not None else {})}
     cmd = [str(Path(sys.executable).parent / "indexgate"), "sync", "--state-dir", str(state), "--source", str(corpus),
            "--alias", "bench", "--json"]
     hz = os.sysconf("SC_CLK_TCK")
@@ -177,6 +182,8 @@ def main() -> int:
     parser.add_argument("--quality", action="store_true", help="also run the embedder with the quality worker starting")
     parser.add_argument("--sync", action="store_true",
                         help="also run a full `indexgate sync` of the corpus, with its CPU process by process")
+    parser.add_argument("--quality-nice", type=int, nargs="+", metavar="N",
+                        help="with --sync: one sync per niceness of the quality worker, interleaved")
     args = parser.parse_args()
     from incremental_sync import write_corpus
 
@@ -189,14 +196,16 @@ def main() -> int:
 
     child([str(BENCH / "peers.py"), "peer", "bare-onnx", str(texts), prep["model"], prep["onnx_file"],
            str(work / "bare.npy")], work)  # once, untimed: the bare script's vectors, for the comparison
-    modes = ["bare", "indexgate", *(["indexgate+quality"] if args.quality else []), *(["sync"] if args.sync else [])]
+    syncs = [f"sync nice {n}" for n in args.quality_nice] if args.quality_nice else ["sync"]
+    modes = ["bare", "indexgate", *(["indexgate+quality"] if args.quality else []), *(syncs if args.sync else [])]
     results: dict[str, list[dict]] = {m: [] for m in modes}
     for round_ in range(args.rounds):
         for mode in modes:
             load = os.getloadavg()[0]
-            if mode == "sync":
+            if mode.startswith("sync"):
                 state = work / f"sync-{round_}"
-                seconds, out, cpu = sync_child(corpus, state, work)
+                nice = int(mode.rsplit(" ", 1)[1]) if mode != "sync" else None
+                seconds, out, cpu = sync_child(corpus, state, work, nice)
                 shutil.rmtree(state, ignore_errors=True)
                 bare = results["bare"][-1]
                 row = {"outside_s": seconds, "load_s": 0.0, "encode_s": seconds, "cpu_s": sum(cpu.values()),
@@ -224,7 +233,7 @@ def main() -> int:
     print()
     base = statistics.median(r["load_s"] + r["encode_s"] for r in results["bare"])
     for mode, rows in results.items():
-        if mode == "sync":
+        if mode.startswith("sync"):
             roles = rows[0]["cpu"]
             print(f"{mode:<18} median outside {statistics.median(r['outside_s'] for r in rows):6.2f} s"
                   f" ({statistics.median(r['outside_s'] for r in rows) / base:.2f}x),"
