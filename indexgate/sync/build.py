@@ -373,5 +373,5 @@ def start_quality(res: Resources, plan: Plan, suite: str, manifest: Manifest | N
     """The table of ``suite`` is final: start that quality suite in the worker, to run while the
     sync goes on (:func:`check_quality` collects the checks). ``manifest``: as just saved by the
     step (each read of a 10,000-document manifest costs about 0.1 s)."""
-    if quality_on(res):
+    if quality_on(res.settings):
         start_validation(**quality_job(res, plan, manifest), suites=(suite,))

@@ -44,7 +44,7 @@ def check_quality(res: Resources, plan: Plan) -> list[GateResult]:
     """Great Expectations suites on the version's documents, chunks and embeddings. Returns with
     the checks; their Data Docs, in the version's work folder, may still be being written by the
     quality worker (:func:`indexgate.quality.wait_data_docs`; the HTML report waits for them)."""
-    if not quality_on(res):
+    if not quality_on(res.settings):
         update_manifest(res, plan, quality={"suites": {}})  # a rerun must not show an earlier run's checks
         return []
     result = validate_version(**quality_job(res, plan), wait_docs=False,

@@ -39,7 +39,7 @@ def snapshot(source: str, settings: Settings | None = None) -> Snapshot:
         opened = open_source(source)
         return label_snapshot(opened.snapshot(), opened, None)
     check_state_outside_source(settings.home, source)
-    if settings.gates.mode("quality") != "off":
+    if quality_on(settings):
         # Great Expectations' import (2 s of CPU) overlaps the listing and hashing too: most
         # snapshots lead to a build. One that does not stops the worker unused, mid-import.
         warm_up_quality(settings.lifecycle.quality_nice)
@@ -114,7 +114,7 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     manifest.state = "building"
     manifest.changes = counts
     res.registry.save(manifest)
-    if quality_on(res):
+    if quality_on(res.settings):
         # Great Expectations' imports overlap parsing, chunking and embedding, on the CPU they leave
         warm_up_quality(res.settings.lifecycle.quality_nice)
     if counts.get("added") or counts.get("changed"):
@@ -138,6 +138,6 @@ def update_manifest(res: Resources, plan: Plan, **fields) -> Manifest:
     return res.registry.save(manifest)
 
 
-def quality_on(res: Resources) -> bool:
+def quality_on(settings: Settings) -> bool:
     """Whether the policy runs the data-quality suites at all."""
-    return res.settings.gates.mode("quality") != "off"
+    return settings.gates.mode("quality") != "off"
