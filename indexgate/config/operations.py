@@ -39,7 +39,7 @@ class LifecycleConfig(BaseModel):
     quality_wait_s: float = Field(600.0, gt=0)
     # The quality worker's niceness (0: the sync's own priority, 19: the lowest). It runs beside
     # the sync. At 0 its Great Expectations import took CPU from the model's threads: a full sync
-    # of 100 documents took 12.5 s (median of 3) against 12.1 s at 10 and 11.7 s at 19
+    # of 100 documents took 12.6 s (median of 6) against 12.4 s at 10 and 11.9 s at 19
     # (docs/benchmarks.md#the-cpu-of-a-100-document-full-sync). On a machine that other work keeps
     # busy, a high value makes the worker wait for CPU, and the sync for the worker.
     quality_nice: int = Field(10, ge=0, le=19)
