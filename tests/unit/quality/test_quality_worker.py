@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from indexgate.quality import gx, job, start_validation, validate_version, wait_data_docs, worker
-from indexgate.quality import channel
+from indexgate.quality import channel, gx, job, start_validation, validate_version, wait_data_docs, worker
 from indexgate.quality.channel import Channel
 from indexgate.quality.worker_main import OPEN_JOBS
 from indexgate.settings import QualityConfig

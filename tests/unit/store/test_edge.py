@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from indexgate.errors import StoreError
-from indexgate.store import SearchMode, connect, disconnect
+from indexgate.store import SearchMode, connect, disconnect, edge
 from indexgate.store.views import PAYLOAD_FILES, QUANTIZED_FILES, warm, warm_quantized
 
 
@@ -202,9 +202,11 @@ def test_a_view_reads_the_int8_vectors_where_edge_keeps_them(tmp_path, graph_fro
 
 
 @pytest.mark.parametrize("seal", [True, False], ids=["sealed", "being-written"])
-def test_a_full_read_of_payloads_warms_the_files_where_edge_keeps_them(tmp_path, seal):
+def test_a_full_read_of_payloads_warms_the_files_where_edge_keeps_them(tmp_path, seal, monkeypatch):
     """iter_payloads reads the payload files sequentially first (views.warm). If a new Edge
     moves them, this fails, rather than every gate's first read silently slowing again."""
+    warmed = []
+    monkeypatch.setattr(edge, "warm", lambda folder, pattern: warmed.append((folder, pattern)) or warm(folder, pattern))
     store = connect(path=tmp_path / "q", mode=SearchMode(exact_below=100))
     _build(store, "c", 1200, seal=seal)
     shard = tmp_path / "q" / "shards" / "c"
@@ -214,6 +216,7 @@ def test_a_full_read_of_payloads_warms_the_files_where_edge_keeps_them(tmp_path,
     before = _hashes(shard) if seal else None
     payloads = dict(store.iter_payloads("c", ["doc_id", "text"]))
     assert len(payloads) == 1200 and payloads["00000000-0000-0000-0000-000000000007"] == {"doc_id": "d7", "text": "t7"}
+    assert warmed == [(shard, PAYLOAD_FILES)]  # once, before the first page
     if seal:
         assert _hashes(shard) == before  # the warm-up only reads
 
