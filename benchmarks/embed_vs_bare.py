@@ -196,7 +196,8 @@ def main() -> int:
 
     child([str(BENCH / "peers.py"), "peer", "bare-onnx", str(texts), prep["model"], prep["onnx_file"],
            str(work / "bare.npy")], work)  # once, untimed: the bare script's vectors, for the comparison
-    syncs = [f"sync nice {n}" for n in args.quality_nice] if args.quality_nice else ["sync"]
+    # Each sync mode and the quality worker's niceness it runs with (None: the default).
+    syncs = {f"sync nice {n}": n for n in args.quality_nice} if args.quality_nice else {"sync": None}
     modes = ["bare", "indexgate", *(["indexgate+quality"] if args.quality else []), *(syncs if args.sync else [])]
     results: dict[str, list[dict]] = {m: [] for m in modes}
     for round_ in range(args.rounds):
@@ -204,8 +205,7 @@ def main() -> int:
             load = os.getloadavg()[0]
             if mode.startswith("sync"):
                 state = work / f"sync-{round_}"
-                nice = int(mode.rsplit(" ", 1)[1]) if mode != "sync" else None
-                seconds, out, cpu = sync_child(corpus, state, work, nice)
+                seconds, out, cpu = sync_child(corpus, state, work, syncs[mode])
                 shutil.rmtree(state, ignore_errors=True)
                 bare = results["bare"][-1]
                 row = {"outside_s": seconds, "load_s": 0.0, "encode_s": seconds, "cpu_s": sum(cpu.values()),

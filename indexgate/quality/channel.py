@@ -43,7 +43,7 @@ class SentJob:
 class Channel:
     """One worker process, its pipe, and the jobs sent to it that it has not finished."""
 
-    def __init__(self, nice: int = 0) -> None:
+    def __init__(self, nice: int) -> None:
         self.process, self.conn = spawn(serve, (nice,), "indexgate-quality")
         self.jobs: dict[int, SentJob] = {}
         self.forgetting: dict[int, Future] = {}  # job id -> answered when the worker dropped the job

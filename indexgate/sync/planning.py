@@ -34,7 +34,8 @@ def snapshot(source: str, settings: Settings | None = None) -> Snapshot:
     """List (and hash) the source; with settings, by its source config, spooling downloads.
     With settings, a state folder inside a folder source is refused (ConfigError): the snapshot
     would hold the run's own reports, and differ at every sync. Every object is labelled with
-    the groups that may read it (:mod:`indexgate.access`)."""
+    the groups that may read it (:mod:`indexgate.access`). With settings whose policy runs the
+    data-quality suites, the quality worker is started first (:func:`indexgate.quality.warm_up`)."""
     if settings is None:
         opened = open_source(source)
         return label_snapshot(opened.snapshot(), opened, None)
