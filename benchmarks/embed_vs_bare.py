@@ -203,7 +203,7 @@ def main() -> int:
     for round_ in range(args.rounds):
         for mode in modes:
             load = os.getloadavg()[0]
-            if mode.startswith("sync"):
+            if mode in syncs:
                 state = work / f"sync-{round_}"
                 seconds, out, cpu = sync_child(corpus, state, work, syncs[mode])
                 shutil.rmtree(state, ignore_errors=True)
@@ -233,7 +233,7 @@ def main() -> int:
     print()
     base = statistics.median(r["load_s"] + r["encode_s"] for r in results["bare"])
     for mode, rows in results.items():
-        if mode.startswith("sync"):
+        if mode in syncs:
             roles = rows[0]["cpu"]
             print(f"{mode:<18} median outside {statistics.median(r['outside_s'] for r in rows):6.2f} s"
                   f" ({statistics.median(r['outside_s'] for r in rows) / base:.2f}x),"

@@ -116,7 +116,8 @@ def plan(res: Resources, alias: str, snap: Snapshot, allow_mass_delete: bool = F
     manifest.changes = counts
     res.registry.save(manifest)
     if quality_on(res.settings):
-        # Great Expectations' imports overlap parsing, chunking and embedding, on the CPU they leave
+        # Started by snapshot(source, settings) already; this covers a snapshot taken without
+        # settings. A running worker is kept (warm_up is idempotent).
         warm_up_quality(res.settings.lifecycle.quality_nice)
     if counts.get("added") or counts.get("changed"):
         # Its start overlaps the rest of planning and the carry of unchanged rows. It imports the
